@@ -1,0 +1,76 @@
+// Package provider defines what a provider is to the rest of the service:
+// something that advertises a set of opcodes and executes decoded requests
+// for an authenticated application.
+package provider
+
+import (
+	"context"
+	"log/slog"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/kim"
+	"github.com/parsec-go/parsec/wire"
+)
+
+// Info is a provider's identity in ListProviders.
+type Info struct {
+	ID wire.ProviderID
+	// Name is the configured name (unique across providers); the key info
+	// manager records it with each key.
+	Name        string
+	UUID        string
+	Description string
+	Vendor      string
+	Version     [3]uint32
+}
+
+// Provider executes crypto operations. The front end has already decoded
+// and validated the request body (req is the *pb.XxxRequest message for
+// op), authenticated the caller and checked that op is in Opcodes (or is
+// an answered-but-unadvertised opcode the provider accepts, see Accepts).
+// Execute returns the matching *pb.XxxResult. Errors carry a Parsec status
+// (wire.Error); anything else is reported as PsaErrorGenericError.
+// Providers must be safe for concurrent use.
+type Provider interface {
+	Info() Info
+	// Opcodes are the operations advertised by ListOpcodes.
+	Opcodes() []wire.Opcode
+	// Accepts reports whether Execute handles op: the advertised opcodes
+	// plus any the provider answers without advertising (MAC).
+	Accepts(op wire.Opcode) bool
+	Execute(ctx context.Context, app auth.Application, op wire.Opcode, req proto.Message) (proto.Message, error)
+	// Close releases the provider's resources (device handles, sessions).
+	Close() error
+}
+
+// Settings are the service-wide options a provider honours.
+type Settings struct {
+	// AllowDeprecated lets PsaGenerateKey create deprecated primitives
+	// (otherwise DeprecatedPrimitive, status 22).
+	AllowDeprecated bool
+	// BufferSizeLimit caps generated random data and other response
+	// buffers (otherwise ResponseTooLarge, status 10).
+	BufferSizeLimit uint64
+}
+
+// Deps is what the service hands a provider factory.
+type Deps struct {
+	// Name is the provider's configured (or default) name.
+	Name string
+	// KIM is the key info manager the provider's config names. It may be
+	// shared with other providers: filter entries by Name.
+	KIM      kim.Manager
+	Log      *slog.Logger
+	Settings Settings
+	// Decode fills v (a pointer to the provider's config struct, with toml
+	// tags) from the provider's [[provider]] table. Keys v does not have
+	// are logged as warnings; a value of the wrong type is an error naming
+	// the key.
+	Decode func(v any) error
+}
+
+// Factory builds a provider from its config. Each provider package exports
+// one; service/cmd/parsec maps provider_type names to factories.
+type Factory func(d Deps) (Provider, error)
