@@ -2,6 +2,9 @@ module github.com/parsec-go/parsec
 
 go 1.22
 
-require google.golang.org/protobuf v1.36.6
+require (
+	github.com/pelletier/go-toml/v2 v2.4.3
+	google.golang.org/protobuf v1.36.6
+)
 
 require github.com/google/go-cmp v0.5.9 // indirect

@@ -1,0 +1,356 @@
+// Package config reads Parsec's config.toml. Every key Parsec 1.x defines
+// keeps its name and meaning; keys we do not know are logged as warnings
+// (Parsec ignores them silently), values of the wrong type or out of range
+// stop the service with a message naming the key.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// DefaultSocketPath is where Parsec clients look when
+// PARSEC_SERVICE_ENDPOINT is not set.
+const DefaultSocketPath = "/run/parsec/parsec.sock"
+
+// Config is the whole file.
+type Config struct {
+	Core          CoreSettings `toml:"core_settings"`
+	Listener      Listener     `toml:"listener"`
+	Authenticator Authenticator `toml:"authenticator"`
+	KeyManagers   []KeyManager `toml:"key_manager"`
+	// Providers keep their raw tables: each provider decodes its own keys.
+	Providers []Provider `toml:"-"`
+}
+
+// CoreSettings is [core_settings].
+type CoreSettings struct {
+	AllowRoot bool `toml:"allow_root"`
+	// ThreadPoolSize bounds the requests served at once (0: default).
+	ThreadPoolSize int `toml:"thread_pool_size"`
+	// IdleListenerSleepDuration is accepted for compatibility; our
+	// listener blocks in accept and never polls.
+	IdleListenerSleepDuration *int64  `toml:"idle_listener_sleep_duration"`
+	LogLevel                  string  `toml:"log_level"`
+	LogTimestamp              bool    `toml:"log_timestamp"`
+	BodyLenLimit              *uint64 `toml:"body_len_limit"`
+	LogErrorDetails           bool    `toml:"log_error_details"`
+	BufferSizeLimit           *uint64 `toml:"buffer_size_limit"`
+	AllowDeprecated           bool    `toml:"allow_deprecated"`
+}
+
+// Listener is [listener].
+type Listener struct {
+	ListenerType string `toml:"listener_type"`
+	// Timeout is the per-connection read/write timeout in milliseconds.
+	Timeout    *uint64 `toml:"timeout"`
+	SocketPath string  `toml:"socket_path"`
+	// SocketMode (parsec-go) is the socket file's permission bits, e.g.
+	// 0o660; Parsec always uses 0o666.
+	SocketMode *uint32 `toml:"socket_mode"`
+}
+
+// Admin is one entry of [authenticator] admins.
+type Admin struct {
+	Name string `toml:"name"`
+}
+
+// Authenticator is [authenticator].
+type Authenticator struct {
+	AuthType         string  `toml:"auth_type"`
+	Admins           []Admin `toml:"admins"`
+	WorkloadEndpoint string  `toml:"workload_endpoint"`
+}
+
+// KeyManager is one [[key_manager]].
+type KeyManager struct {
+	Name         string `toml:"name"`
+	ManagerType  string `toml:"manager_type"`
+	StorePath    string `toml:"store_path"`
+	SqliteDBPath string `toml:"sqlite_db_path"`
+}
+
+// Provider is one [[provider]]: the keys every provider has, plus the raw
+// table for the provider's own keys.
+type Provider struct {
+	ProviderType   string
+	Name           string
+	KeyInfoManager string
+	// Index is the provider's position in the file, for messages.
+	Index int
+	raw   map[string]any
+}
+
+// Defaults of optional core settings.
+const (
+	DefaultBodyLenLimit    = 1 << 20
+	DefaultBufferSizeLimit = 1 << 20
+	DefaultOnDiskStorePath = "/var/lib/parsec/mappings"
+)
+
+// Warning is a non-fatal finding, e.g. an unknown key.
+type Warning string
+
+// Load reads and validates the file at path.
+func Load(path string) (*Config, []Warning, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(b)
+}
+
+// Parse reads and validates a config document.
+func Parse(doc []byte) (*Config, []Warning, error) {
+	var warns []Warning
+	var raw map[string]any
+	if err := toml.Unmarshal(doc, &raw); err != nil {
+		return nil, nil, describe(err)
+	}
+	var c Config
+	w, err := decodeStrict(doc, &c)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, k := range w {
+		// Provider tables are checked by each provider.
+		if !strings.HasPrefix(k, "provider.") && k != "provider" {
+			warns = append(warns, Warning(fmt.Sprintf("unknown config key %q ignored", k)))
+		}
+	}
+	if err := c.readProviders(raw); err != nil {
+		return nil, nil, err
+	}
+	if err := c.validate(); err != nil {
+		return nil, nil, err
+	}
+	return &c, warns, nil
+}
+
+// decodeStrict decodes doc into v and returns the dotted names of keys v
+// has no field for.
+func decodeStrict(doc []byte, v any) ([]string, error) {
+	d := toml.NewDecoder(bytes.NewReader(doc))
+	d.DisallowUnknownFields()
+	err := d.Decode(v)
+	var sme *toml.StrictMissingError
+	if errors.As(err, &sme) {
+		var keys []string
+		for _, e := range sme.Errors {
+			keys = append(keys, strings.Join(e.Key(), "."))
+		}
+		sort.Strings(keys)
+		return keys, nil
+	}
+	if err != nil {
+		return nil, describe(err)
+	}
+	return nil, nil
+}
+
+// describe turns a go-toml error into one line naming the key and position.
+func describe(err error) error {
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, col := de.Position()
+		if k := de.Key(); len(k) > 0 {
+			return fmt.Errorf("config key %q (line %d, column %d): %s", strings.Join(k, "."), row, col, de.Error())
+		}
+		return fmt.Errorf("config line %d, column %d: %s", row, col, de.Error())
+	}
+	return fmt.Errorf("config: %w", err)
+}
+
+func (c *Config) readProviders(raw map[string]any) error {
+	list, ok := raw["provider"]
+	if !ok {
+		return nil
+	}
+	tables, ok := list.([]any)
+	if !ok {
+		return errors.New(`config key "provider" must be an array of tables ([[provider]])`)
+	}
+	for i, t := range tables {
+		tbl, ok := t.(map[string]any)
+		if !ok {
+			return fmt.Errorf("config [[provider]] #%d is not a table", i+1)
+		}
+		p := Provider{Index: i + 1, raw: tbl}
+		var err error
+		if p.ProviderType, err = stringKey(tbl, "provider_type", i); err != nil {
+			return err
+		}
+		if p.Name, err = stringKey(tbl, "name", i); err != nil {
+			return err
+		}
+		if p.KeyInfoManager, err = stringKey(tbl, "key_info_manager", i); err != nil {
+			return err
+		}
+		c.Providers = append(c.Providers, p)
+	}
+	return nil
+}
+
+func stringKey(tbl map[string]any, key string, i int) (string, error) {
+	v, ok := tbl[key]
+	if !ok {
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("config key \"provider.%s\" of [[provider]] #%d must be a string", key, i+1)
+	}
+	return s, nil
+}
+
+// commonProviderKeys are decoded by the service, not by the provider.
+var commonProviderKeys = map[string]bool{"provider_type": true, "name": true, "key_info_manager": true}
+
+// Decode fills v from the provider's own keys and returns warnings for the
+// keys v has no field for.
+func (p Provider) Decode(v any) ([]Warning, error) {
+	own := map[string]any{}
+	for k, val := range p.raw {
+		if !commonProviderKeys[k] {
+			own[k] = val
+		}
+	}
+	doc, err := toml.Marshal(own)
+	if err != nil {
+		return nil, fmt.Errorf("[[provider]] #%d: %w", p.Index, err)
+	}
+	unknown, err := decodeStrict(doc, v)
+	if err != nil {
+		return nil, fmt.Errorf("[[provider]] #%d (%s): %w", p.Index, p.ProviderType, err)
+	}
+	var warns []Warning
+	for _, k := range unknown {
+		warns = append(warns, Warning(fmt.Sprintf("unknown config key \"provider.%s\" of [[provider]] #%d (%s) ignored", k, p.Index, p.ProviderType)))
+	}
+	return warns, nil
+}
+
+// Auth types as written in the config.
+const (
+	AuthDirect              = "Direct"
+	AuthUnixPeerCredentials = "UnixPeerCredentials"
+	AuthJwtSvid             = "JwtSvid"
+)
+
+var logLevels = map[string]bool{"error": true, "warn": true, "info": true, "debug": true, "trace": true}
+
+func (c *Config) validate() error {
+	cs := &c.Core
+	if cs.LogLevel != "" && !logLevels[cs.LogLevel] {
+		return fmt.Errorf(`config key "core_settings.log_level" is %q; use one of error, warn, info, debug, trace`, cs.LogLevel)
+	}
+	if cs.ThreadPoolSize < 0 {
+		return fmt.Errorf(`config key "core_settings.thread_pool_size" must not be negative`)
+	}
+	if cs.BodyLenLimit != nil && *cs.BodyLenLimit > 1<<32-1 {
+		return fmt.Errorf(`config key "core_settings.body_len_limit" exceeds the 4 GiB the header can express`)
+	}
+	l := &c.Listener
+	switch l.ListenerType {
+	case "DomainSocket":
+	case "":
+		return errors.New(`config key "listener.listener_type" is missing; set listener_type = "DomainSocket"`)
+	default:
+		return fmt.Errorf(`config key "listener.listener_type" is %q; the only listener is "DomainSocket"`, l.ListenerType)
+	}
+	if l.Timeout == nil {
+		return errors.New(`config key "listener.timeout" is missing; set the per-connection timeout in milliseconds, e.g. timeout = 200`)
+	}
+	if *l.Timeout == 0 {
+		return errors.New(`config key "listener.timeout" must be greater than 0 milliseconds`)
+	}
+	if l.SocketPath == "" {
+		l.SocketPath = DefaultSocketPath
+	}
+	if l.SocketMode != nil && *l.SocketMode > 0o777 {
+		return fmt.Errorf(`config key "listener.socket_mode" is %#o; permission bits only, e.g. 0o660`, *l.SocketMode)
+	}
+	switch c.Authenticator.AuthType {
+	case AuthDirect, AuthUnixPeerCredentials:
+	case AuthJwtSvid:
+		return errors.New(`config key "authenticator.auth_type": JwtSvid is not supported by parsec-go yet; use "UnixPeerCredentials"`)
+	case "":
+		return errors.New(`config key "authenticator.auth_type" is missing; use "UnixPeerCredentials" (or "Direct" for development)`)
+	default:
+		return fmt.Errorf(`config key "authenticator.auth_type" is %q; use "UnixPeerCredentials", "Direct" or "JwtSvid"`, c.Authenticator.AuthType)
+	}
+	for _, a := range c.Authenticator.Admins {
+		if a.Name == "" {
+			return errors.New(`config key "authenticator.admins": every admin needs a non-empty name`)
+		}
+	}
+	kims := map[string]bool{}
+	for i := range c.KeyManagers {
+		k := &c.KeyManagers[i]
+		if k.Name == "" {
+			return fmt.Errorf(`config key "key_manager.name" is missing in [[key_manager]] #%d`, i+1)
+		}
+		if kims[k.Name] {
+			return fmt.Errorf(`config key "key_manager.name": %q is used twice`, k.Name)
+		}
+		kims[k.Name] = true
+		switch k.ManagerType {
+		case "OnDisk":
+			if k.StorePath == "" {
+				k.StorePath = DefaultOnDiskStorePath
+			}
+		case "SQLite":
+			return fmt.Errorf(`config key "key_manager.manager_type" of %q is "SQLite", which parsec-go does not implement; use manager_type = "OnDisk" with store_path = "<directory>" (existing SQLite mappings are not migrated)`, k.Name)
+		case "":
+			return fmt.Errorf(`config key "key_manager.manager_type" is missing for %q; use "OnDisk"`, k.Name)
+		default:
+			return fmt.Errorf(`config key "key_manager.manager_type" of %q is %q; use "OnDisk"`, k.Name, k.ManagerType)
+		}
+	}
+	if len(c.Providers) == 0 {
+		return errors.New(`config has no [[provider]]; add at least one, e.g. provider_type = "MbedCrypto"`)
+	}
+	for _, p := range c.Providers {
+		if p.ProviderType == "" {
+			return fmt.Errorf(`config key "provider.provider_type" is missing in [[provider]] #%d`, p.Index)
+		}
+		if p.KeyInfoManager == "" {
+			return fmt.Errorf(`config key "provider.key_info_manager" is missing in [[provider]] #%d (%s); name one of the [[key_manager]] entries`, p.Index, p.ProviderType)
+		}
+		if !kims[p.KeyInfoManager] {
+			return fmt.Errorf(`config key "provider.key_info_manager" of [[provider]] #%d names %q, but no [[key_manager]] has that name`, p.Index, p.KeyInfoManager)
+		}
+	}
+	return nil
+}
+
+// BodyLenLimit returns the effective request body limit.
+func (c *Config) BodyLenLimit() uint64 {
+	if c.Core.BodyLenLimit != nil {
+		return *c.Core.BodyLenLimit
+	}
+	return DefaultBodyLenLimit
+}
+
+// BufferSizeLimit returns the effective response buffer limit.
+func (c *Config) BufferSizeLimit() uint64 {
+	if c.Core.BufferSizeLimit != nil {
+		return *c.Core.BufferSizeLimit
+	}
+	return DefaultBufferSizeLimit
+}
+
+// AdminNames returns the admin names as a set.
+func (c *Config) AdminNames() map[string]bool {
+	m := map[string]bool{}
+	for _, a := range c.Authenticator.Admins {
+		m[a.Name] = true
+	}
+	return m
+}

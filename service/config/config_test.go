@@ -1,0 +1,101 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+const minimal = `
+[core_settings]
+log_level = "info"
+[listener]
+listener_type = "DomainSocket"
+timeout = 200
+[authenticator]
+auth_type = "UnixPeerCredentials"
+admins = [ { name = "0" } ]
+[[key_manager]]
+name = "on-disk-manager"
+manager_type = "OnDisk"
+store_path = "/tmp/m"
+[[provider]]
+provider_type = "MbedCrypto"
+key_info_manager = "on-disk-manager"
+store_path = "/tmp/keys"
+`
+
+func TestParseMinimal(t *testing.T) {
+	c, warns, err := Parse([]byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 0 {
+		t.Errorf("unexpected warnings %v", warns)
+	}
+	if c.Listener.SocketPath != DefaultSocketPath || *c.Listener.Timeout != 200 {
+		t.Errorf("listener: %+v", c.Listener)
+	}
+	if c.BodyLenLimit() != 1<<20 || c.BufferSizeLimit() != 1<<20 {
+		t.Error("default limits")
+	}
+	if !c.AdminNames()["0"] {
+		t.Error("admin 0 missing")
+	}
+	if len(c.Providers) != 1 || c.Providers[0].ProviderType != "MbedCrypto" || c.Providers[0].KeyInfoManager != "on-disk-manager" {
+		t.Fatalf("providers: %+v", c.Providers)
+	}
+	var own struct {
+		StorePath string `toml:"store_path"`
+	}
+	w, err := c.Providers[0].Decode(&own)
+	if err != nil || len(w) != 0 || own.StorePath != "/tmp/keys" {
+		t.Fatalf("provider decode: %+v %v %v", own, w, err)
+	}
+}
+
+func TestUnknownKeysWarn(t *testing.T) {
+	doc := strings.Replace(minimal, `log_level = "info"`, "log_level = \"info\"\nfrobnicate = 3", 1)
+	doc += "mystery = true\n"
+	c, warns, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 1 || !strings.Contains(string(warns[0]), "core_settings.frobnicate") {
+		t.Errorf("warnings: %v", warns)
+	}
+	var own struct {
+		StorePath string `toml:"store_path"`
+	}
+	w, err := c.Providers[0].Decode(&own)
+	if err != nil || len(w) != 1 || !strings.Contains(string(w[0]), "provider.mystery") {
+		t.Errorf("provider warnings %v, err %v", w, err)
+	}
+}
+
+func TestInvalidConfigsNameTheKey(t *testing.T) {
+	tests := []struct {
+		name, from, to, want string
+	}{
+		{"sqlite", `manager_type = "OnDisk"`, `manager_type = "SQLite"`, `use manager_type = "OnDisk"`},
+		{"bad type", `timeout = 200`, `timeout = "fast"`, "listener.timeout"},
+		{"no timeout", `timeout = 200`, ``, "listener.timeout"},
+		{"bad listener", `listener_type = "DomainSocket"`, `listener_type = "Tcp"`, "listener.listener_type"},
+		{"bad level", `log_level = "info"`, `log_level = "loud"`, "core_settings.log_level"},
+		{"bad auth", `auth_type = "UnixPeerCredentials"`, `auth_type = "Kerberos"`, "authenticator.auth_type"},
+		{"jwt", `auth_type = "UnixPeerCredentials"`, `auth_type = "JwtSvid"`, "not supported"},
+		{"dangling kim", `key_info_manager = "on-disk-manager"`, `key_info_manager = "nope"`, `names "nope"`},
+		{"no provider", "[[provider]]\nprovider_type = \"MbedCrypto\"\nkey_info_manager = \"on-disk-manager\"\nstore_path = \"/tmp/keys\"\n", "", "no [[provider]]"},
+		{"bad mode", `timeout = 200`, "timeout = 200\nsocket_mode = 0o7777", "socket_mode"},
+		{"syntax", `timeout = 200`, `timeout = = 200`, "line"},
+	}
+	for _, tt := range tests {
+		doc := strings.Replace(minimal, tt.from, tt.to, 1)
+		if doc == minimal {
+			t.Fatalf("%s: replacement did not apply", tt.name)
+		}
+		_, _, err := Parse([]byte(doc))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tt.name, err, tt.want)
+		}
+	}
+}
