@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Usage: scripts/trixie-root.sh [DIR]
+#
+# Creates, or reuses when already complete, a Debian trixie root holding the
+# Rust Parsec service (parsec-service 1.4.1), parsec-tool 0.7.0 and openssl,
+# for interop tests and benchmarks on a bookworm host whose libc must not be
+# upgraded. Default DIR: ${PARSEC_CACHE:-$HOME/.cache/parsec-go}/trixie-root.
+# Extra packages: TRIXIE_EXTRA_PACKAGES="pkg ..."; mirror: TRIXIE_MIRROR.
+#
+# The root is complete when DIR/.parsec-go-root.stamp matches the current
+# package list; otherwise it is rebuilt aside and swapped in. Progress goes to
+# stderr; the last line on stdout is the root's path.
+set -euo pipefail
+
+# shellcheck source=lib/trixie.sh
+. "$(dirname "$0")/lib/trixie.sh"
+
+dir=${1:-$(trixie_default_dir)}
+case $dir in
+/*) ;;
+*) dir="$PWD/$dir" ;;
+esac
+dir=${dir%/}
+[ -n "$dir" ] && [ "$dir" != / ] || trixie_die "refusing to use / as the root"
+
+if trixie_root_complete "$dir"; then
+	echo "$dir"
+	exit 0
+fi
+
+mkdir -p "$(dirname "$dir")"
+# Two callers building at once would race on the swap; the second waits and
+# then finds the root complete.
+exec 9>"$dir.lock"
+flock -w 1200 9 || trixie_die "timed out waiting for $dir.lock"
+if trixie_root_complete "$dir"; then
+	echo "$dir"
+	exit 0
+fi
+
+if [ -e "$dir" ] && [ ! -f "$dir/$TRIXIE_STAMP" ] && [ -n "$(ls -A "$dir")" ]; then
+	trixie_die "$dir exists, is not empty and is not a root made by this script; remove it or pick another DIR"
+fi
+
+if ! command -v mmdebstrap >/dev/null 2>&1; then
+	[ "$(id -u)" = 0 ] || trixie_die "mmdebstrap is missing; install it (apt-get install mmdebstrap)"
+	echo "trixie-root: installing mmdebstrap" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y -q mmdebstrap </dev/null >&2; then
+		apt-get update -q </dev/null >&2
+		apt-get install -y -q mmdebstrap </dev/null >&2
+	fi
+fi
+
+packages=$(trixie_packages)
+new="$dir.new.$$"
+rm -rf "$new"
+trap 'rm -rf "$new"' EXIT
+echo "trixie-root: building $dir with: $packages" >&2
+start=$(date +%s)
+# Docs, man pages and translations are never used here; skipping them keeps
+# the root at about 130 MB.
+mmdebstrap \
+	--variant="$TRIXIE_VARIANT" \
+	--include="${packages// /,}" \
+	--dpkgopt='path-exclude=/usr/share/man/*' \
+	--dpkgopt='path-exclude=/usr/share/doc/*' \
+	--dpkgopt='path-exclude=/usr/share/locale/*' \
+	"$TRIXIE_SUITE" "$new" "$TRIXIE_MIRROR" </dev/null >&2
+
+# Prove the root can run its binaries through its own loader before using it.
+ldso=$(trixie_ldso "$new") || trixie_die "the new root has no dynamic loader"
+"$ldso" --library-path "$(dirname "$ldso")" "$new/usr/bin/parsec-tool" --version >&2 ||
+	trixie_die "the new root cannot run parsec-tool"
+
+trixie_stamp_text >"$new/$TRIXIE_STAMP"
+rm -rf "$dir"
+mv "$new" "$dir"
+trap - EXIT
+echo "trixie-root: built in $(($(date +%s) - start)) s ($(du -sh "$dir" | cut -f1))" >&2
+echo "$dir"
