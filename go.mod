@@ -4,6 +4,7 @@ go 1.22
 
 require (
 	github.com/pelletier/go-toml/v2 v2.4.3
+	golang.org/x/sys v0.30.0
 	google.golang.org/protobuf v1.36.6
 )
 

@@ -21,10 +21,10 @@ const DefaultSocketPath = "/run/parsec/parsec.sock"
 
 // Config is the whole file.
 type Config struct {
-	Core          CoreSettings `toml:"core_settings"`
-	Listener      Listener     `toml:"listener"`
+	Core          CoreSettings  `toml:"core_settings"`
+	Listener      Listener      `toml:"listener"`
 	Authenticator Authenticator `toml:"authenticator"`
-	KeyManagers   []KeyManager `toml:"key_manager"`
+	KeyManagers   []KeyManager  `toml:"key_manager"`
 	// Providers keep their raw tables: each provider decodes its own keys.
 	Providers []Provider `toml:"-"`
 }

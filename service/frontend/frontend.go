@@ -1,0 +1,162 @@
+// Package frontend serves one request on one connection: read the header
+// and body within the deadline, authenticate, dispatch, write the
+// response, close. Parsec clients open a connection per request and the Go
+// client reads to EOF, so the connection is always closed after replying.
+package frontend
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/dispatch"
+	"github.com/parsec-go/parsec/wire"
+)
+
+// Options configure a front end. A config reload builds a new FrontEnd.
+type Options struct {
+	Auth         auth.Authenticator
+	Dispatcher   *dispatch.Dispatcher
+	BodyLenLimit uint64
+	// Timeout bounds reading the request and writing the response.
+	Timeout time.Duration
+	Log     *slog.Logger
+	// LogErrorDetails adds key names and other request details to logs.
+	LogErrorDetails bool
+}
+
+// FrontEnd is safe for concurrent use.
+type FrontEnd struct {
+	o Options
+}
+
+// New returns a front end.
+func New(o Options) *FrontEnd { return &FrontEnd{o: o} }
+
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
+// Serve handles the single request on conn and closes it.
+func (f *FrontEnd) Serve(ctx context.Context, conn net.Conn) {
+	defer conn.Close()
+	start := time.Now()
+	conn.SetDeadline(start.Add(f.o.Timeout))
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(conn)
+	defer func() { br.Reset(nil); readers.Put(br) }()
+
+	h, body, authBytes, err := f.read(br)
+	if err != nil {
+		// The request could not be framed: answer as Parsec does, with
+		// opcode Ping and provider Core.
+		f.o.Log.Debug("rejecting request", "status", wire.StatusOf(err, wire.StatusConnectionError), "err", err)
+		f.write(conn, wire.Header{Opcode: wire.OpPing, Status: wire.StatusOf(err, wire.StatusConnectionError)}, nil)
+		return
+	}
+	resp := wire.Header{Provider: h.Provider, Session: h.Session, ContentType: h.AcceptType, Opcode: h.Opcode}
+	res, err := f.handle(ctx, conn, h, body, authBytes)
+	var out []byte
+	if err == nil {
+		out, err = proto.Marshal(res)
+		if err != nil {
+			err = wire.Errorf(wire.StatusSerializingBodyFailed, "encoding %v result: %v", h.Opcode, err)
+		}
+	}
+	if err != nil {
+		resp.Status = wire.StatusOf(err, wire.StatusPsaErrorGenericError)
+		out = nil
+		lvl := slog.LevelDebug
+		if resp.Status == wire.StatusPsaErrorGenericError || resp.Status == wire.StatusKeyInfoManagerError {
+			lvl = slog.LevelWarn
+		}
+		attrs := []any{"opcode", h.Opcode, "provider", uint8(h.Provider), "status", resp.Status}
+		if f.o.LogErrorDetails || lvl == slog.LevelDebug {
+			attrs = append(attrs, "err", err)
+		}
+		f.o.Log.Log(ctx, lvl, "request failed", attrs...)
+	} else {
+		f.o.Log.Debug("request served", "opcode", h.Opcode, "provider", uint8(h.Provider), "duration", time.Since(start))
+	}
+	f.write(conn, resp, out)
+}
+
+// read frames one request, applying Parsec's checks in Parsec's order.
+func (f *FrontEnd) read(r io.Reader) (wire.Header, []byte, []byte, error) {
+	h, err := wire.ReadHeader(r)
+	if err != nil {
+		return h, nil, nil, err
+	}
+	if uint64(h.BodyLen) > f.o.BodyLenLimit {
+		// Answer without reading the body: it may be huge.
+		return h, nil, nil, wire.Errorf(wire.StatusBodySizeExceedsLimit, "body of %d bytes exceeds the %d-byte limit", h.BodyLen, f.o.BodyLenLimit)
+	}
+	buf := make([]byte, int(h.BodyLen)+int(h.AuthLen))
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return h, nil, nil, wire.Errorf(wire.StatusConnectionError, "reading body: %v", err)
+	}
+	if err := h.Validate(); err != nil {
+		return h, nil, nil, err
+	}
+	return h, buf[:h.BodyLen], buf[h.BodyLen:], nil
+}
+
+func (f *FrontEnd) handle(ctx context.Context, conn net.Conn, h wire.Header, body, authBytes []byte) (proto.Message, error) {
+	var app auth.Application
+	switch h.AuthType {
+	case wire.AuthNone:
+		// Anonymous: fine for the operations that need no identity.
+	case f.o.Auth.Type():
+		peer, err := peerOf(conn)
+		if err != nil {
+			return nil, wire.Errorf(wire.StatusAuthenticationError, "reading peer credentials: %v", err)
+		}
+		if app, err = f.o.Auth.Authenticate(authBytes, peer); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, wire.Errorf(wire.StatusAuthenticatorNotRegistered, "%v is not the configured authenticator", h.AuthType)
+	}
+	return f.o.Dispatcher.Dispatch(ctx, h, app, body)
+}
+
+func (f *FrontEnd) write(conn net.Conn, h wire.Header, body []byte) {
+	h.BodyLen = uint32(len(body))
+	b := make([]byte, 0, wire.HeaderSize+len(body))
+	b = h.Marshal(b)
+	b = append(b, body...)
+	if _, err := conn.Write(b); err != nil && !errors.Is(err, net.ErrClosed) {
+		f.o.Log.Debug("writing response", "err", err)
+	}
+}
+
+// peerOf returns the kernel's credentials for the other end of conn.
+func peerOf(conn net.Conn) (auth.Peer, error) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return auth.Peer{}, errors.New("connection has no peer credentials")
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return auth.Peer{}, err
+	}
+	var cred *unix.Ucred
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, serr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return auth.Peer{}, err
+	}
+	if serr != nil {
+		return auth.Peer{}, serr
+	}
+	return auth.Peer{UID: cred.Uid, GID: cred.Gid, PID: cred.Pid}, nil
+}
