@@ -1,0 +1,115 @@
+SUMMARY = "Parsec platform security service (Go implementation)"
+DESCRIPTION = "Daemon that offers the PSA Crypto API to local clients over \
+Parsec's wire protocol on /run/parsec/parsec.sock, with software, TPM 2.0 \
+and Trusted Services back ends. Drop-in for the Rust parsec-service: same \
+package name, paths, config.toml keys and init integration."
+
+require recipes-security/parsec-go/parsec-go.inc
+
+GO_INSTALL = "${GO_IMPORT}/service/cmd/parsec"
+
+SRC_URI += " \
+    file://parsec.init \
+    file://parsec.service \
+    file://parsec.socket \
+    file://parsec.tmpfiles \
+    file://config/parsec-core.toml \
+    file://config/provider-MBED-CRYPTO.toml \
+    file://config/provider-TPM.toml \
+    file://config/provider-TS.toml \
+"
+
+# Providers, with upstream meta-parsec's PACKAGECONFIG names. The daemon has
+# every provider built in (pure Go, no C libraries); an option decides what
+# goes into the generated config.toml, which groups the parsec user joins and
+# what is pulled in at run time. PKCS11 and CRYPTOAUTHLIB are not available.
+PACKAGECONFIG ??= "MBED-CRYPTO ${@bb.utils.contains('DISTRO_FEATURES', 'tpm2', 'TPM', '', d)}"
+PACKAGECONFIG[MBED-CRYPTO] = ",,,"
+PACKAGECONFIG[TPM] = ",,,"
+PACKAGECONFIG[TS] = ",,,"
+# Software TPM (swtpm, from meta-tpm) as the TPM back end, for test images.
+# The simulator is started by whoever needs it (see lib/oeqa).
+PACKAGECONFIG[SWTPM] = ",,,swtpm"
+
+# Providers written to config.toml, in priority order (the first one is the
+# clients' default). Each name needs a config/provider-<name>.toml fragment.
+PARSEC_PROVIDER_ORDER ?= "TPM TS MBED-CRYPTO"
+PARSEC_CONFIG_PROVIDERS ?= "${@' '.join(p for p in d.getVar('PARSEC_PROVIDER_ORDER').split() if bb.utils.contains('PACKAGECONFIG', p, True, False, d))}"
+PARSEC_TPM_TCTI ?= "${@bb.utils.contains('PACKAGECONFIG', 'SWTPM', 'swtpm:port=2321', 'device:/dev/tpmrm0', d)}"
+PARSEC_STATEDIR = "${localstatedir}/lib/parsec"
+
+# The file installed as /etc/parsec/config.toml. Point it at your own file
+# (listed in SRC_URI of a bbappend) to replace the generated one.
+PARSEC_CONFIG ?= "${B}/parsec-config.toml"
+CONFFILES:${PN} = "${sysconfdir}/parsec/config.toml"
+
+inherit useradd
+USERADD_PACKAGES = "${PN}"
+PARSEC_EXTRA_GROUPS = "${@bb.utils.contains('PACKAGECONFIG', 'TPM', 'tss', '', d)} ${@bb.utils.contains('PACKAGECONFIG', 'TS', 'teeclnt', '', d)}"
+# parsec-clients: members may use the service (see /run/parsec below). tss
+# and teeclnt give access to /dev/tpmrm0 and /dev/tee0; created here because
+# no C library package (tpm2-tss, optee-client) is needed that would do it.
+GROUPADD_PARAM:${PN} = "--system parsec; --system parsec-clients${@''.join('; --system ' + g for g in d.getVar('PARSEC_EXTRA_GROUPS').split())}"
+USERADD_PARAM:${PN} = "--system --gid parsec ${@'--groups ' + ','.join(d.getVar('PARSEC_EXTRA_GROUPS').split()) if d.getVar('PARSEC_EXTRA_GROUPS').split() else ''} --home-dir ${PARSEC_STATEDIR} --no-create-home --shell ${base_bindir}/false parsec"
+
+inherit update-rc.d systemd
+INITSCRIPT_NAME = "parsec"
+INITSCRIPT_PARAMS = "defaults 80 20"
+SYSTEMD_SERVICE:${PN} = "parsec.socket parsec.service"
+
+parsec_generate_config() {
+	out="$1"
+	sed -e 's#@PARSEC_STATEDIR@#${PARSEC_STATEDIR}#g' \
+		${PARSEC_UNPACKDIR}/config/parsec-core.toml > "$out"
+	for p in ${PARSEC_CONFIG_PROVIDERS}; do
+		frag="${PARSEC_UNPACKDIR}/config/provider-$p.toml"
+		if [ ! -f "$frag" ]; then
+			bbfatal "PARSEC_CONFIG_PROVIDERS names $p but there is no $frag"
+		fi
+		printf '\n' >> "$out"
+		sed -e 's#@PARSEC_STATEDIR@#${PARSEC_STATEDIR}#g' \
+			-e 's#@PARSEC_TPM_TCTI@#${PARSEC_TPM_TCTI}#g' "$frag" >> "$out"
+	done
+}
+
+# Paths and modes follow the Parsec book's Linux installation guide.
+do_install() {
+	install -d -m 0700 -o parsec -g parsec ${D}${libexecdir}/parsec
+	install -m 0700 -o parsec -g parsec ${B}/${GO_BUILD_BINDIR}/parsec ${D}${libexecdir}/parsec/parsec
+
+	parsec_generate_config ${B}/parsec-config.toml
+	install -d -m 0700 -o parsec -g parsec ${D}${sysconfdir}/parsec
+	install -m 0400 -o parsec -g parsec ${PARSEC_CONFIG} ${D}${sysconfdir}/parsec/config.toml
+
+	install -d -m 0700 -o parsec -g parsec ${D}${PARSEC_STATEDIR}
+
+	# Both init integrations; the systemd and update-rc.d classes drop the
+	# one the distro does not use.
+	install -d ${D}${sysconfdir}/init.d
+	sed -e 's#/usr/libexec/#${libexecdir}/#g' \
+		-e 's#/etc/parsec/#${sysconfdir}/parsec/#g' \
+		-e 's#/var/lib/parsec#${PARSEC_STATEDIR}#g' \
+		${PARSEC_UNPACKDIR}/parsec.init > ${D}${sysconfdir}/init.d/parsec
+	chmod 0755 ${D}${sysconfdir}/init.d/parsec
+
+	install -d ${D}${systemd_system_unitdir}
+	for unit in parsec.service parsec.socket; do
+		sed -e 's#@LIBEXECDIR@#${libexecdir}#g' \
+			-e 's#@SYSCONFDIR@#${sysconfdir}#g' \
+			-e 's#@LOCALSTATEDIR@#${localstatedir}#g' \
+			-e 's#@BASE_BINDIR@#${base_bindir}#g' \
+			${PARSEC_UNPACKDIR}/$unit > ${D}${systemd_system_unitdir}/$unit
+		chmod 0644 ${D}${systemd_system_unitdir}/$unit
+	done
+	install -d ${D}${nonarch_libdir}/tmpfiles.d
+	install -m 0644 ${PARSEC_UNPACKDIR}/parsec.tmpfiles ${D}${nonarch_libdir}/tmpfiles.d/parsec.conf
+}
+
+FILES:${PN} += " \
+    ${libexecdir}/parsec \
+    ${sysconfdir}/parsec \
+    ${PARSEC_STATEDIR} \
+    ${systemd_system_unitdir}/parsec.service \
+    ${systemd_system_unitdir}/parsec.socket \
+    ${nonarch_libdir}/tmpfiles.d/parsec.conf \
+"

@@ -1,0 +1,18 @@
+SUMMARY = "Parsec command line client (Go implementation)"
+DESCRIPTION = "parsec-tool talks to a Parsec service over its Unix socket: \
+key management, signing, encryption, CSR creation. Also installs \
+parsec-cli-tests.sh, the end-to-end test script that upstream's oeqa test \
+and ours run on the target."
+
+require recipes-security/parsec-go/parsec-go.inc
+
+GO_INSTALL = "${GO_IMPORT}/tools/parsec-tool"
+
+do_install() {
+	install -d ${D}${bindir}
+	install -m 0755 ${B}/${GO_BUILD_BINDIR}/parsec-tool ${D}${bindir}/parsec-tool
+	install -m 0755 ${S}/src/${GO_IMPORT}/tools/parsec-cli-tests/parsec-cli-tests.sh ${D}${bindir}/parsec-cli-tests.sh
+}
+
+# parsec-cli-tests.sh checks every result with the openssl command.
+RDEPENDS:${PN} = "openssl-bin"
