@@ -1,0 +1,149 @@
+// Command parsec is the Parsec service: it exposes the platform's root of
+// trust through the PSA Crypto API over Parsec's wire protocol on a Unix
+// socket. It reads Parsec's config.toml.
+//
+//	parsec [-c|--config FILE] [--version]
+//
+// SIGHUP reloads the config in place; SIGTERM and SIGINT drain in-flight
+// requests and exit. Under systemd it supports socket activation and
+// Type=notify.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/parsec-go/parsec/internal/version"
+	"github.com/parsec-go/parsec/service/config"
+	"github.com/parsec-go/parsec/service/server"
+	"github.com/parsec-go/parsec/service/systemd"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "usage: parsec [-c|--config FILE] [--version]\n\nRuns the Parsec service. FILE defaults to config.toml in the working directory.\n")
+}
+
+func run(args []string, stderr io.Writer) int {
+	configPath := "config.toml"
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "-c" || a == "--config":
+			if i+1 >= len(args) {
+				fmt.Fprintf(stderr, "parsec: %s needs a file name\n", a)
+				return 2
+			}
+			i++
+			configPath = args[i]
+		case len(a) > 9 && a[:9] == "--config=":
+			configPath = a[9:]
+		case a == "--version" || a == "-V":
+			fmt.Fprintf(os.Stdout, "parsec %s\n", version.Version)
+			return 0
+		case a == "-h" || a == "--help":
+			usage(os.Stdout)
+			return 0
+		default:
+			fmt.Fprintf(stderr, "parsec: unknown argument %q\n", a)
+			usage(stderr)
+			return 2
+		}
+	}
+
+	// The log level comes from the config, which we have not read yet:
+	// start at info and adjust once it is loaded.
+	level := new(slog.LevelVar)
+	log := newLogger(stderr, level, configPath)
+	srv, err := server.New(configPath, providers(), log)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	log.Info("parsec is ready", "version", version.Version, "socket", srv.SocketPath())
+	systemd.Notify("READY=1")
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				log.Info("reloading configuration")
+				if err := srv.Reload(); err != nil {
+					log.Error("reload", "err", err)
+					if errors.Is(err, server.ErrDown) {
+						stop()
+						<-done
+						return 1
+					}
+				} else {
+					setLevel(level, configPath)
+					log.Info("configuration reloaded")
+				}
+				continue
+			}
+			log.Info("stopping: draining in-flight requests", "signal", sig.String())
+			systemd.Notify("STOPPING=1")
+			stop()
+			if err := <-done; err != nil {
+				log.Error("serve", "err", err)
+				return 1
+			}
+			return 0
+		case err := <-done:
+			if err != nil {
+				log.Error("serve", "err", err)
+				return 1
+			}
+			return 0
+		}
+	}
+}
+
+var levels = map[string]slog.Level{
+	"error": slog.LevelError, "warn": slog.LevelWarn, "info": slog.LevelInfo,
+	"debug": slog.LevelDebug, "trace": slog.LevelDebug - 4,
+}
+
+// newLogger logs to w as text, with timestamps only if the config asks
+// (journald and syslog add their own).
+func newLogger(w io.Writer, level *slog.LevelVar, configPath string) *slog.Logger {
+	ts := setLevel(level, configPath)
+	opts := &slog.HandlerOptions{Level: level}
+	if !ts {
+		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// setLevel applies the config's log level (info if unset or unreadable;
+// the server reports config errors itself) and returns log_timestamp.
+func setLevel(level *slog.LevelVar, configPath string) bool {
+	level.Set(slog.LevelInfo)
+	cfg, _, err := config.Load(configPath)
+	if err != nil {
+		return false
+	}
+	if l, ok := levels[cfg.Core.LogLevel]; ok {
+		level.Set(l)
+	}
+	return cfg.Core.LogTimestamp
+}

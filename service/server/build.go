@@ -1,0 +1,128 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/parsec-go/parsec/internal/version"
+	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/config"
+	"github.com/parsec-go/parsec/service/dispatch"
+	"github.com/parsec-go/parsec/service/frontend"
+	"github.com/parsec-go/parsec/service/kim"
+	"github.com/parsec-go/parsec/service/provider"
+	"github.com/parsec-go/parsec/service/provider/core"
+	"github.com/parsec-go/parsec/wire"
+)
+
+// ErrSkipProvider, returned (wrapped) by a provider factory, leaves that
+// provider out instead of failing start-up (e.g. the TPM provider's
+// skip_if_no_tpm).
+var ErrSkipProvider = errors.New("provider skipped")
+
+// Registry maps config provider_type names to factories.
+type Registry map[string]RegisteredProvider
+
+// RegisteredProvider describes one provider kind.
+type RegisteredProvider struct {
+	ID      wire.ProviderID
+	Factory provider.Factory
+}
+
+// generation is everything one config builds; a reload replaces it whole.
+type generation struct {
+	cfg      *config.Config
+	fe       *frontend.FrontEnd
+	backends []core.Backend
+}
+
+func (g *generation) close(log *slog.Logger) {
+	for _, b := range g.backends {
+		if err := b.Provider.Close(); err != nil {
+			log.Warn("closing provider", "provider", b.Provider.Info().Name, "err", err)
+		}
+	}
+}
+
+func build(cfg *config.Config, reg Registry, log *slog.Logger) (*generation, error) {
+	a, err := auth.New(cfg.Authenticator.AuthType, cfg.AdminNames())
+	if err != nil {
+		return nil, err
+	}
+	kims := map[string]kim.Manager{}
+	for _, k := range cfg.KeyManagers {
+		m, err := kim.OpenOnDisk(k.StorePath, log)
+		if err != nil {
+			return nil, fmt.Errorf("key manager %q: %w", k.Name, err)
+		}
+		kims[k.Name] = m
+	}
+	g := &generation{cfg: cfg}
+	names := map[string]bool{}
+	for _, pc := range cfg.Providers {
+		rp, ok := reg[pc.ProviderType]
+		if !ok {
+			g.close(log)
+			return nil, fmt.Errorf("config key \"provider.provider_type\" of [[provider]] #%d is %q, which this build does not include; available: %s", pc.Index, pc.ProviderType, reg.names())
+		}
+		name := pc.Name
+		if name == "" {
+			name = rp.ID.Desc().DefaultName
+		}
+		if names[name] {
+			g.close(log)
+			return nil, fmt.Errorf("config key \"provider.name\": two providers are named %q; give each a unique name", name)
+		}
+		names[name] = true
+		pc := pc
+		plog := log.With("provider", name)
+		p, err := rp.Factory(provider.Deps{
+			Name:     name,
+			KIM:      kims[pc.KeyInfoManager],
+			Log:      plog,
+			Settings: provider.Settings{AllowDeprecated: cfg.Core.AllowDeprecated, BufferSizeLimit: cfg.BufferSizeLimit()},
+			Decode: func(v any) error {
+				warns, err := pc.Decode(v)
+				for _, w := range warns {
+					plog.Warn(string(w))
+				}
+				return err
+			},
+		})
+		if errors.Is(err, ErrSkipProvider) {
+			plog.Warn("provider left out", "reason", err)
+			continue
+		}
+		if err != nil {
+			g.close(log)
+			return nil, fmt.Errorf("provider %q (%s): %w", name, pc.ProviderType, err)
+		}
+		g.backends = append(g.backends, core.Backend{Provider: p, KIM: kims[pc.KeyInfoManager]})
+	}
+	if len(g.backends) == 0 {
+		return nil, errors.New("no provider could be started")
+	}
+	c := core.New(version.Triple(), g.backends, a, log)
+	g.fe = frontend.New(frontend.Options{
+		Auth:            a,
+		Dispatcher:      dispatch.New(c, g.backends),
+		BodyLenLimit:    cfg.BodyLenLimit(),
+		Timeout:         time.Duration(*cfg.Listener.Timeout) * time.Millisecond,
+		Log:             log,
+		LogErrorDetails: cfg.Core.LogErrorDetails,
+	})
+	return g, nil
+}
+
+func (r Registry) names() string {
+	s := ""
+	for n := range r {
+		if s != "" {
+			s += ", "
+		}
+		s += n
+	}
+	return s
+}

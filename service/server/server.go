@@ -1,0 +1,159 @@
+// Package server runs the service: it owns the socket, accepts
+// connections (blocking, no idle polling), hands each to the current
+// front end, swaps the whole request path on reload, and drains in-flight
+// requests before a reload or exit.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/parsec-go/parsec/service/config"
+	"github.com/parsec-go/parsec/service/systemd"
+)
+
+// ErrDown is returned by Reload when no provider set could be started:
+// the service cannot go on serving and should exit.
+var ErrDown = errors.New("service down")
+
+// Server is one running service.
+type Server struct {
+	reg        Registry
+	log        *slog.Logger
+	configPath string
+
+	// mu guards gen; request goroutines hold it for reading only while
+	// they register in inflight, so a reload (writer) waits for nothing
+	// but those few instructions, then drains inflight.
+	mu       sync.RWMutex
+	gen      *generation
+	inflight sync.WaitGroup
+	sem      chan struct{}
+
+	ln      *net.UnixListener
+	created bool
+	path    string
+}
+
+// New loads the config, refuses root unless allowed, builds the providers
+// and opens the socket.
+func New(configPath string, reg Registry, log *slog.Logger) (*Server, error) {
+	cfg, err := loadConfig(configPath, log)
+	if err != nil {
+		return nil, err
+	}
+	if os.Geteuid() == 0 && !cfg.Core.AllowRoot {
+		return nil, errors.New("insecure configuration: the Parsec service should not run as root; run it as the parsec user, or set core_settings.allow_root = true")
+	}
+	g, err := build(cfg, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	ln, created, err := listen(cfg.Listener)
+	if err != nil {
+		g.close(log)
+		return nil, err
+	}
+	s := &Server{reg: reg, log: log, configPath: configPath, gen: g, ln: ln, created: created, path: cfg.Listener.SocketPath}
+	s.sem = make(chan struct{}, concurrency(cfg))
+	return s, nil
+}
+
+func concurrency(cfg *config.Config) int {
+	if n := cfg.Core.ThreadPoolSize; n > 0 {
+		return n
+	}
+	// Requests are short and mostly CPU-bound or serialised by their
+	// device; a bound keeps memory flat under a connection flood.
+	return 64 * runtime.NumCPU()
+}
+
+func loadConfig(path string, log *slog.Logger) (*config.Config, error) {
+	cfg, warns, err := config.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, w := range warns {
+		log.Warn(string(w), "config", path)
+	}
+	return cfg, nil
+}
+
+// SocketPath is where the service listens.
+func (s *Server) SocketPath() string { return s.ln.Addr().String() }
+
+// Serve accepts connections until ctx is cancelled, then drains in-flight
+// requests and closes the providers.
+func (s *Server) Serve(ctx context.Context) error {
+	go func() {
+		<-ctx.Done()
+		s.ln.Close()
+	}()
+	var err error
+	for {
+		conn, aerr := s.ln.AcceptUnix()
+		if aerr != nil {
+			if ctx.Err() == nil && !errors.Is(aerr, net.ErrClosed) {
+				err = aerr
+			}
+			break
+		}
+		s.sem <- struct{}{}
+		s.mu.RLock()
+		g := s.gen
+		s.inflight.Add(1)
+		s.mu.RUnlock()
+		go func() {
+			defer func() { <-s.sem; s.inflight.Done() }()
+			g.fe.Serve(ctx, conn)
+		}()
+	}
+	s.inflight.Wait()
+	s.mu.Lock()
+	s.gen.close(s.log)
+	s.mu.Unlock()
+	if s.created {
+		os.Remove(s.path)
+	}
+	return err
+}
+
+// Reload re-reads the config and replaces the request path. A config that
+// does not load leaves the running service untouched. Providers hold
+// devices exclusively (a TPM connection, a TEE session), so the old ones
+// are drained and closed before the new ones open; if the new ones cannot
+// start, the old config is built again.
+func (s *Server) Reload() error {
+	systemd.Notify("RELOADING=1")
+	defer systemd.Notify("READY=1")
+	cfg, err := loadConfig(s.configPath, s.log)
+	if err != nil {
+		return fmt.Errorf("reload refused, keeping the running config: %w", err)
+	}
+	if cfg.Listener.SocketPath != s.path {
+		s.log.Warn("listener.socket_path changed; the new path takes effect at the next restart", "running", s.path, "config", cfg.Listener.SocketPath)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight.Wait()
+	old := s.gen
+	old.close(s.log)
+	g, err := build(cfg, s.reg, s.log)
+	if err != nil {
+		s.log.Error("reload failed, restoring the previous config", "err", err)
+		g, err2 := build(old.cfg, s.reg, s.log)
+		if err2 != nil {
+			return fmt.Errorf("%w: reload failed (%v) and the previous config no longer starts: %v", ErrDown, err, err2)
+		}
+		s.gen = g
+		return fmt.Errorf("reload failed: %w", err)
+	}
+	s.gen = g
+	return nil
+}
