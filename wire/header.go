@@ -110,11 +110,14 @@ func (h *Header) Validate() error {
 // misbehaving client sees the same status codes from both services.
 func ReadHeader(r io.Reader) (Header, error) {
 	var buf [HeaderSize]byte
-	if _, err := io.ReadFull(r, buf[:6]); err != nil {
+	if _, err := io.ReadFull(r, buf[:4]); err != nil {
 		return Header{}, connErr(err)
 	}
 	if m := binary.LittleEndian.Uint32(buf[0:]); m != Magic {
 		return Header{}, Errorf(StatusInvalidHeader, "bad magic %#08x", m)
+	}
+	if _, err := io.ReadFull(r, buf[4:6]); err != nil {
+		return Header{}, connErr(err)
 	}
 	size := binary.LittleEndian.Uint16(buf[4:])
 	if size != hdrSizeValue {
