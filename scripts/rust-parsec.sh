@@ -4,8 +4,8 @@
 # host's libc. See usage() below and scripts/README.md.
 set -euo pipefail
 
-# shellcheck source=lib/trixie.sh
-. "$(dirname "$0")/lib/trixie.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/trixie.sh
+case $0 in */*) . "${0%/*}/lib/trixie.sh" ;; *) . lib/trixie.sh ;; esac
 
 usage() {
 	cat <<'EOF'
@@ -22,7 +22,11 @@ Usage: rust-parsec.sh [--root R] COMMAND [ARGS]
         --purge also removes D.
   tool ARGS...        runs the Rust parsec-tool (env, stdio, exit code passed).
   openssl ARGS...     runs the root's openssl (3.5).
-  install-wrapper DIR writes DIR/parsec-tool and DIR/openssl wrappers.
+  install-wrapper DIR writes DIR/parsec-tool, DIR/openssl and DIR/parsec
+                      (/bin/sh scripts with fixed paths; prints DIR/parsec-tool).
+  argv PROGRAM        prints, one per line, the argv that runs the root's
+                      parsec-tool, parsec or openssl with no shell in between
+                      (append your arguments; for benchmarks: one spawn less).
   env --dir D         prints PARSEC_SERVICE_ENDPOINT=... of the instance in D.
   pid --dir D         prints the service PID (exit 1 if not running).
   rss --dir D         prints the service's VmRSS in kB.
@@ -228,7 +232,18 @@ install-wrapper)
 	mkdir -p "$1"
 	trixie_write_wrapper "$1/parsec-tool" parsec-tool /usr/bin/parsec-tool
 	trixie_write_wrapper "$1/openssl" openssl /usr/bin/openssl
+	trixie_write_wrapper "$1/parsec" parsec /usr/bin/parsec
 	echo "$(cd "$1" && pwd -P)/parsec-tool"
+	exit 0
+	;;
+argv)
+	[ $# -eq 1 ] || die "usage: argv parsec-tool|parsec|openssl"
+	case $1 in
+	parsec-tool | parsec | openssl) ;;
+	*) die "argv: unknown program '$1' (parsec-tool, parsec or openssl)" ;;
+	esac
+	trixie_resolve
+	printf '%s\n' "$TRIXIE_LDSO" --library-path "$TRIXIE_LIBPATH" --argv0 "$1" "$TRIXIE_ROOT/usr/bin/$1"
 	exit 0
 	;;
 root)

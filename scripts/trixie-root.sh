@@ -12,8 +12,8 @@
 # stderr; the last line on stdout is the root's path.
 set -euo pipefail
 
-# shellcheck source=lib/trixie.sh
-. "$(dirname "$0")/lib/trixie.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/trixie.sh
+case $0 in */*) . "${0%/*}/lib/trixie.sh" ;; *) . lib/trixie.sh ;; esac
 
 dir=${1:-$(trixie_default_dir)}
 case $dir in
@@ -21,7 +21,9 @@ case $dir in
 *) dir="$PWD/$dir" ;;
 esac
 dir=${dir%/}
-[ -n "$dir" ] && [ "$dir" != / ] || trixie_die "refusing to use / as the root"
+if [ -z "$dir" ] || [ "$dir" = / ]; then
+	trixie_die "refusing to use / as the root"
+fi
 
 if trixie_root_complete "$dir"; then
 	echo "$dir"
@@ -52,7 +54,8 @@ if ! command -v mmdebstrap >/dev/null 2>&1; then
 	fi
 fi
 
-packages=$(trixie_packages)
+trixie_stamp_text
+packages=$TRIXIE_PACKAGES
 new="$dir.new.$$"
 rm -rf "$new"
 trap 'rm -rf "$new"' EXIT
@@ -69,11 +72,11 @@ mmdebstrap \
 	"$TRIXIE_SUITE" "$new" "$TRIXIE_MIRROR" </dev/null >&2
 
 # Prove the root can run its binaries through its own loader before using it.
-ldso=$(trixie_ldso "$new") || trixie_die "the new root has no dynamic loader"
-"$ldso" --library-path "$(dirname "$ldso")" "$new/usr/bin/parsec-tool" --version >&2 ||
+trixie_find_ldso "$new" || trixie_die "the new root has no dynamic loader"
+"$TRIXIE_LDSO" --library-path "${TRIXIE_LDSO%/*}" "$new/usr/bin/parsec-tool" --version >&2 ||
 	trixie_die "the new root cannot run parsec-tool"
 
-trixie_stamp_text >"$new/$TRIXIE_STAMP"
+printf '%s\n' "$TRIXIE_STAMP_TEXT" >"$new/$TRIXIE_STAMP"
 rm -rf "$dir"
 mv "$new" "$dir"
 trap - EXIT

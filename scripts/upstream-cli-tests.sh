@@ -26,7 +26,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=lib/trixie.sh
+# shellcheck source-path=SCRIPTDIR source=lib/trixie.sh
 . "$here/lib/trixie.sh"
 
 script=${UPSTREAM_CLI_TESTS:-}
