@@ -1,0 +1,98 @@
+#!/bin/sh
+# The project's test command: what CI runs (.ci/run) and what a newcomer
+# runs on a fresh Debian machine. It installs what the suites need.
+#
+#   scripts/test.sh            every suite CI runs
+#   scripts/test.sh --quick    static checks and Go tests only
+#   scripts/test.sh SUITE...   the named suites (see the list below)
+#
+# Each suite prints its own results; the last line counts the suites:
+# "N passed, N failed". Exit status is non-zero if any suite failed.
+set -u
+cd "$(dirname "$0")/.."
+. scripts/lib/go.sh
+ensure_go || exit 1
+export CGO_ENABLED=0
+
+suites_all="static unit interop yocto arm64 qemu"
+suites_quick="static unit"
+
+passed=0
+failed=0
+failed_names=""
+
+run_suite() {
+	name=$1
+	shift
+	echo "=== suite $name"
+	start=$(date +%s)
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "=== suite $name: PASS ($(($(date +%s) - start)) s)"
+	else
+		failed=$((failed + 1))
+		failed_names="$failed_names $name"
+		echo "=== suite $name: FAIL ($(($(date +%s) - start)) s)"
+	fi
+}
+
+# static: formatting, vet (its stdversion check keeps us on Go 1.22's
+# standard library), the go line, vendor/ in sync with go.mod.
+suite_static() {
+	ok=0
+	unformatted=$(gofmt -l $(git ls-files '*.go' | grep -v '^vendor/'))
+	if [ -n "$unformatted" ]; then
+		echo "gofmt needed:"; echo "$unformatted"; ok=1
+	fi
+	go vet ./... || ok=1
+	goline=$(sed -n 's/^go \([0-9.]*\)$/\1/p' go.mod)
+	if [ "$goline" != "1.22" ]; then
+		echo "go.mod go line is '$goline'; it must stay 1.22 (Yocto scarthgap)"; ok=1
+	fi
+	tmp=$(mktemp -d)
+	cp -r go.mod go.sum vendor "$tmp/" 2>/dev/null
+	go mod vendor -o "$tmp/vendor.new" 2>&1 || ok=1
+	if ! diff -r "$tmp/vendor" "$tmp/vendor.new" >/dev/null 2>&1; then
+		echo "vendor/ is out of sync with go.mod: run 'go mod vendor'"; ok=1
+	fi
+	rm -rf "$tmp"
+	return $ok
+}
+
+# unit: every Go test, end-to-end ones included (they build and start the
+# real daemon on a temporary socket).
+suite_unit() {
+	go test -count=1 ./...
+}
+
+suite_interop() {
+	[ -x scripts/interop.sh ] || { echo "scripts/interop.sh not present yet"; return 0; }
+	scripts/interop.sh
+}
+
+suite_yocto() {
+	[ -x scripts/yocto-check/run-all.sh ] || { echo "scripts/yocto-check/run-all.sh not present yet"; return 0; }
+	scripts/yocto-check/run-all.sh
+}
+
+suite_arm64() {
+	[ -x scripts/arm64-tests.sh ] || { echo "scripts/arm64-tests.sh not present yet"; return 0; }
+	scripts/arm64-tests.sh
+}
+
+suite_qemu() {
+	[ -x qemu-tests/run ] || { echo "qemu-tests/run not present yet"; return 0; }
+	qemu-tests/run --arch arm64 --provider all
+}
+
+case "${1:-}" in
+"") suites=$suites_all ;;
+--quick) suites=$suites_quick ;;
+*) suites=$* ;;
+esac
+for s in $suites; do
+	run_suite "$s" "suite_$s"
+done
+[ -z "$failed_names" ] || echo "failed suites:$failed_names"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
