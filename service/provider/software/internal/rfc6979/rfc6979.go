@@ -78,7 +78,7 @@ func newNonces(newHash func() hash.Hash, x, h1 []byte) *nonces {
 	for i := range g.v {
 		g.v[i] = 0x01 // step b
 	}
-	g.k = make([]byte, hlen) // step c
+	g.k = make([]byte, hlen)                    // step c
 	g.k = g.hmac(g.k, g.v, []byte{0x00}, x, h1) // step d
 	g.v = g.hmac(g.k, g.v)                      // step e
 	g.k = g.hmac(g.k, g.v, []byte{0x01}, x, h1) // step f
