@@ -1,0 +1,258 @@
+// Command parsec-load measures a Parsec service from the outside: it sends
+// raw wire-protocol requests, one connection per request as every Parsec
+// client does, from N concurrent clients, and reports throughput and
+// latency percentiles. It speaks the protocol directly so that the client
+// costs the same against any service, ours or the Rust one.
+//
+//	parsec-load [-endpoint unix:/run/parsec/parsec.sock] [-op ping|random|sign]
+//	            [-clients 1] [-duration 5s | -n 1000] [-provider 1] [-key NAME]
+//	parsec-load -startup "parsec -c config.toml" [-runs 10]
+//
+// -op sign creates an ECC P-256 ECDSA(SHA-256) key first (and destroys it
+// after). -startup starts the given command repeatedly and measures the
+// time from spawn to the first successful Ping.
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parsec-go/parsec/wire"
+	"github.com/parsec-go/parsec/wire/pb"
+)
+
+func main() {
+	endpoint := flag.String("endpoint", os.Getenv("PARSEC_SERVICE_ENDPOINT"), "service endpoint (unix:PATH); default $PARSEC_SERVICE_ENDPOINT or unix:/run/parsec/parsec.sock")
+	op := flag.String("op", "ping", "operation: ping, random, sign")
+	clients := flag.Int("clients", 1, "concurrent clients")
+	duration := flag.Duration("duration", 5*time.Second, "how long to run (ignored with -n)")
+	count := flag.Int("n", 0, "total requests (overrides -duration)")
+	providerID := flag.Uint("provider", 1, "provider id for random and sign")
+	keyName := flag.String("key", "parsec-load-key", "key name for sign")
+	startup := flag.String("startup", "", "measure start-up: command line of a service to start repeatedly")
+	runs := flag.Int("runs", 10, "start-up runs")
+	flag.Parse()
+
+	socket := strings.TrimPrefix(strings.TrimPrefix(*endpoint, "unix://"), "unix:")
+	if socket == "" {
+		socket = "/run/parsec/parsec.sock"
+	}
+	if *startup != "" {
+		if err := measureStartup(*startup, socket, *runs); err != nil {
+			fmt.Fprintln(os.Stderr, "parsec-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	req, cleanup, err := prepare(socket, *op, wire.ProviderID(*providerID), *keyName)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "parsec-load:", err)
+		os.Exit(1)
+	}
+	defer cleanup()
+	res := run(socket, req, *clients, *duration, *count)
+	if res.errors > 0 && res.ok == 0 {
+		fmt.Fprintf(os.Stderr, "parsec-load: every request failed: %v\n", res.firstErr)
+		os.Exit(1)
+	}
+	res.print(*op, *clients)
+}
+
+// request is a ready-to-send message: header and body bytes.
+type request []byte
+
+func build(provider wire.ProviderID, op wire.Opcode, m proto.Message, authed bool) request {
+	body, err := proto.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	h := wire.Header{Provider: provider, Opcode: op, BodyLen: uint32(len(body))}
+	var auth []byte
+	if authed {
+		h.AuthType = wire.AuthUnixPeerCredentials
+		auth = binary.LittleEndian.AppendUint32(nil, uint32(os.Getuid()))
+		h.AuthLen = 4
+	}
+	b := h.Marshal(nil)
+	b = append(b, body...)
+	return append(b, auth...)
+}
+
+func prepare(socket, op string, provider wire.ProviderID, key string) (request, func(), error) {
+	nop := func() {}
+	switch op {
+	case "ping":
+		return build(0, wire.OpPing, &pb.PingRequest{}, false), nop, nil
+	case "random":
+		return build(provider, wire.OpPsaGenerateRandom, &pb.GenerateRandomRequest{Size: 32}, false), nop, nil
+	case "sign":
+		signAlg := &pb.Algorithm_AsymmetricSignature{Variant: &pb.Algorithm_AsymmetricSignature_Ecdsa_{Ecdsa: &pb.Algorithm_AsymmetricSignature_Ecdsa{
+			HashAlg: &pb.Algorithm_AsymmetricSignature_SignHash{Variant: &pb.Algorithm_AsymmetricSignature_SignHash_Specific{Specific: pb.Algorithm_SHA_256}}}}}
+		attrs := &pb.KeyAttributes{
+			KeyType: &pb.KeyType{Variant: &pb.KeyType_EccKeyPair_{EccKeyPair: &pb.KeyType_EccKeyPair{CurveFamily: pb.KeyType_SECP_R1}}},
+			KeyBits: 256,
+			KeyPolicy: &pb.KeyPolicy{
+				KeyUsageFlags: &pb.UsageFlags{SignHash: true, VerifyHash: true, SignMessage: true, VerifyMessage: true},
+				KeyAlgorithm:  &pb.Algorithm{Variant: &pb.Algorithm_AsymmetricSignature_{AsymmetricSignature: signAlg}},
+			},
+		}
+		destroy := build(provider, wire.OpPsaDestroyKey, &pb.DestroyKeyRequest{KeyName: key}, true)
+		send(socket, destroy) // a leftover from an interrupted run
+		if st, err := send(socket, build(provider, wire.OpPsaGenerateKey, &pb.GenerateKeyRequest{KeyName: key, Attributes: attrs}, true)); err != nil || st != 0 {
+			return nil, nop, fmt.Errorf("creating the signing key: status %v, %v", st, err)
+		}
+		hash := make([]byte, 32)
+		for i := range hash {
+			hash[i] = byte(i)
+		}
+		return build(provider, wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: key, Alg: signAlg, Hash: hash}, true),
+			func() { send(socket, destroy) }, nil
+	}
+	return nil, nop, fmt.Errorf("unknown -op %q (ping, random, sign)", op)
+}
+
+// send does one request on a new connection and returns the status.
+func send(socket string, req request) (wire.Status, error) {
+	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: socket, Net: "unix"})
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := conn.Write(req); err != nil {
+		return 0, err
+	}
+	var hb [wire.HeaderSize]byte
+	if _, err := io.ReadFull(conn, hb[:]); err != nil {
+		return 0, err
+	}
+	h, err := wire.ParseHeader(hb[:])
+	if err != nil {
+		return 0, err
+	}
+	if _, err := io.CopyN(io.Discard, conn, int64(h.BodyLen)); err != nil {
+		return 0, err
+	}
+	return h.Status, nil
+}
+
+type result struct {
+	ok, errors int
+	firstErr   error
+	elapsed    time.Duration
+	lat        []time.Duration
+}
+
+func run(socket string, req request, clients int, d time.Duration, n int) result {
+	var mu sync.Mutex
+	var res result
+	var wg sync.WaitGroup
+	stop := time.Now().Add(d)
+	perClient := 0
+	if n > 0 {
+		perClient = (n + clients - 1) / clients
+	}
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lat := make([]time.Duration, 0, 4096)
+			var errs int
+			var first error
+			for i := 0; ; i++ {
+				if perClient > 0 && i >= perClient || perClient == 0 && time.Now().After(stop) {
+					break
+				}
+				t0 := time.Now()
+				st, err := send(socket, req)
+				if err == nil && st != wire.StatusSuccess {
+					err = errors.New(st.String())
+				}
+				if err != nil {
+					errs++
+					if first == nil {
+						first = err
+					}
+					continue
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			res.lat = append(res.lat, lat...)
+			res.ok += len(lat)
+			res.errors += errs
+			if res.firstErr == nil {
+				res.firstErr = first
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	return res
+}
+
+func pct(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted)-1) * p)
+	return sorted[i]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/float64(time.Millisecond)) }
+
+// print writes one machine-readable line (key=value) for scripts.
+func (r result) print(op string, clients int) {
+	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
+	fmt.Printf("op=%s clients=%d requests=%d errors=%d seconds=%.2f rps=%.0f p50_ms=%s p90_ms=%s p99_ms=%s max_ms=%s\n",
+		op, clients, r.ok, r.errors, r.elapsed.Seconds(), float64(r.ok)/r.elapsed.Seconds(),
+		ms(pct(r.lat, 0.5)), ms(pct(r.lat, 0.9)), ms(pct(r.lat, 0.99)), ms(pct(r.lat, 1)))
+}
+
+// measureStartup spawns the service runs times and reports spawn to first
+// successful Ping, polling every 200 µs.
+func measureStartup(cmdline, socket string, runs int) error {
+	var times []time.Duration
+	ping := build(0, wire.OpPing, &pb.PingRequest{}, false)
+	args := strings.Fields(cmdline)
+	for i := 0; i < runs; i++ {
+		os.Remove(socket)
+		cmd := exec.Command(args[0], args[1:]...)
+		t0 := time.Now()
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		var up time.Duration
+		for time.Since(t0) < 10*time.Second {
+			if st, err := send(socket, ping); err == nil && st == 0 {
+				up = time.Since(t0)
+				break
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if up == 0 {
+			return fmt.Errorf("run %d: no ping answered within 10 s", i+1)
+		}
+		times = append(times, up)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	fmt.Printf("startup runs=%d min_ms=%s p50_ms=%s max_ms=%s\n", runs, ms(times[0]), ms(pct(times, 0.5)), ms(times[len(times)-1]))
+	return nil
+}
