@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of our service and the Rust Parsec 1.4.1 service
+# (from the cached trixie root), in the same run, on the same machine:
+# throughput and latency of ping, random and ECDSA P-256 sign at 1 and 8
+# clients, idle and peak RSS, and spawn-to-first-ping start-up. Figures are
+# reported as ratios; nothing here passes or fails on a number.
+#
+#   scripts/bench.sh [--seconds N] [--startup-runs N] [--out FILE]
+#
+# Services compared (software/Mbed Crypto provider, UnixPeerCredentials):
+#   go          our service, default config
+#   rust        Rust Parsec, default config (idle_listener_sleep_duration 10 ms)
+#   rust-tuned  Rust Parsec with idle_listener_sleep_duration = 1
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/go.sh
+ensure_go
+
+seconds=3
+startup_runs=10
+out=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--seconds) seconds=$2; shift 2 ;;
+	--startup-runs) startup_runs=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	*) echo "usage: $0 [--seconds N] [--startup-runs N] [--out FILE]" >&2; exit 2 ;;
+	esac
+done
+
+work=$(mktemp -d /tmp/parsec-bench.XXXXXX)
+trap 'scripts/rust-parsec.sh stop --dir "$work/rust" >/dev/null 2>&1 || true; kill "${gopid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+mkdir -p "$work/bin" "$work/go"
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/bin/parsec" ./service/cmd/parsec
+CGO_ENABLED=0 go build -trimpath -o "$work/bin/parsec-load" ./tools/parsec-load
+load=$work/bin/parsec-load
+root_ok=false
+[ "$(id -u)" = 0 ] && root_ok=true
+
+cat >"$work/go/config.toml" <<CFG
+[core_settings]
+allow_root = $root_ok
+log_level = "error"
+[listener]
+listener_type = "DomainSocket"
+timeout = 200
+socket_path = "$work/go/parsec.sock"
+[authenticator]
+auth_type = "UnixPeerCredentials"
+[[key_manager]]
+name = "on-disk-manager"
+manager_type = "OnDisk"
+store_path = "$work/go/mappings"
+[[provider]]
+provider_type = "MbedCrypto"
+key_info_manager = "on-disk-manager"
+store_path = "$work/go/keys"
+CFG
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+
+declare -A R
+measure() { # name socket pid
+	local name=$1 sock=$2 pid=$3 op c line
+	"$load" -endpoint "unix:$sock" -op ping -n 1 >/dev/null
+	sleep 1
+	R[$name,rss_idle]=$(rss_kb "$pid")
+	for op in ping random sign; do
+		for c in 1 8; do
+			line=$("$load" -endpoint "unix:$sock" -op "$op" -clients "$c" -duration "${seconds}s")
+			echo "  $name $line" >&2
+			R[$name,$op,$c,rps]=$(sed 's/.* rps=\([0-9.]*\).*/\1/' <<<"$line")
+			R[$name,$op,$c,p50]=$(sed 's/.* p50_ms=\([0-9.]*\).*/\1/' <<<"$line")
+		done
+	done
+	R[$name,rss_peak]=$(hwm_kb "$pid")
+}
+
+startup() { # name cmdline socket
+	local line
+	line=$("$load" -startup "$2" -endpoint "unix:$3" -runs "$startup_runs")
+	echo "  $1 $line" >&2
+	R[$1,startup]=$(sed 's/.* p50_ms=\([0-9.]*\).*/\1/' <<<"$line")
+}
+
+echo "benchmark: ${seconds}s per point; building the trixie root if needed" >&2
+scripts/trixie-root.sh >/dev/null
+
+echo "== go" >&2
+"$work/bin/parsec" -c "$work/go/config.toml" &
+gopid=$!
+for _ in $(seq 200); do [ -S "$work/go/parsec.sock" ] && break; sleep 0.05; done
+measure go "$work/go/parsec.sock" "$gopid"
+kill "$gopid"; wait "$gopid" 2>/dev/null || true; gopid=
+startup go "$work/bin/parsec -c $work/go/config.toml" "$work/go/parsec.sock"
+
+for variant in rust rust-tuned; do
+	echo "== $variant" >&2
+	args=(start --dir "$work/rust" --provider mbed-crypto --log-level error)
+	[ "$variant" = rust-tuned ] && args+=(--idle-sleep 1)
+	eval "$(scripts/rust-parsec.sh "${args[@]}" | grep '^PARSEC_')"
+	measure "$variant" "$work/rust/parsec.sock" "$PARSEC_PID"
+	scripts/rust-parsec.sh stop --dir "$work/rust" >/dev/null
+	startup "$variant" "$(scripts/rust-parsec.sh argv parsec | tr '\n' ' ') -c $work/rust/config.toml" "$work/rust/parsec.sock"
+	rm -rf "$work/rust"
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "-" }'; }
+{
+	echo "| metric | parsec-go | Rust 1.4.1 (default) | Rust 1.4.1 (idle 1 ms) | go / tuned Rust |"
+	echo "|---|---:|---:|---:|---:|"
+	for op in ping random sign; do
+		for c in 1 8; do
+			echo "| $op, $c client(s), req/s | ${R[go,$op,$c,rps]} | ${R[rust,$op,$c,rps]} | ${R[rust-tuned,$op,$c,rps]} | $(ratio "${R[go,$op,$c,rps]}" "${R[rust-tuned,$op,$c,rps]}")x |"
+		done
+	done
+	for op in ping random sign; do
+		echo "| $op p50 at 1 client, ms | ${R[go,$op,1,p50]} | ${R[rust,$op,1,p50]} | ${R[rust-tuned,$op,1,p50]} | $(ratio "${R[go,$op,1,p50]}" "${R[rust-tuned,$op,1,p50]}")x |"
+	done
+	echo "| idle RSS, kB | ${R[go,rss_idle]} | ${R[rust,rss_idle]} | ${R[rust-tuned,rss_idle]} | $(ratio "${R[go,rss_idle]}" "${R[rust-tuned,rss_idle]}")x |"
+	echo "| peak RSS under load, kB | ${R[go,rss_peak]} | ${R[rust,rss_peak]} | ${R[rust-tuned,rss_peak]} | $(ratio "${R[go,rss_peak]}" "${R[rust-tuned,rss_peak]}")x |"
+	echo "| start-up to first ping (p50), ms | ${R[go,startup]} | ${R[rust,startup]} | ${R[rust-tuned,startup]} | $(ratio "${R[go,startup]}" "${R[rust-tuned,startup]}")x |"
+} | tee ${out:+"$out"}
