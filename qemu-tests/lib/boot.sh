@@ -1,0 +1,172 @@
+# shellcheck shell=bash
+# Booting one guest: swtpm and the emulated secure world on private sockets
+# in the run directory, QEMU under a hard timeout, results read from the
+# serial console as they arrive.
+
+PIDS=() # every host process we start; the EXIT trap kills what is left
+
+start_bg() { # start_bg LOG CMD...: start CMD in the background, remember it
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1 </dev/null &
+	BG_PID=$!
+	PIDS+=("$BG_PID")
+}
+
+stop_pid() {
+	local p=$1 i
+	kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
+	kill -TERM "$p" 2>/dev/null
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	return 0
+}
+
+cleanup_procs() {
+	local p
+	for p in "${PIDS[@]}"; do stop_pid "$p"; done
+	PIDS=()
+}
+
+wait_socket() { # wait_socket PATH PID: until PATH is a socket or PID died
+	local i
+	for i in $(seq 100); do
+		[ -S "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# swtpm_start DIR: a fresh TPM (new state directory every boot) behind a
+# control socket only we can reach; QEMU connects to it as the TPM backend.
+swtpm_start() {
+	local d=$1
+	rm -rf "$d/state"
+	mkdir -p "$d/state"
+	chmod 0700 "$d"
+	start_bg "$d/swtpm.log" swtpm socket --tpm2 --tpmstate dir="$d/state" \
+		--ctrl type=unixio,path="$d/swtpm.sock" --log level=1
+	SWTPM_PID=$BG_PID
+	wait_socket "$d/swtpm.sock" "$SWTPM_PID" || {
+		cat "$d/swtpm.log" >&2
+		return 1
+	}
+}
+
+# boot PROVIDER: boot one guest and report its tests. Sets BOOT_OK.
+boot() {
+	local p=$1 d=$RUN/$1 t0 qpid rc=0 line name
+	mkdir -p "$d"
+	test_cpio "$p" "$d/test.cpio.gz"
+	cat "$ADIR/sys.cpio.gz" "$RUN/app.cpio.gz" "$d/test.cpio.gz" >"$d/initrd.gz"
+
+	local args=(-nodefaults -no-reboot -display none -m "$QEMU_MEM" -smp "$QEMU_SMP"
+		$QEMU_MACHINE -kernel "$KERNEL" -initrd "$d/initrd.gz"
+		-append "console=$CONSOLE panic=-1 quiet loglevel=3"
+		-chardev "file,id=con,path=$d/console.log" -serial chardev:con
+		-monitor none)
+	if [ -n "$TPMDEV" ] && [ "$p" != none ]; then
+		swtpm_start "$d/tpm" || { fail_boot "$p" "swtpm did not start"; return; }
+		args+=(-chardev "socket,id=chrtpm,path=$d/tpm/swtpm.sock"
+			-tpmdev emulator,id=tpm0,chardev=chrtpm -device "$TPMDEV,tpmdev=tpm0")
+	fi
+	if [ "$p" = ts ] && [ "${TS_MODE:-}" = host ]; then
+		ts_host_start "$d" || { fail_boot "$p" "the emulated secure world did not start"; return; }
+		args+=(-device "$VSERIAL" -chardev "socket,id=ts,path=$d/ts/tsemu.sock"
+			-device virtserialport,chardev=ts,name=ts0)
+	fi
+	: >"$d/console.log"
+	t0=$(date +%s.%N)
+	start_bg "$d/qemu.log" timeout -k 5 "$QT_BOOT_TIMEOUT" "$QEMU" "${args[@]}"
+	qpid=$BG_PID
+	# Report results as the guest prints them.
+	local seen_end=0 ready=""
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case $line in
+		QT:RESULT\ *) report_result "$p" "${line#QT:RESULT }" ;;
+		QT:LOG\ *) LOGS+=("${line#QT:LOG }") ;;
+		QT:INFO\ ready-uptime=*)
+			ready=${line#QT:INFO ready-uptime=}
+			READY_TIMES+=("$ARCH/$p ${ready}s")
+			;;
+		QT:INFO\ *) [ -n "$QT_VERBOSE" ] && echo "  info: ${line#QT:INFO }" ;;
+		QT:END*) seen_end=1 ;;
+		esac
+	done < <(tail -n +1 -F --pid="$qpid" "$d/console.log" 2>/dev/null | grep -a --line-buffered '^QT:')
+	wait "$qpid" 2>/dev/null || rc=$?
+	local wall
+	wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+	[ -n "${SWTPM_PID:-}" ] && stop_pid "$SWTPM_PID"
+	SWTPM_PID=
+	ts_host_stop
+	if [ "$seen_end" != 1 ]; then
+		if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+			fail_boot "$p" "guest killed after ${QT_BOOT_TIMEOUT}s timeout"
+		else
+			fail_boot "$p" "guest stopped before finishing (qemu exit $rc: $(tail -n 2 "$d/qemu.log" | tr '\n' ' '))"
+		fi
+		echo "---- last 40 console lines ($d/console.log) ----"
+		tail -n 40 "$d/console.log" | tr -d '\r'
+		echo "----"
+	fi
+	note "$ARCH/$p: guest ran ${wall}s wall${ready:+, boot-to-ready ${ready}s}"
+}
+
+report_result() { # report_result PROVIDER "PASS|FAIL|SKIP name detail..."
+	local p=$1 verdict name rest
+	read -r verdict name rest <<<"$2"
+	case $verdict in
+	PASS)
+		PASSED=$((PASSED + 1))
+		printf 'PASS  %-28s %s\n' "$ARCH/$p/$name" "$rest"
+		;;
+	SKIP)
+		SKIPPED=$((SKIPPED + 1))
+		printf 'SKIP  %-28s %s\n' "$ARCH/$p/$name" "$rest"
+		;;
+	*)
+		FAILED=$((FAILED + 1))
+		printf 'FAIL  %-28s %s\n' "$ARCH/$p/$name" "$rest"
+		# The runner prints the failing test's log tail right before the verdict.
+		local l
+		for l in "${LOGS[@]}"; do
+			[ "${l%%|*}" = "$name" ] && printf '      | %s\n' "${l#*| }"
+		done
+		;;
+	esac
+	LOGS=()
+}
+
+fail_boot() {
+	FAILED=$((FAILED + 1))
+	printf 'FAIL  %-28s %s\n' "$ARCH/$1/boot" "$2"
+}
+
+# ---- emulated secure world (TS provider) ----------------------------------
+
+ts_host_start() { return 1; }
+ts_host_stop() { return 0; }
+
+# ts_setup: decide how the guest reaches the emulated secure world. Sets
+# TS_MODE (host: emulator on the host behind a virtio-serial port; guest:
+# emulator inside the guest) and TS_CONFIG_EXTRA, or TS_SETUP_ERROR.
+ts_setup() {
+	TS_MODE= TS_CONFIG_EXTRA=
+	if ! has_built parsec-tsemu; then
+		TS_SETUP_ERROR="tools/parsec-tsemu is not there to build yet: no TS tests"
+		return 1
+	fi
+	TS_SETUP_ERROR="TS transport not wired yet"
+	return 1
+}
+
+tee_tier() {
+	FAILED=$((FAILED + 1))
+	printf 'FAIL  %-28s %s\n' "$ARCH/tee-$1" "not implemented yet"
+}

@@ -1,0 +1,234 @@
+# shellcheck shell=bash
+# Image assembly. The guest boots from three concatenated newc archives,
+# which the kernel unpacks in order over one root:
+#   sys.cpio.gz   busybox, kernel modules, openssl (cached per architecture)
+#   app.cpio.gz   our binaries, the Yocto layer's init script, users (per run)
+#   test.cpio.gz  runner, test scripts, config for one provider (per boot)
+
+cpio_of() { # DIR > archive
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1)
+}
+
+# run_guest_bin BIN ARGS: run a guest-architecture static binary on the host.
+run_guest_bin() {
+	if [ -n "$QEMU_USER" ]; then "$QEMU_USER" "$@"; else "$@"; fi
+}
+
+# sys_cpio: the cached system part. Rebuilt when the fetched packages or
+# this file change.
+sys_cpio() {
+	local out=$ADIR/sys.cpio.gz key
+	key=$( (cat "$ADIR/fetched"; echo "$MODULES"; cat "$QT_DIR/lib/image.sh") | sha256sum | cut -c1-16)
+	if [ -e "$out" ] && [ "$(cat "$ADIR/sys.key" 2>/dev/null)" = "$key" ]; then
+		return 0
+	fi
+	note "assembling the $ARCH system archive"
+	local R=$ADIR/sys.root src=$ADIR/root kv a f rel m
+	rm -rf "$R"
+	mkdir -p "$R"/{bin,dev,proc,sys,run,tmp,root,etc/ssl,usr/bin,usr/sbin,usr/lib/ssl,var/lib,var/log}
+	ln -s bin "$R/sbin"
+	chmod 0700 "$R/root"
+	cp "$src/bin/busybox" "$R/bin/busybox"
+	# Applet links made here, not in the guest: `busybox --install` would
+	# point them at /proc/self/exe, which resolves to whatever program execs
+	# them.
+	for a in $(run_guest_bin "$R/bin/busybox" --list); do
+		[ "$a" = busybox ] || ln -s busybox "$R/bin/$a"
+	done
+	[ -e "$R/bin/init" ] || die "busybox for $ARCH has no init applet"
+
+	kv=$(ls "$src/lib/modules")
+	mkdir -p "$R/lib/modules/$kv"
+	: >"$R/etc/modules"
+	for m in $MODULES; do
+		local deps
+		deps=$(modprobe -d "$src" -S "$kv" --show-depends "$m" 2>&1) || die "module $m: $deps"
+		for f in $(awk '/^insmod/{print $2}' <<<"$deps"); do
+			rel=${f#"$src/lib/modules/$kv/"}
+			mkdir -p "$R/lib/modules/$kv/$(dirname "$rel")"
+			cp "$f" "$R/lib/modules/$kv/$rel"
+		done
+		echo "$m" >>"$R/etc/modules"
+	done
+	cp "$src/lib/modules/$kv"/modules.{order,builtin,builtin.modinfo} "$R/lib/modules/$kv/"
+	depmod -b "$R" "$kv"
+
+	# openssl and exactly the libraries it links (checked in the guest by
+	# running it): the dynamic loader at its PT_INTERP path, libc, libssl,
+	# libcrypto.
+	cp "$src/usr/bin/openssl" "$R/usr/bin/"
+	cp "$src/etc/ssl/openssl.cnf" "$R/etc/ssl/"
+	ln -s /etc/ssl/openssl.cnf "$R/usr/lib/ssl/openssl.cnf"
+	for f in "$LDSO" "lib/$TRIPLET/libc.so.6" "usr/lib/$TRIPLET/libssl.so.3" "usr/lib/$TRIPLET/libcrypto.so.3"; do
+		[ -e "$src/$f" ] || die "openssl part $f missing in $src"
+		mkdir -p "$R/$(dirname "$f")"
+		cp -L "$src/$f" "$R/$f"
+	done
+	cpio_of "$R" >"$out.tmp"
+	mv "$out.tmp" "$out"
+	echo "$key" >"$ADIR/sys.key"
+	rm -rf "$R"
+}
+
+# go_build: our binaries for the guest (and the emulator for the host).
+# Missing packages are reported, not fatal: the tests that need them fail
+# with that reason.
+go_build() {
+	local out=$ADIR/bin name pkg
+	mkdir -p "$out"
+	rm -f "$out"/*
+	BUILT=()
+	for name in parsec:./service/cmd/parsec parsec-tool:./tools/parsec-tool \
+		qt-helper:./qemu-tests/helper parsec-tsemu:./tools/parsec-tsemu; do
+		pkg=${name#*:}
+		name=${name%%:*}
+		if [ ! -d "$REPO/$pkg" ]; then
+			note "not building $name: $pkg does not exist (yet)"
+			continue
+		fi
+		if (cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=$GOARCH_ GOARM=$GOARM_ \
+			go build -trimpath -ldflags='-s -w' -o "$out/$name" "$pkg") >"$out/$name.log" 2>&1; then
+			BUILT+=("$name")
+		else
+			note "building $name for $ARCH failed:"
+			sed 's/^/    /' "$out/$name.log" | head -n 20 >&2
+		fi
+	done
+	if [ -d "$REPO/tools/parsec-tsemu" ]; then
+		(cd "$REPO" && CGO_ENABLED=0 go build -trimpath -o "$out/parsec-tsemu.host" ./tools/parsec-tsemu) \
+			>"$out/parsec-tsemu.host.log" 2>&1 || note "building the host parsec-tsemu failed"
+	fi
+}
+
+has_built() { local b; for b in "${BUILT[@]}"; do [ "$b" = "$1" ] && return 0; done; return 1; }
+
+# app_cpio: the project part: binaries where the Yocto recipes install them,
+# the layer's sysvinit script linked into runlevel 5, users and groups.
+app_cpio() {
+	local R=$RUN/app.root out=$RUN/app.cpio.gz
+	rm -rf "$R"
+	mkdir -p "$R"
+	cp -a "$QT_DIR/guest/." "$R/"
+	mkdir -p "$R"/{usr/bin,usr/libexec/parsec,etc/parsec,etc/rc5.d,etc/rc0.d,etc/default,var/lib/parsec,home}
+	local init=$REPO/recipes-security/parsec-service/files/parsec.init
+	if [ -e "$init" ]; then
+		install -m 0755 "$init" "$R/etc/init.d/parsec"
+		ln -s ../init.d/parsec "$R/etc/rc5.d/S20parsec"
+		ln -s ../init.d/parsec "$R/etc/rc0.d/K20parsec"
+	else
+		note "no $init: the service will not be started at boot"
+	fi
+	has_built parsec && install -m 0700 "$ADIR/bin/parsec" "$R/usr/libexec/parsec/parsec"
+	has_built parsec-tool && install -m 0755 "$ADIR/bin/parsec-tool" "$R/usr/bin/parsec-tool"
+	has_built qt-helper && install -m 0755 "$ADIR/bin/qt-helper" "$R/usr/bin/qt-helper"
+	has_built parsec-tsemu && install -m 0755 "$ADIR/bin/parsec-tsemu" "$R/usr/bin/parsec-tsemu"
+	local cli=$REPO/tools/parsec-cli-tests/parsec-cli-tests.sh
+	[ -e "$cli" ] && install -m 0755 "$cli" "$R/usr/bin/parsec-cli-tests.sh"
+	# Ownership and modes as the parsec-service recipe installs them.
+	chown -R 999:999 "$R/usr/libexec/parsec" "$R/etc/parsec" "$R/var/lib/parsec"
+	chmod 0700 "$R/usr/libexec/parsec" "$R/etc/parsec" "$R/var/lib/parsec"
+	local u
+	for u in alice:1000 bob:1001 carol:1002; do
+		mkdir -p "$R/home/${u%%:*}"
+		chown "${u#*:}:${u#*:}" "$R/home/${u%%:*}"
+	done
+	cpio_of "$R" >"$out"
+	rm -rf "$R"
+}
+
+# config_for PROVIDER [EXTRA-PROVIDER...]: a config.toml assembled the way
+# the parsec-service recipe does (core part + one part per provider), from
+# the layer's own fragments.
+config_for() {
+	local frag=$REPO/recipes-security/parsec-service/files/config p f
+	{
+		if [ -e "$frag/parsec-core.toml" ]; then
+			cat "$frag/parsec-core.toml"
+		else
+			builtin_core_config
+		fi
+		for p in "$@"; do
+			f=$frag/provider-$(provider_fragment "$p").toml
+			echo
+			if [ -e "$f" ]; then cat "$f"; else builtin_provider_config "$p"; fi
+			if [ "$p" = ts ]; then ts_config_extra; fi
+		done
+	} | sed -e 's|@PARSEC_STATEDIR@|/var/lib/parsec|g' -e 's|@PARSEC_TPM_TCTI@|device:/dev/tpmrm0|g'
+}
+
+provider_fragment() {
+	case $1 in software) echo MBED-CRYPTO ;; tpm) echo TPM ;; ts) echo TS ;; esac
+}
+
+builtin_core_config() {
+	cat <<'EOF'
+[core_settings]
+log_level = "info"
+
+[listener]
+listener_type = "DomainSocket"
+timeout = 200
+socket_path = "/run/parsec/parsec.sock"
+
+[authenticator]
+auth_type = "UnixPeerCredentials"
+
+[[key_manager]]
+name = "on-disk-manager"
+manager_type = "OnDisk"
+store_path = "/var/lib/parsec/mappings"
+EOF
+}
+
+builtin_provider_config() {
+	local kim
+	kim=$(sed -n 's/^name = "\(.*\)"/\1/p' <<<"$(builtin_core_config)" | tail -n 1)
+	case $1 in
+	software) printf '[[provider]]\nprovider_type = "MbedCrypto"\nkey_info_manager = "%s"\nstore_path = "/var/lib/parsec/mbed-crypto"\n' "$kim" ;;
+	tpm) printf '[[provider]]\nprovider_type = "Tpm"\nkey_info_manager = "%s"\ntcti = "device:/dev/tpmrm0"\nowner_hierarchy_auth = ""\n' "$kim" ;;
+	ts) printf '[[provider]]\nprovider_type = "TrustedService"\nkey_info_manager = "%s"\n' "$kim" ;;
+	esac
+}
+
+# Extra keys that point the TS provider at the emulated secure world; set by
+# ts_setup in boot.sh.
+ts_config_extra() { [ -n "${TS_CONFIG_EXTRA:-}" ] && printf '%s\n' "$TS_CONFIG_EXTRA"; return 0; }
+
+# test_cpio PROVIDER OUT: runner, tests and the provider's configurations.
+test_cpio() {
+	local p=$1 out=$2 R=$RUN/test-$1.root extra
+	rm -rf "$R"
+	mkdir -p "$R/qt/tests" "$R/etc/parsec"
+	cp "$QT_DIR/tests/runner" "$QT_DIR/tests/lib.sh" "$R/qt/"
+	cp "$QT_DIR"/tests/[0-9]*.sh "$R/qt/tests/"
+	config_for "$p" >"$R/etc/parsec/config.toml"
+	# The reload test switches to this: one more provider where the image
+	# has one (the oeqa contract: SIGHUP brings up newly added providers),
+	# and a smaller body limit, which every provider can be checked against.
+	extra=
+	case $p in
+	software) [ -n "$TPMDEV" ] && extra=tpm ;;
+	*) extra=software ;;
+	esac
+	{
+		config_for "$p" $extra | sed '/^\[core_settings\]/a body_len_limit = 1024'
+	} >"$R/qt/reload.toml"
+	chown 999:999 "$R/etc/parsec" "$R/etc/parsec/config.toml"
+	chmod 0700 "$R/etc/parsec"
+	chmod 0400 "$R/etc/parsec/config.toml"
+	cat >"$R/qt/env" <<EOF
+QT_ARCH=$ARCH
+QT_PROVIDER=$p
+QT_PROVIDER_ID=$(provider_id "$p")
+QT_RELOAD_EXTRA=$extra
+QT_RELOAD_EXTRA_ID=$([ -n "$extra" ] && provider_id "$extra")
+QT_HAS_TPM=$([ -n "$TPMDEV" ] && echo 1 || echo 0)
+QT_TEST_TIMEOUT=$QT_TEST_TIMEOUT
+QT_READY_BOUND=$QT_READY_BOUND
+QT_TS_MODE=${TS_MODE:-}
+EOF
+	cpio_of "$R" >"$out"
+	rm -rf "$R"
+}
+
+provider_id() { case $1 in software) echo 1 ;; tpm) echo 3 ;; ts) echo 4 ;; esac; }

@@ -1,0 +1,7 @@
+# The project's parsec-cli-tests.sh against the provider under test, as a
+# client in group parsec-clients.
+. /qt/lib.sh
+command -v parsec-cli-tests.sh >/dev/null || fail "parsec-cli-tests.sh is not in the image"
+command -v parsec-tool >/dev/null || fail "parsec-tool is not in the image"
+cd /tmp
+as alice parsec-cli-tests.sh -p "$QT_PROVIDER_ID"
