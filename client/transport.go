@@ -1,0 +1,222 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/parsec-go/parsec/wire"
+	"google.golang.org/protobuf/proto"
+)
+
+// EndpointEnv is the environment variable Parsec clients read the service
+// address from, as a URI such as "unix:/run/parsec/parsec.sock".
+const EndpointEnv = "PARSEC_SERVICE_ENDPOINT"
+
+// DefaultSocketPath is where the Parsec service listens by default.
+const DefaultSocketPath = "/run/parsec/parsec.sock"
+
+// DefaultEndpoint is the endpoint used when EndpointEnv is not set.
+const DefaultEndpoint = "unix:" + DefaultSocketPath
+
+// DefaultTimeout bounds each request whose context has no deadline; it is the
+// Rust client's default read/write timeout.
+const DefaultTimeout = 60 * time.Second
+
+// DefaultMaxResponseBody caps the body of a response the client will read.
+// The service's own buffer limit is 1 MiB by default; the cap only guards the
+// client against a misbehaving peer announcing a huge body.
+const DefaultMaxResponseBody = 64 << 20
+
+// ErrInvalidEndpoint is returned for an endpoint URI that is not of the
+// form unix:/path or unix:///path.
+var ErrInvalidEndpoint = errors.New("invalid Parsec endpoint")
+
+// ErrServiceUnreachable wraps the connection failures that mean no service
+// answers at the endpoint (no socket file, nobody listening, no permission).
+var ErrServiceUnreachable = errors.New("cannot reach the Parsec service")
+
+// ErrResponseMismatch is returned when the service answers with another
+// opcode than the one requested.
+var ErrResponseMismatch = errors.New("the opcode of the response does not match the opcode of the request")
+
+// EndpointFromEnv returns the endpoint URI from PARSEC_SERVICE_ENDPOINT, or
+// DefaultEndpoint when the variable is unset or empty.
+func EndpointFromEnv() string {
+	if e := os.Getenv(EndpointEnv); e != "" {
+		return e
+	}
+	return DefaultEndpoint
+}
+
+// ParseEndpoint turns an endpoint URI into a socket path. Only the unix
+// scheme exists: "unix:/path" and "unix:///path" name an absolute path,
+// "unix:relative/path" a path relative to the working directory.
+func ParseEndpoint(endpoint string) (string, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", fmt.Errorf("%w %q: %v", ErrInvalidEndpoint, endpoint, err)
+	}
+	if u.Scheme != "unix" {
+		return "", fmt.Errorf("%w %q: the scheme must be unix, as in unix:%s", ErrInvalidEndpoint, endpoint, DefaultSocketPath)
+	}
+	p := u.Path
+	if u.Opaque != "" {
+		p = u.Opaque
+	}
+	if p == "" {
+		return "", fmt.Errorf("%w %q: no socket path, as in unix:%s", ErrInvalidEndpoint, endpoint, DefaultSocketPath)
+	}
+	return p, nil
+}
+
+// transport sends one request per connection, as every Parsec client and the
+// service expect: the service answers exactly one request and closes.
+type transport struct {
+	socketPath string
+	timeout    time.Duration
+	maxBody    uint32
+}
+
+// request is one operation ready to send.
+type request struct {
+	provider wire.ProviderID
+	opcode   wire.Opcode
+	auth     wire.AuthType
+	token    []byte
+	body     proto.Message
+}
+
+func (t *transport) do(ctx context.Context, req *request, res proto.Message) error {
+	body, err := proto.Marshal(req.body)
+	if err != nil {
+		return fmt.Errorf("encoding %v request: %w", req.opcode, err)
+	}
+	if len(req.token) > 0xffff {
+		return fmt.Errorf("%v: authentication data is %d bytes, the protocol allows 65535", req.opcode, len(req.token))
+	}
+	h := wire.Header{
+		Provider: req.provider,
+		AuthType: req.auth,
+		BodyLen:  uint32(len(body)),
+		AuthLen:  uint16(len(req.token)),
+		Opcode:   req.opcode,
+	}
+	msg := make([]byte, 0, wire.HeaderSize+len(body)+len(req.token))
+	msg = h.Marshal(msg)
+	msg = append(msg, body...)
+	msg = append(msg, req.token...)
+
+	resp, err := t.roundTrip(ctx, msg, req.opcode)
+	if err != nil {
+		return err
+	}
+	if res != nil {
+		if err := proto.Unmarshal(resp, res); err != nil {
+			return fmt.Errorf("%v: decoding the response: %w", req.opcode, err)
+		}
+	}
+	return nil
+}
+
+func (t *transport) roundTrip(ctx context.Context, msg []byte, op wire.Opcode) ([]byte, error) {
+	if _, ok := ctx.Deadline(); !ok && t.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+		defer cancel()
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", t.socketPath)
+	if err != nil {
+		return nil, t.dialError(err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	// Cancellation without a deadline (or before it) must also unblock I/O.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	if _, err := conn.Write(msg); err != nil {
+		return nil, t.ioError(ctx, op, "sending the request", err)
+	}
+	hdr, err := readResponseHeader(conn)
+	if err != nil {
+		return nil, t.ioError(ctx, op, "reading the response header", err)
+	}
+	// Status first, like the Rust client: an error answer to a request the
+	// service could not parse carries opcode Ping, not ours.
+	if hdr.Status != wire.StatusSuccess {
+		return nil, &wire.Error{Status: hdr.Status, Msg: fmt.Sprintf("%v: %s", op, hdr.Status.Description())}
+	}
+	if hdr.Opcode != op {
+		return nil, fmt.Errorf("%v: %w (got %v)", op, ErrResponseMismatch, hdr.Opcode)
+	}
+	if hdr.BodyLen > t.maxBody {
+		return nil, fmt.Errorf("%v: response body of %d bytes exceeds the client limit of %d", op, hdr.BodyLen, t.maxBody)
+	}
+	body := make([]byte, hdr.BodyLen)
+	if _, err := io.ReadFull(conn, body); err != nil {
+		return nil, t.ioError(ctx, op, "reading the response body", err)
+	}
+	return body, nil
+}
+
+// readResponseHeader reads exactly one 36-byte header: a response has no
+// reason to carry another header size, so unlike the service's ReadHeader
+// this never reads further.
+func readResponseHeader(r io.Reader) (wire.Header, error) {
+	var buf [wire.HeaderSize]byte
+	if _, err := io.ReadFull(r, buf[:]); err != nil {
+		return wire.Header{}, err
+	}
+	return wire.ParseHeader(buf[:])
+}
+
+func (t *transport) dialError(err error) error {
+	var hint string
+	switch {
+	case errors.Is(err, syscall.ENOENT):
+		hint = "no socket at " + t.socketPath + "; is the Parsec service running? Set " + EndpointEnv + "=unix:/path/to/parsec.sock to use another socket"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		hint = "nothing listens on " + t.socketPath + "; start the Parsec service or set " + EndpointEnv
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		hint = "no permission to connect to " + t.socketPath + "; run as a user allowed to use Parsec"
+	case errors.Is(err, syscall.ENOTSOCK), errors.Is(err, syscall.ENOTDIR):
+		hint = t.socketPath + " is not a socket; set " + EndpointEnv + " to the service's socket"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return fmt.Errorf("%w at %s: %w", ErrServiceUnreachable, t.socketPath, err)
+	default:
+		return fmt.Errorf("%w at %s: %v", ErrServiceUnreachable, t.socketPath, err)
+	}
+	return fmt.Errorf("%w: %s (%v)", ErrServiceUnreachable, hint, unwrapSyscall(err))
+}
+
+func unwrapSyscall(err error) error {
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return err
+}
+
+func (t *transport) ioError(ctx context.Context, op wire.Opcode, what string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%v: %s: %w", op, what, ctx.Err())
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("%v: %s: %w", op, what, context.DeadlineExceeded)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return fmt.Errorf("%v: %s: the service closed the connection (%v)", op, what, err)
+	}
+	return fmt.Errorf("%v: %s: %w", op, what, err)
+}
