@@ -57,11 +57,8 @@ func (d *Dispatcher) Dispatch(ctx context.Context, h wire.Header, app auth.Appli
 			return nil, wire.Errorf(wire.StatusAdminOperation, "%v is for admins; %q is not one", h.Opcode, app.Name)
 		}
 	}
-	req := pb.NewRequest(h.Opcode)
-	if err := proto.Unmarshal(body, req); err != nil {
-		return nil, wire.Errorf(wire.StatusDeserializingBodyFailed, "decoding %v body: %v", h.Opcode, err)
-	}
-	if err := Validate(req); err != nil {
+	req, err := Decode(h.Opcode, body)
+	if err != nil {
 		return nil, err
 	}
 	if h.Opcode.NeedsIdentity() && app.Anonymous() {
@@ -78,4 +75,21 @@ func (d *Dispatcher) Dispatch(ctx context.Context, h wire.Header, app auth.Appli
 		return nil, fmt.Errorf("%v returned no result for %v", h.Provider, h.Opcode)
 	}
 	return res, nil
+}
+
+// Decode decodes and validates the body of an op request:
+// DeserializingBodyFailed for bytes that are not the message, and
+// InvalidEncoding for a message Parsec's conversion would refuse.
+func Decode(op wire.Opcode, body []byte) (proto.Message, error) {
+	req := pb.NewRequest(op)
+	if req == nil {
+		return nil, wire.Errorf(wire.StatusOpcodeDoesNotExist, "opcode %#x does not exist", uint32(op))
+	}
+	if err := proto.Unmarshal(body, req); err != nil {
+		return nil, wire.Errorf(wire.StatusDeserializingBodyFailed, "decoding %v body: %v", op, err)
+	}
+	if err := Validate(req); err != nil {
+		return nil, err
+	}
+	return req, nil
 }
