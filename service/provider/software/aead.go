@@ -1,0 +1,205 @@
+package software
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/subtle"
+
+	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/provider/software/internal/ccm"
+	"github.com/parsec-go/parsec/service/provider/software/internal/chacha20poly1305"
+	"github.com/parsec-go/parsec/wire/pb"
+)
+
+// aeadFor validates an AEAD request as Mbed TLS does (nonce length, then
+// tag length) and returns the sealer with the algorithm's tag length.
+func aeadFor(k *key, alg psa.Algorithm, nonce []byte) (aeadImpl, error) {
+	base, tag := alg.AEADBase(), alg.AEADTagLength()
+	if alg&psa.AlgAEADAtLeastThisLength != 0 {
+		return nil, errInvalidArgument("%v is a policy wildcard, not an algorithm", alg)
+	}
+	n := len(nonce)
+	switch base {
+	case psa.AlgGCM:
+		if n == 0 {
+			return nil, errInvalidArgument("GCM needs a nonce")
+		}
+		if tag != 4 && tag != 8 && (tag < 12 || tag > 16) {
+			return nil, errInvalidArgument("GCM tags are 4, 8 or 12-16 bytes, not %d", tag)
+		}
+	case psa.AlgCCM:
+		if n < 7 || n > 13 {
+			return nil, errInvalidArgument("CCM nonces are 7-13 bytes, not %d", n)
+		}
+		if tag < 4 || tag > 16 || tag%2 != 0 {
+			return nil, errInvalidArgument("CCM tags are 4-16 bytes and even, not %d", tag)
+		}
+	case psa.AlgChaCha20Poly1305:
+		if n == 8 {
+			return nil, errNotSupported("ChaCha20-Poly1305 with a 64-bit nonce is not supported")
+		}
+		if n != chacha20poly1305.NonceSize {
+			return nil, errInvalidArgument("ChaCha20-Poly1305 nonces are 12 bytes, not %d", n)
+		}
+		if tag != chacha20poly1305.TagSize {
+			return nil, errNotSupported("ChaCha20-Poly1305 is only supported with 16-byte tags")
+		}
+	default:
+		return nil, errNotSupported("%v is not supported", alg)
+	}
+	switch k.attrs.Type {
+	case psa.KeyTypeAES:
+		b, err := aes.NewCipher(k.material)
+		if err != nil {
+			return nil, errCorrupt("AES key: %v", err)
+		}
+		if base == psa.AlgCCM {
+			a, err := ccm.New(b, n, tag)
+			if err != nil {
+				return nil, errInvalidArgument("%v", err)
+			}
+			return stdAEAD{a, ccm.MaxPlaintext(a)}, nil
+		}
+		g, err := cipher.NewGCMWithNonceSize(b, n)
+		if err != nil {
+			return nil, errInvalidArgument("%v", err)
+		}
+		return truncatedGCM{g, tag}, nil
+	case psa.KeyTypeChaCha20:
+		a, err := chacha20poly1305.New(k.material)
+		if err != nil {
+			return nil, errCorrupt("ChaCha20 key: %v", err)
+		}
+		return stdAEAD{a, 0}, nil
+	}
+	return nil, errNotSupported("%v with %v keys is not supported", alg, k.attrs.Type)
+}
+
+// aeadImpl seals and opens with one nonce size and tag length.
+type aeadImpl interface {
+	seal(nonce, pt, aad []byte) ([]byte, error)
+	open(nonce, ct, aad []byte) ([]byte, error)
+	tagSize() int
+}
+
+type stdAEAD struct {
+	a cipher.AEAD
+	// maxPT limits the payload (CCM's length field); 0 means no limit
+	// that a request could reach.
+	maxPT uint64
+}
+
+func (s stdAEAD) tagSize() int { return s.a.Overhead() }
+
+func (s stdAEAD) seal(nonce, pt, aad []byte) ([]byte, error) {
+	if s.maxPT != 0 && uint64(len(pt)) > s.maxPT {
+		return nil, errInvalidArgument("the plaintext is too long for this nonce length")
+	}
+	return s.a.Seal(nil, nonce, pt, aad), nil
+}
+
+func (s stdAEAD) open(nonce, ct, aad []byte) ([]byte, error) {
+	if s.maxPT != 0 && uint64(len(ct)-s.a.Overhead()) > s.maxPT {
+		return nil, errInvalidArgument("the ciphertext is too long for this nonce length")
+	}
+	pt, err := s.a.Open(nil, nonce, ct, aad)
+	if err != nil {
+		return nil, errInvalidSignature("authentication failed")
+	}
+	return pt, nil
+}
+
+// truncatedGCM is GCM with any nonce size and a tag of 4, 8 or 12-16
+// bytes. The standard library cannot combine a custom nonce size with a
+// custom tag size, nor does it allow 4- and 8-byte tags, but a GCM tag
+// is only ever truncated: sealing keeps the first bytes of the full tag,
+// and opening recomputes the full tag over the recovered plaintext.
+type truncatedGCM struct {
+	g   cipher.AEAD // 16-byte tags
+	tag int
+}
+
+func (t truncatedGCM) tagSize() int { return t.tag }
+
+func (t truncatedGCM) seal(nonce, pt, aad []byte) ([]byte, error) {
+	out := t.g.Seal(nil, nonce, pt, aad)
+	return out[:len(pt)+t.tag], nil
+}
+
+func (t truncatedGCM) open(nonce, ct, aad []byte) ([]byte, error) {
+	if t.tag == 16 {
+		pt, err := t.g.Open(nil, nonce, ct, aad)
+		if err != nil {
+			return nil, errInvalidSignature("authentication failed")
+		}
+		return pt, nil
+	}
+	body, tag := ct[:len(ct)-t.tag], ct[len(ct)-t.tag:]
+	// GCM encryption XORs a key stream that depends only on key and
+	// nonce: sealing zeros yields it.
+	ks := t.g.Seal(nil, nonce, make([]byte, len(body)), nil)[:len(body)]
+	pt := make([]byte, len(body))
+	subtle.XORBytes(pt, body, ks)
+	full := t.g.Seal(nil, nonce, pt, aad)
+	if subtle.ConstantTimeCompare(full[len(body):len(body)+t.tag], tag) != 1 {
+		clear(pt)
+		return nil, errInvalidSignature("authentication failed")
+	}
+	return pt, nil
+}
+
+func (p *Provider) aeadEncrypt(app auth.Application, r *pb.AeadEncryptRequest) (*pb.AeadEncryptResult, error) {
+	alg, err := psa.AEADFromProto(r.GetAlg())
+	if err != nil {
+		return nil, err
+	}
+	k, err := p.lookup(app, r.GetKeyName())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUse(k.attrs, psa.UsageEncrypt, alg); err != nil {
+		return nil, err
+	}
+	if len(r.GetPlaintext()) == 0 || len(r.GetNonce()) == 0 {
+		return nil, errInvalidArgument("the plaintext and the nonce must not be empty")
+	}
+	a, err := aeadFor(k, alg, r.GetNonce())
+	if err != nil {
+		return nil, err
+	}
+	ct, err := a.seal(r.GetNonce(), r.GetPlaintext(), r.GetAdditionalData())
+	if err != nil {
+		return nil, err
+	}
+	return &pb.AeadEncryptResult{Ciphertext: ct}, nil
+}
+
+func (p *Provider) aeadDecrypt(app auth.Application, r *pb.AeadDecryptRequest) (*pb.AeadDecryptResult, error) {
+	alg, err := psa.AEADFromProto(r.GetAlg())
+	if err != nil {
+		return nil, err
+	}
+	k, err := p.lookup(app, r.GetKeyName())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUse(k.attrs, psa.UsageDecrypt, alg); err != nil {
+		return nil, err
+	}
+	if len(r.GetCiphertext()) == 0 || len(r.GetNonce()) == 0 {
+		return nil, errInvalidArgument("the ciphertext and the nonce must not be empty")
+	}
+	a, err := aeadFor(k, alg, r.GetNonce())
+	if err != nil {
+		return nil, err
+	}
+	if len(r.GetCiphertext()) < a.tagSize() {
+		return nil, errInvalidArgument("the ciphertext is shorter than the tag")
+	}
+	pt, err := a.open(r.GetNonce(), r.GetCiphertext(), r.GetAdditionalData())
+	if err != nil {
+		return nil, err
+	}
+	return &pb.AeadDecryptResult{Plaintext: pt}, nil
+}

@@ -1,0 +1,103 @@
+package software
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+
+	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/wire/pb"
+)
+
+func (p *Provider) asymmetricEncrypt(app auth.Application, r *pb.AsymmetricEncryptRequest) (*pb.AsymmetricEncryptResult, error) {
+	alg, err := psa.AsymEncryptFromProto(r.GetAlg())
+	if err != nil {
+		return nil, err
+	}
+	k, err := p.lookup(app, r.GetKeyName())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUse(k.attrs, psa.UsageEncrypt, alg); err != nil {
+		return nil, err
+	}
+	// An empty salt is no salt (proto3 cannot tell them apart).
+	if alg == psa.AlgRSAPKCS1v15Crypt && len(r.GetSalt()) > 0 {
+		return nil, errInvalidArgument("PKCS#1 v1.5 encryption takes no salt")
+	}
+	if len(r.GetPlaintext()) == 0 {
+		return nil, errInvalidArgument("the plaintext is empty")
+	}
+	if k.rsaPub == nil {
+		return nil, errNotSupported("%v keys cannot encrypt", k.attrs.Type)
+	}
+	var ct []byte
+	switch {
+	case alg == psa.AlgRSAPKCS1v15Crypt:
+		ct, err = rsa.EncryptPKCS1v15(rand.Reader, k.rsaPub, r.GetPlaintext())
+	case alg.IsRSAOAEP():
+		h, herr := hashFor(alg.HashAlg())
+		if herr != nil {
+			return nil, herr
+		}
+		// PSA's "salt" is the OAEP label.
+		ct, err = rsa.EncryptOAEP(h.new(), rand.Reader, k.rsaPub, r.GetPlaintext(), r.GetSalt())
+	default:
+		return nil, errInvalidArgument("%v is not an encryption algorithm", alg)
+	}
+	if errors.Is(err, rsa.ErrMessageTooLong) {
+		return nil, errInvalidArgument("the plaintext is too long for the key")
+	}
+	if err != nil {
+		return nil, errGeneric("RSA encryption: %v", err)
+	}
+	return &pb.AsymmetricEncryptResult{Ciphertext: ct}, nil
+}
+
+func (p *Provider) asymmetricDecrypt(app auth.Application, r *pb.AsymmetricDecryptRequest) (*pb.AsymmetricDecryptResult, error) {
+	alg, err := psa.AsymEncryptFromProto(r.GetAlg())
+	if err != nil {
+		return nil, err
+	}
+	k, err := p.lookup(app, r.GetKeyName())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUse(k.attrs, psa.UsageDecrypt, alg); err != nil {
+		return nil, err
+	}
+	if alg == psa.AlgRSAPKCS1v15Crypt && len(r.GetSalt()) > 0 {
+		return nil, errInvalidArgument("PKCS#1 v1.5 decryption takes no salt")
+	}
+	if len(r.GetCiphertext()) == 0 {
+		return nil, errInvalidArgument("the ciphertext is empty")
+	}
+	if !k.attrs.Type.IsKeyPair() {
+		return nil, errInvalidArgument("a public key cannot decrypt")
+	}
+	if k.rsaPriv == nil {
+		return nil, errNotSupported("%v keys cannot decrypt", k.attrs.Type)
+	}
+	if len(r.GetCiphertext()) != k.rsaPub.Size() {
+		return nil, errInvalidArgument("a ciphertext for this key is %d bytes, not %d", k.rsaPub.Size(), len(r.GetCiphertext()))
+	}
+	var pt []byte
+	switch {
+	case alg == psa.AlgRSAPKCS1v15Crypt:
+		pt, err = rsa.DecryptPKCS1v15(rand.Reader, k.rsaPriv, r.GetCiphertext())
+	case alg.IsRSAOAEP():
+		h, herr := hashFor(alg.HashAlg())
+		if herr != nil {
+			return nil, herr
+		}
+		pt, err = rsa.DecryptOAEP(h.new(), rand.Reader, k.rsaPriv, r.GetCiphertext(), r.GetSalt())
+	default:
+		return nil, errInvalidArgument("%v is not an encryption algorithm", alg)
+	}
+	if err != nil {
+		// Mbed TLS reports every decoding failure as bad padding.
+		return nil, errInvalidPadding("RSA decryption failed")
+	}
+	return &pb.AsymmetricDecryptResult{Plaintext: pt}, nil
+}

@@ -1,0 +1,125 @@
+package software
+
+import (
+	"crypto/aes"
+	"crypto/hmac"
+
+	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/provider/software/internal/cmac"
+	"github.com/parsec-go/parsec/wire/pb"
+)
+
+// MAC compute and verify are answered but never advertised: the Rust
+// client rejects ListOpcodes results with opcodes it does not know.
+
+// macLength returns the full length of a MAC algorithm and the length the
+// request asks for.
+func macLengths(k *key, alg psa.Algorithm) (full, want int, err error) {
+	base := alg.MACBase()
+	switch {
+	case isHMAC(base):
+		full = base.HashAlg().HashSize()
+	case base == psa.AlgCMAC || base == psa.AlgCBCMAC:
+		full = aes.BlockSize
+	default:
+		return 0, 0, errNotSupported("%v is not supported", alg)
+	}
+	want = full
+	if l := alg.MACLength(); l != 0 {
+		if l > full {
+			return 0, 0, errInvalidArgument("%v is longer than the MAC", alg)
+		}
+		if l < 4 {
+			return 0, 0, errNotSupported("MACs shorter than 4 bytes are not supported")
+		}
+		want = l
+	}
+	return full, want, nil
+}
+
+// mac computes the full-length MAC of msg.
+func (k *key) mac(alg psa.Algorithm, msg []byte) ([]byte, error) {
+	base := alg.MACBase()
+	switch {
+	case isHMAC(base) && k.attrs.Type == psa.KeyTypeHMAC:
+		h, err := hashFor(base.HashAlg())
+		if err != nil {
+			return nil, err
+		}
+		m := hmac.New(h.new, k.material)
+		m.Write(msg)
+		return m.Sum(nil), nil
+	case base == psa.AlgCMAC && k.attrs.Type == psa.KeyTypeAES:
+		b, err := aes.NewCipher(k.material)
+		if err != nil {
+			return nil, errCorrupt("AES key: %v", err)
+		}
+		t, err := cmac.Sum(b, msg)
+		if err != nil {
+			return nil, errGeneric("CMAC: %v", err)
+		}
+		return t[:], nil
+	}
+	return nil, errNotSupported("%v with %v keys is not supported", alg, k.attrs.Type)
+}
+
+// normalizeMAC turns a MAC truncated to its full length into the
+// full-length algorithm, which PSA treats as the same algorithm.
+func normalizeMAC(k *key, alg psa.Algorithm) psa.Algorithm {
+	if full, want, err := macLengths(k, alg); err == nil && full == want {
+		return alg.MACBase()
+	}
+	return alg
+}
+
+func (p *Provider) macCompute(app auth.Application, r *pb.MacComputeRequest) (*pb.MacComputeResult, error) {
+	alg, err := psa.MACFromProto(r.GetAlg())
+	if err != nil {
+		return nil, err
+	}
+	k, err := p.lookup(app, r.GetKeyName())
+	if err != nil {
+		return nil, err
+	}
+	alg = normalizeMAC(k, alg)
+	if err := checkUse(k.attrs, psa.UsageSignMessage, alg); err != nil {
+		return nil, err
+	}
+	_, want, err := macLengths(k, alg)
+	if err != nil {
+		return nil, err
+	}
+	m, err := k.mac(alg, r.GetInput())
+	if err != nil {
+		return nil, err
+	}
+	return &pb.MacComputeResult{Mac: m[:want]}, nil
+}
+
+func (p *Provider) macVerify(app auth.Application, r *pb.MacVerifyRequest) (*pb.MacVerifyResult, error) {
+	alg, err := psa.MACFromProto(r.GetAlg())
+	if err != nil {
+		return nil, err
+	}
+	k, err := p.lookup(app, r.GetKeyName())
+	if err != nil {
+		return nil, err
+	}
+	alg = normalizeMAC(k, alg)
+	if err := checkUse(k.attrs, psa.UsageVerifyMessage, alg); err != nil {
+		return nil, err
+	}
+	_, want, err := macLengths(k, alg)
+	if err != nil {
+		return nil, err
+	}
+	m, err := k.mac(alg, r.GetInput())
+	if err != nil {
+		return nil, err
+	}
+	if !hmac.Equal(m[:want], r.GetMac()) {
+		return nil, errInvalidSignature("the MAC does not match")
+	}
+	return &pb.MacVerifyResult{}, nil
+}

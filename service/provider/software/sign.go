@@ -1,0 +1,290 @@
+package software
+
+import (
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"math/big"
+
+	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/provider/software/internal/rfc6979"
+	"github.com/parsec-go/parsec/wire/pb"
+)
+
+// checkSignAlg is Mbed TLS's psa_sign_verify_check_alg: a message
+// signature needs a hash-and-sign algorithm, the wildcard hash is never
+// an operation, and an unimplemented hash fails early.
+func checkSignAlg(alg psa.Algorithm, message bool) error {
+	h := alg.HashAlg()
+	if message && (h == psa.AlgNone) {
+		return errInvalidArgument("%v cannot sign a message", alg)
+	}
+	if h == psa.AlgAnyHash {
+		return errInvalidArgument("%v is a policy wildcard, not an algorithm", alg)
+	}
+	if h != psa.AlgNone {
+		if _, err := hashFor(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hashLenOK is parsec-interface's is_hash_len_permitted.
+func hashLenOK(alg psa.Algorithm, n int) bool {
+	if alg == psa.AlgECDSAAny || alg == psa.AlgRSAPKCS1v15SignRaw {
+		return true
+	}
+	return alg.HashAlg().HashSize() == n
+}
+
+func (p *Provider) signHash(app auth.Application, r *pb.SignHashRequest) (*pb.SignHashResult, error) {
+	alg, err := psa.SignFromProto(r.GetAlg())
+	if err != nil {
+		return nil, err
+	}
+	k, err := p.lookup(app, r.GetKeyName())
+	if err != nil {
+		return nil, err
+	}
+	// parsec-interface checks the sign-hash flag only (not the
+	// message-signing flag PSA derives from it).
+	if k.attrs.Usage&psa.UsageSignHash == 0 {
+		return nil, errNotPermitted("key %q does not allow signing hashes", r.GetKeyName())
+	}
+	if err := checkUse(k.attrs, psa.UsageSignHash, alg); err != nil {
+		return nil, err
+	}
+	if !hashLenOK(alg, len(r.GetHash())) {
+		return nil, errInvalidArgument("a %d-byte hash does not fit %v", len(r.GetHash()), alg)
+	}
+	if err := checkSignAlg(alg, false); err != nil {
+		return nil, err
+	}
+	sig, err := k.sign(alg, r.GetHash())
+	if err != nil {
+		return nil, err
+	}
+	return &pb.SignHashResult{Signature: sig}, nil
+}
+
+func (p *Provider) verifyHash(app auth.Application, r *pb.VerifyHashRequest) (*pb.VerifyHashResult, error) {
+	alg, err := psa.SignFromProto(r.GetAlg())
+	if err != nil {
+		return nil, err
+	}
+	k, err := p.lookup(app, r.GetKeyName())
+	if err != nil {
+		return nil, err
+	}
+	if k.attrs.Usage&psa.UsageVerifyHash == 0 {
+		return nil, errNotPermitted("key %q does not allow verifying hashes", r.GetKeyName())
+	}
+	if err := checkUse(k.attrs, psa.UsageVerifyHash, alg); err != nil {
+		return nil, err
+	}
+	if !hashLenOK(alg, len(r.GetHash())) {
+		return nil, errInvalidArgument("a %d-byte hash does not fit %v", len(r.GetHash()), alg)
+	}
+	if err := checkSignAlg(alg, false); err != nil {
+		return nil, err
+	}
+	if err := k.verify(alg, r.GetHash(), r.GetSignature()); err != nil {
+		return nil, err
+	}
+	return &pb.VerifyHashResult{}, nil
+}
+
+func (p *Provider) signMessage(app auth.Application, r *pb.SignMessageRequest) (*pb.SignMessageResult, error) {
+	alg, err := psa.SignFromProto(r.GetAlg())
+	if err != nil {
+		return nil, err
+	}
+	k, err := p.lookup(app, r.GetKeyName())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUse(k.attrs, psa.UsageSignMessage, alg); err != nil {
+		return nil, err
+	}
+	if err := checkSignAlg(alg, true); err != nil {
+		return nil, err
+	}
+	digest, err := hashSum(alg.HashAlg(), r.GetMessage())
+	if err != nil {
+		return nil, err
+	}
+	sig, err := k.sign(alg, digest)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.SignMessageResult{Signature: sig}, nil
+}
+
+func (p *Provider) verifyMessage(app auth.Application, r *pb.VerifyMessageRequest) (*pb.VerifyMessageResult, error) {
+	alg, err := psa.SignFromProto(r.GetAlg())
+	if err != nil {
+		return nil, err
+	}
+	k, err := p.lookup(app, r.GetKeyName())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUse(k.attrs, psa.UsageVerifyMessage, alg); err != nil {
+		return nil, err
+	}
+	if err := checkSignAlg(alg, true); err != nil {
+		return nil, err
+	}
+	digest, err := hashSum(alg.HashAlg(), r.GetMessage())
+	if err != nil {
+		return nil, err
+	}
+	if err := k.verify(alg, digest, r.GetSignature()); err != nil {
+		return nil, err
+	}
+	return &pb.VerifyMessageResult{}, nil
+}
+
+// sign signs a hash with an algorithm already checked against the key.
+func (k *key) sign(alg psa.Algorithm, digest []byte) ([]byte, error) {
+	if !k.attrs.Type.IsKeyPair() {
+		return nil, errInvalidArgument("a public key cannot sign")
+	}
+	switch {
+	case k.rsaPriv != nil:
+		return k.signRSA(alg, digest)
+	case k.ecdsaPriv != nil:
+		return k.signECDSA(alg, digest)
+	}
+	return nil, errInvalidArgument("%v keys cannot make %v signatures", k.attrs.Type, alg)
+}
+
+func (k *key) signRSA(alg psa.Algorithm, digest []byte) ([]byte, error) {
+	var sig []byte
+	var err error
+	switch {
+	case alg == psa.AlgRSAPKCS1v15SignRaw:
+		sig, err = rsa.SignPKCS1v15(rand.Reader, k.rsaPriv, 0, digest)
+	case alg.IsRSAPKCS1v15Sign():
+		var prefix []byte
+		if prefix, err = digestInfoPrefix(alg.HashAlg()); err != nil {
+			return nil, err
+		}
+		// The DigestInfo is built here and signed as raw data, so every
+		// hash PSA names works whatever the standard library registers.
+		sig, err = rsa.SignPKCS1v15(rand.Reader, k.rsaPriv, 0, append(prefix, digest...))
+	case alg.IsRSAPSS():
+		h, salt, perr := pssParams(alg, k.rsaPub)
+		if perr != nil {
+			return nil, perr
+		}
+		sig, err = rsa.SignPSS(rand.Reader, k.rsaPriv, h.std, digest, &rsa.PSSOptions{SaltLength: salt, Hash: h.std})
+	default:
+		return nil, errInvalidArgument("%v is not an RSA signature algorithm", alg)
+	}
+	if errors.Is(err, rsa.ErrMessageTooLong) {
+		return nil, errInvalidArgument("input too long for the key")
+	}
+	if err != nil {
+		return nil, errGeneric("RSA signature: %v", err)
+	}
+	return sig, nil
+}
+
+// pssParams returns the hash and the salt length Mbed TLS uses: as long
+// as the hash when the key leaves room, otherwise the longest that fits.
+func pssParams(alg psa.Algorithm, pub *rsa.PublicKey) (hashInfo, int, error) {
+	h, err := hashFor(alg.HashAlg())
+	if err != nil {
+		return hashInfo{}, 0, err
+	}
+	if !h.std.Available() {
+		return hashInfo{}, 0, errNotSupported("RSA-PSS with %v is not supported", alg.HashAlg())
+	}
+	hlen := alg.HashAlg().HashSize()
+	room := pub.Size() - 2 - hlen
+	if room < 0 {
+		return hashInfo{}, 0, errInvalidArgument("the key is too small for %v", alg)
+	}
+	return h, min(room, hlen), nil
+}
+
+func (k *key) signECDSA(alg psa.Algorithm, digest []byte) ([]byte, error) {
+	if !alg.IsECDSA() {
+		return nil, errInvalidArgument("%v is not an ECDSA algorithm", alg)
+	}
+	var r, s *big.Int
+	var err error
+	if alg.IsDeterministicECDSA() {
+		h, herr := hashFor(alg.HashAlg())
+		if herr != nil {
+			return nil, herr
+		}
+		r, s, err = rfc6979.Sign(k.ecdsaPriv, h.new, digest, rand.Reader)
+	} else {
+		r, s, err = ecdsa.Sign(rand.Reader, k.ecdsaPriv, digest)
+	}
+	if err != nil {
+		return nil, errGeneric("ECDSA signature: %v", err)
+	}
+	n := (k.ecdsaPriv.Curve.Params().BitSize + 7) / 8
+	sig := make([]byte, 2*n)
+	r.FillBytes(sig[:n])
+	s.FillBytes(sig[n:])
+	return sig, nil
+}
+
+// verify checks a signature over a hash.
+func (k *key) verify(alg psa.Algorithm, digest, sig []byte) error {
+	switch {
+	case k.rsaPub != nil:
+		return k.verifyRSA(alg, digest, sig)
+	case k.ecdsaPub != nil:
+		if !alg.IsECDSA() {
+			return errInvalidArgument("%v is not an ECDSA algorithm", alg)
+		}
+		n := (k.ecdsaPub.Curve.Params().BitSize + 7) / 8
+		if len(sig) != 2*n {
+			return errInvalidSignature("an ECDSA signature on this curve is %d bytes, not %d", 2*n, len(sig))
+		}
+		r := new(big.Int).SetBytes(sig[:n])
+		s := new(big.Int).SetBytes(sig[n:])
+		if !ecdsa.Verify(k.ecdsaPub, digest, r, s) {
+			return errInvalidSignature("ECDSA signature does not verify")
+		}
+		return nil
+	}
+	return errInvalidArgument("%v keys cannot verify %v signatures", k.attrs.Type, alg)
+}
+
+func (k *key) verifyRSA(alg psa.Algorithm, digest, sig []byte) error {
+	if len(sig) != k.rsaPub.Size() {
+		return errInvalidSignature("an RSA signature with this key is %d bytes, not %d", k.rsaPub.Size(), len(sig))
+	}
+	var err error
+	switch {
+	case alg == psa.AlgRSAPKCS1v15SignRaw:
+		err = rsa.VerifyPKCS1v15(k.rsaPub, 0, digest, sig)
+	case alg.IsRSAPKCS1v15Sign():
+		prefix, perr := digestInfoPrefix(alg.HashAlg())
+		if perr != nil {
+			return perr
+		}
+		err = rsa.VerifyPKCS1v15(k.rsaPub, 0, append(prefix, digest...), sig)
+	case alg.IsRSAPSS():
+		h, salt, perr := pssParams(alg, k.rsaPub)
+		if perr != nil {
+			return perr
+		}
+		err = rsa.VerifyPSS(k.rsaPub, h.std, digest, sig, &rsa.PSSOptions{SaltLength: salt, Hash: h.std})
+	default:
+		return errInvalidArgument("%v is not an RSA signature algorithm", alg)
+	}
+	if err != nil {
+		return errInvalidSignature("RSA signature does not verify")
+	}
+	return nil
+}
