@@ -1,5 +1,5 @@
 #!/bin/sh
-# Regenerates wire/pb from wire/proto. Needs protoc (Debian: protobuf-compiler);
+# Regenerates wire/pb from wire/proto and ts/pb from ts/proto. Needs protoc (Debian: protobuf-compiler);
 # protoc-gen-go is installed from the module proxy at the version go.mod pins,
 # so the generated code always matches the vendored runtime.
 set -eu
@@ -16,4 +16,10 @@ mkdir -p wire/pb
 PATH="$bin:$PATH" protoc -I wire/proto \
 	--go_out=wire/pb --go_opt=paths=source_relative \
 	wire/proto/*.proto
-echo "generated: $(ls wire/pb)"
+# Trusted Services crypto protobuf encoding (ts/proto -> ts/pb).
+rm -f ts/pb/*.pb.go
+mkdir -p ts/pb
+PATH="$bin:$PATH" protoc -I ts/proto \
+	--go_out=ts/pb --go_opt=paths=source_relative \
+	ts/proto/*.proto
+echo "generated: $(ls wire/pb ts/pb)"
