@@ -1,0 +1,59 @@
+package tpm
+
+import (
+	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/wire"
+	"github.com/parsec-go/parsec/wire/pb"
+)
+
+// canDoCrypto answers from what the TPM reported (curves, RSA sizes,
+// algorithms), following Parsec's CanDoCrypto rules: a type and size the
+// TPM holds; generate only key pairs, import only public keys; a use check
+// needs an algorithm and a usage flag that fit the key.
+func (p *Provider) canDoCrypto(r *pb.CanDoCryptoRequest) (*pb.CanDoCryptoResult, error) {
+	ct := r.GetCheckType()
+	if ct < pb.CheckType_USE || ct > pb.CheckType_DERIVE {
+		return nil, wire.Errorf(wire.StatusInvalidEncoding, "invalid check type %d", ct)
+	}
+	a, err := psa.AttributesFromProto(r.GetAttributes())
+	if err != nil {
+		return nil, err
+	}
+	var caps *capabilities
+	if err := p.dev.run(func(o *op) error { caps = o.d.caps; return nil }); err != nil {
+		return nil, err
+	}
+	if err := caps.checkKey(a); err != nil {
+		return nil, notSupported("%v", err)
+	}
+	switch ct {
+	case pb.CheckType_DERIVE:
+		return nil, notSupported("the TPM provider derives no keys")
+	case pb.CheckType_GENERATE:
+		if !a.Type.IsKeyPair() {
+			return nil, notSupported("only key pairs can be generated")
+		}
+		if a.Alg == psa.AlgNone {
+			return &pb.CanDoCryptoResult{}, nil
+		}
+	case pb.CheckType_IMPORT:
+		if !a.Type.IsPublicKey() {
+			return nil, notSupported("only public keys can be imported")
+		}
+		if a.Alg == psa.AlgNone {
+			return &pb.CanDoCryptoResult{}, nil
+		}
+	}
+	if a.Alg == psa.AlgNone {
+		return nil, notSupported("no algorithm to check")
+	}
+	const uses = psa.UsageEncrypt | psa.UsageDecrypt | psa.UsageSignHash | psa.UsageSignMessage |
+		psa.UsageVerifyHash | psa.UsageVerifyMessage
+	if a.Usage&uses == 0 {
+		return nil, notSupported("no usage flag to check")
+	}
+	if err := caps.checkAlg(a); err != nil {
+		return nil, notSupported("%v", err)
+	}
+	return &pb.CanDoCryptoResult{}, nil
+}

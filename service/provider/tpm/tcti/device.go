@@ -1,0 +1,70 @@
+package tcti
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// device is a TPM character device: /dev/tpmrmN (kernel resource manager)
+// or /dev/tpmN (raw; the kernel lets one process open it at a time, and
+// the provider's lock serialises our own users).
+type device struct {
+	path string
+	f    *os.File
+	buf  []byte
+}
+
+func openDevice(path string) (Transport, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, transportErr("TPM device %s does not exist (no TPM, or its driver is not loaded)", path)
+		}
+		return nil, transportErr("TPM device %s: %v", path, err)
+	}
+	if fi.Mode()&fs.ModeCharDevice == 0 {
+		return nil, fmt.Errorf("%s is not a character device (mode %v)", path, fi.Mode())
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		switch {
+		case errors.Is(err, syscall.EBUSY):
+			return nil, transportErr("TPM device %s is busy: another process holds the raw device; use the resource manager device /dev/tpmrm0", path)
+		case errors.Is(err, fs.ErrPermission):
+			return nil, transportErr("no permission to open %s: run the service in the group owning it (usually tss)", path)
+		}
+		return nil, transportErr("opening %s: %v", path, err)
+	}
+	// 4096 is the kernel's TPM_BUFSIZE; a response never exceeds it.
+	return &device{path: path, f: f, buf: make([]byte, 8192)}, nil
+}
+
+func (d *device) Send(cmd []byte) ([]byte, error) {
+	if err := checkCommand(cmd); err != nil {
+		return nil, err
+	}
+	if _, err := d.f.Write(cmd); err != nil {
+		return nil, transportErr("writing to %s: %v", d.path, err)
+	}
+	// The driver returns a whole response per read.
+	n, err := d.f.Read(d.buf)
+	if err != nil {
+		return nil, transportErr("reading from %s: %v", d.path, err)
+	}
+	if n < 10 {
+		return nil, transportErr("short TPM response (%d bytes) from %s", n, d.path)
+	}
+	size, err := responseSize(d.buf[:10])
+	if err != nil {
+		return nil, err
+	}
+	if size != n {
+		return nil, transportErr("TPM response from %s: header says %d bytes, read %d", d.path, size, n)
+	}
+	return append([]byte(nil), d.buf[:n]...), nil
+}
+
+func (d *device) Close() error { return d.f.Close() }

@@ -1,0 +1,248 @@
+// Package tpm is the TPM 2.0 provider (Parsec provider id 3), in pure Go
+// on github.com/google/go-tpm.
+//
+// Keys are created under a storage primary derived from the owner seed and
+// a fixed template, so the primary is never stored and comes back after any
+// TPM restart. A key's KIM entry holds its wrapped blobs (see keyblob.go);
+// the TPM keeps nothing persistent for us. Loaded keys are cached in a
+// small LRU so that a signature is one TPM command. Public-key operations
+// (verify, encrypt, export) run in software on the stored public area.
+package tpm
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/kim"
+	"github.com/parsec-go/parsec/service/provider"
+	"github.com/parsec-go/parsec/service/provider/tpm/tcti"
+	"github.com/parsec-go/parsec/wire"
+	"github.com/parsec-go/parsec/wire/pb"
+)
+
+// Config is the provider's [[provider]] table (provider_type = "Tpm"),
+// with Parsec's keys.
+type Config struct {
+	// Tcti is the TPM channel: device:/dev/tpmrm0 (default), device:PATH,
+	// swtpm:host=H,port=P, mssim:host=H,port=P.
+	Tcti string `toml:"tcti"`
+	// OwnerHierarchyAuth authorises creating the storage primary;
+	// "str:..." or "hex:..." or a plain string. Parsec requires the key;
+	// absent means empty here.
+	OwnerHierarchyAuth *string `toml:"owner_hierarchy_auth"`
+	// EndorsementHierarchyAuth authorises the endorsement key used by key
+	// attestation.
+	EndorsementHierarchyAuth *string `toml:"endorsement_hierarchy_auth"`
+	// SkipIfNoTpm leaves the provider out when the TPM cannot be reached
+	// at start.
+	SkipIfNoTpm bool `toml:"skip_if_no_tpm"`
+	// MaxLoadedObjects caps the objects the provider keeps loaded in the
+	// TPM (keys plus the storage primary). 0: what the TPM guarantees
+	// (TPM_PT_HR_TRANSIENT_MIN, 3 on most TPMs). A parsec-go extension.
+	MaxLoadedObjects int `toml:"max_loaded_objects"`
+}
+
+// DefaultTCTI is used when the config has no tcti.
+const DefaultTCTI = "device:/dev/tpmrm0"
+
+// Provider is the TPM provider.
+type Provider struct {
+	info     provider.Info
+	kim      kim.Manager
+	log      *slog.Logger
+	settings provider.Settings
+	dev      *device
+}
+
+var opcodes = []wire.Opcode{
+	wire.OpPsaGenerateKey, wire.OpPsaDestroyKey, wire.OpPsaSignHash, wire.OpPsaVerifyHash,
+	wire.OpPsaImportKey, wire.OpPsaExportPublicKey, wire.OpPsaAsymmetricEncrypt,
+	wire.OpPsaAsymmetricDecrypt, wire.OpPsaGenerateRandom, wire.OpCanDoCrypto,
+	wire.OpAttestKey, wire.OpPrepareKeyAttestation,
+}
+
+// parseAuth reads a hierarchy auth value in Parsec's forms.
+func parseAuth(key string, v *string) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch s := *v; {
+	case strings.HasPrefix(s, "str:"):
+		return []byte(s[4:]), nil
+	case strings.HasPrefix(s, "hex:"):
+		b, err := hex.DecodeString(s[4:])
+		if err != nil {
+			return nil, fmt.Errorf("config key %s: the value after \"hex:\" is not hexadecimal", key)
+		}
+		return b, nil
+	default:
+		return []byte(s), nil
+	}
+}
+
+// New builds the provider from its config. It returns an error wrapping
+// ErrSkipped when skip_if_no_tpm is set and no TPM answers.
+func New(d provider.Deps) (provider.Provider, error) {
+	var cfg Config
+	if d.Decode != nil {
+		if err := d.Decode(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if d.KIM == nil {
+		return nil, errors.New("the TPM provider needs a key_info_manager")
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(discard{}, nil))
+	}
+	if cfg.Tcti == "" {
+		cfg.Tcti = DefaultTCTI
+	}
+	tc, err := tcti.Parse(cfg.Tcti)
+	if err != nil {
+		return nil, fmt.Errorf("config key tcti: %w", err)
+	}
+	ownerAuth, err := parseAuth("owner_hierarchy_auth", cfg.OwnerHierarchyAuth)
+	if err != nil {
+		return nil, err
+	}
+	endorsementAuth, err := parseAuth("endorsement_hierarchy_auth", cfg.EndorsementHierarchyAuth)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MaxLoadedObjects < 0 || cfg.MaxLoadedObjects == 1 {
+		return nil, fmt.Errorf("config key max_loaded_objects: %d is too small; use 0 (the TPM's guarantee) or at least 2", cfg.MaxLoadedObjects)
+	}
+	name := d.Name
+	if name == "" {
+		name = wire.ProviderTpm.Desc().DefaultName
+	}
+	desc := wire.ProviderTpm.Desc()
+	p := &Provider{
+		info: provider.Info{
+			ID: wire.ProviderTpm, Name: name, UUID: desc.UUID, Description: desc.Description,
+			Vendor: desc.Vendor, Version: [3]uint32{0, 1, 0},
+		},
+		kim: d.KIM, log: log, settings: d.Settings,
+		dev: newDevice(tc, log, ownerAuth, endorsementAuth, cfg.MaxLoadedObjects),
+	}
+	// Reach the TPM now: a missing TPM is a start-up error (or a skip),
+	// as in Parsec. The storage primary is derived at once so a wrong
+	// owner_hierarchy_auth shows in the log at start.
+	err = p.dev.run(func(o *op) error { return nil })
+	if err != nil {
+		if cfg.SkipIfNoTpm && isTransport(err) {
+			return nil, fmt.Errorf("%w (tcti %s: %v)", ErrSkipped, tc, err)
+		}
+		return nil, fmt.Errorf("TPM at tcti %q: %w", tc.String(), err)
+	}
+	if err := p.dev.run(func(o *op) error { _, err := o.storageRoot(); return err }); err != nil {
+		log.Error("cannot derive the TPM storage root key; key operations will fail until this is fixed", "err", err)
+	}
+	p.checkEntries()
+	return p, nil
+}
+
+type discard struct{}
+
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+
+// checkEntries logs how many keys the KIM holds for this provider and any
+// it cannot read (they are left alone: nothing stored is deleted).
+func (p *Provider) checkEntries() {
+	keys, err := p.kim.All()
+	if err != nil {
+		p.log.Warn("cannot list the key info manager's entries", "err", err)
+		return
+	}
+	n, bad := 0, 0
+	for _, k := range keys {
+		if k.Entry.ProviderName != p.info.Name || k.Owner == kim.InternalOwner {
+			continue
+		}
+		n++
+		if _, err := decodeBlob(k.Entry.KeyID); err != nil {
+			bad++
+			p.log.Warn("unreadable TPM key entry (left in place)", "app", k.Owner.App, "err", err)
+		}
+	}
+	p.log.Info("TPM provider ready", "keys", n, "unreadable", bad)
+}
+
+// Info implements provider.Provider.
+func (p *Provider) Info() provider.Info { return p.info }
+
+// Opcodes implements provider.Provider: Parsec's TPM provider set.
+func (p *Provider) Opcodes() []wire.Opcode { return append([]wire.Opcode(nil), opcodes...) }
+
+// Accepts implements provider.Provider.
+func (p *Provider) Accepts(op wire.Opcode) bool {
+	for _, o := range opcodes {
+		if o == op {
+			return true
+		}
+	}
+	return false
+}
+
+// Close flushes the loaded keys and closes the TPM channel.
+func (p *Provider) Close() error { return p.dev.close() }
+
+// Execute implements provider.Provider.
+func (p *Provider) Execute(ctx context.Context, app auth.Application, op wire.Opcode, req proto.Message) (proto.Message, error) {
+	res, err := p.execute(app, op, req)
+	if err != nil {
+		s, cause := statusFor(err)
+		lvl := slog.LevelError
+		switch s {
+		case wire.StatusPsaErrorDoesNotExist, wire.StatusPsaErrorAlreadyExists,
+			wire.StatusPsaErrorInvalidArgument, wire.StatusPsaErrorInvalidSignature,
+			wire.StatusPsaErrorInvalidPadding, wire.StatusInvalidEncoding,
+			wire.StatusDeprecatedPrimitive, wire.StatusResponseTooLarge:
+			lvl = slog.LevelInfo
+		case wire.StatusPsaErrorNotSupported, wire.StatusPsaErrorNotPermitted:
+			lvl = slog.LevelWarn
+		}
+		p.log.Log(ctx, lvl, "TPM provider: "+op.String()+" failed", "status", s.String(), "cause", cause)
+		return nil, &wire.Error{Status: s, Msg: cause}
+	}
+	return res, nil
+}
+
+func (p *Provider) execute(app auth.Application, op wire.Opcode, req proto.Message) (proto.Message, error) {
+	switch r := req.(type) {
+	case *pb.GenerateKeyRequest:
+		return p.generateKey(app, r)
+	case *pb.ImportKeyRequest:
+		return p.importKey(app, r)
+	case *pb.ExportPublicKeyRequest:
+		return p.exportPublicKey(app, r)
+	case *pb.DestroyKeyRequest:
+		return p.destroyKey(app, r)
+	case *pb.SignHashRequest:
+		return p.signHash(app, r)
+	case *pb.VerifyHashRequest:
+		return p.verifyHash(app, r)
+	case *pb.AsymmetricEncryptRequest:
+		return p.asymmetricEncrypt(app, r)
+	case *pb.AsymmetricDecryptRequest:
+		return p.asymmetricDecrypt(app, r)
+	case *pb.GenerateRandomRequest:
+		return p.generateRandom(r)
+	case *pb.CanDoCryptoRequest:
+		return p.canDoCrypto(r)
+	case *pb.PrepareKeyAttestationRequest:
+		return p.prepareKeyAttestation(app, r)
+	case *pb.AttestKeyRequest:
+		return p.attestKey(app, r)
+	}
+	return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "the TPM provider does not implement %v", op)
+}
