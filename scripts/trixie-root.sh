@@ -56,9 +56,13 @@ fi
 
 trixie_stamp_text
 packages=$TRIXIE_PACKAGES
+# Under the lock no other build is running, so any DIR.new.* is a leftover of
+# an interrupted one.
+for old in "$dir".new.*; do
+	[ ! -e "$old" ] || trixie_safe_rm "$old"
+done
 new="$dir.new.$$"
-rm -rf "$new"
-trap 'rm -rf "$new"' EXIT
+trap 'trixie_safe_rm "$new"' EXIT
 echo "trixie-root: building $dir with: $packages" >&2
 start=$(date +%s)
 # Docs, man pages and translations are never used here; skipping them keeps
@@ -69,7 +73,15 @@ mmdebstrap \
 	--dpkgopt='path-exclude=/usr/share/man/*' \
 	--dpkgopt='path-exclude=/usr/share/doc/*' \
 	--dpkgopt='path-exclude=/usr/share/locale/*' \
-	"$TRIXIE_SUITE" "$new" "$TRIXIE_MIRROR" </dev/null >&2
+	"$TRIXIE_SUITE" "$new" "$TRIXIE_MIRROR" </dev/null >&2 &
+mm=$!
+# On a signal, let mmdebstrap undo its mounts before the EXIT trap removes
+# the half-built root.
+trap 'kill -TERM "$mm" 2>/dev/null; wait "$mm"; exit 143' TERM INT HUP
+if ! wait "$mm"; then
+	trixie_die "mmdebstrap failed"
+fi
+trap - TERM INT HUP
 
 # Prove the root can run its binaries through its own loader before using it.
 trixie_find_ldso "$new" || trixie_die "the new root has no dynamic loader"
@@ -77,7 +89,7 @@ trixie_find_ldso "$new" || trixie_die "the new root has no dynamic loader"
 	trixie_die "the new root cannot run parsec-tool"
 
 printf '%s\n' "$TRIXIE_STAMP_TEXT" >"$new/$TRIXIE_STAMP"
-rm -rf "$dir"
+trixie_safe_rm "$dir"
 mv "$new" "$dir"
 trap - EXIT
 echo "trixie-root: built in $(($(date +%s) - start)) s ($(du -sh "$dir" | cut -f1))" >&2

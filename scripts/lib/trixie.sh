@@ -118,6 +118,29 @@ trixie_exec() {
 	exec "$TRIXIE_LDSO" --library-path "$TRIXIE_LIBPATH" --argv0 "$argv0" "$TRIXIE_ROOT$prog" "$@"
 }
 
+# Mount points at or under $1, deepest first (mountinfo field 5).
+trixie_mounts_under() {
+	awk -v d="$1" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
+}
+
+# Removes a root (or a half-built one). mmdebstrap mounts /dev, /proc and /sys
+# inside the root while it builds; if it was killed, those mounts may remain,
+# and a plain rm -rf would then delete the host's device nodes. So unmount
+# what is left, refuse if anything is still mounted, and never cross file
+# systems.
+trixie_safe_rm() {
+	local d=$1 m
+	[ -e "$d" ] || return 0
+	d=$(cd "$d" && pwd -P)
+	while IFS= read -r m; do
+		umount -l "$m" 2>/dev/null || true
+	done < <(trixie_mounts_under "$d")
+	if [ -n "$(trixie_mounts_under "$d")" ]; then
+		trixie_die "file systems are still mounted under $d; not removing it"
+	fi
+	rm -rf --one-file-system "$d"
+}
+
 # Single-quotes a string for /bin/sh.
 trixie_sq() {
 	printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
