@@ -49,19 +49,33 @@ func (d *device) Send(cmd []byte) ([]byte, error) {
 	if _, err := d.f.Write(cmd); err != nil {
 		return nil, transportErr("writing to %s: %v", d.path, err)
 	}
-	// The driver returns a whole response per read.
+	// The kernel driver returns a whole response per read; keep reading
+	// anyway if the header announces more (other character devices may
+	// deliver it in pieces).
 	n, err := d.f.Read(d.buf)
+	for err == nil && n < 10 {
+		var m int
+		m, err = d.f.Read(d.buf[n:])
+		n += m
+	}
 	if err != nil {
 		return nil, transportErr("reading from %s: %v", d.path, err)
-	}
-	if n < 10 {
-		return nil, transportErr("short TPM response (%d bytes) from %s", n, d.path)
 	}
 	size, err := responseSize(d.buf[:10])
 	if err != nil {
 		return nil, err
 	}
-	if size != n {
+	if size > len(d.buf) {
+		return nil, transportErr("TPM response from %s announces %d bytes", d.path, size)
+	}
+	for n < size {
+		m, err := d.f.Read(d.buf[n:size])
+		if err != nil {
+			return nil, transportErr("reading from %s: %v", d.path, err)
+		}
+		n += m
+	}
+	if n != size {
 		return nil, transportErr("TPM response from %s: header says %d bytes, read %d", d.path, size, n)
 	}
 	return append([]byte(nil), d.buf[:n]...), nil
