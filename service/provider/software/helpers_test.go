@@ -2,6 +2,10 @@ package software
 
 import (
 	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"crypto/rsa"
+	"sync"
 	"errors"
 	"io"
 	"log/slog"
@@ -272,3 +276,33 @@ const (
 )
 
 func kimOwner(app auth.Application) kim.Owner { return kim.OwnerOf(app) }
+
+// RSA key generation is slow; tests share keys per size.
+var (
+	rsaKeysMu sync.Mutex
+	rsaKeys   = map[int]*rsa.PrivateKey{}
+)
+
+func testRSAKey(t testing.TB, bits int) *rsa.PrivateKey {
+	t.Helper()
+	rsaKeysMu.Lock()
+	defer rsaKeysMu.Unlock()
+	if k, ok := rsaKeys[bits]; ok {
+		return k
+	}
+	k, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaKeys[bits] = k
+	return k
+}
+
+func testECDHKey(t testing.TB) *ecdh.PrivateKey {
+	t.Helper()
+	k, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
