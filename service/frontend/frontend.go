@@ -129,6 +129,9 @@ func (f *FrontEnd) handle(ctx context.Context, conn net.Conn, h wire.Header, bod
 }
 
 func (f *FrontEnd) write(conn net.Conn, h wire.Header, body []byte) {
+	// The read may have used up the deadline (a client that went silent):
+	// the answer still gets its own time.
+	conn.SetWriteDeadline(time.Now().Add(f.o.Timeout))
 	h.BodyLen = uint32(len(body))
 	b := make([]byte, 0, wire.HeaderSize+len(body))
 	b = h.Marshal(b)

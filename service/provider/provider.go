@@ -5,6 +5,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"google.golang.org/protobuf/proto"
@@ -70,6 +71,10 @@ type Deps struct {
 	// the key.
 	Decode func(v any) error
 }
+
+// ErrSkip, returned (wrapped) by a factory, leaves the provider out
+// instead of failing start-up, e.g. a TPM provider with skip_if_no_tpm.
+var ErrSkip = errors.New("provider skipped")
 
 // Factory builds a provider from its config. Each provider package exports
 // one; service/cmd/parsec maps provider_type names to factories.

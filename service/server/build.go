@@ -17,11 +17,6 @@ import (
 	"github.com/parsec-go/parsec/wire"
 )
 
-// ErrSkipProvider, returned (wrapped) by a provider factory, leaves that
-// provider out instead of failing start-up (e.g. the TPM provider's
-// skip_if_no_tpm).
-var ErrSkipProvider = errors.New("provider skipped")
-
 // Registry maps config provider_type names to factories.
 type Registry map[string]RegisteredProvider
 
@@ -91,7 +86,7 @@ func build(cfg *config.Config, reg Registry, log *slog.Logger) (*generation, err
 				return err
 			},
 		})
-		if errors.Is(err, ErrSkipProvider) {
+		if errors.Is(err, provider.ErrSkip) {
 			plog.Warn("provider left out", "reason", err)
 			continue
 		}

@@ -90,7 +90,9 @@ func writeConfig(t *testing.T, dir, auth, extra string) string {
 func startDaemon(t *testing.T, auth string) *daemon {
 	t.Helper()
 	dir := t.TempDir()
-	// Other uids (the isolation test's child) must reach the socket.
+	// Other uids (the isolation test's child) must reach the socket; the
+	// test's temporary root above dir is private too.
+	os.Chmod(filepath.Dir(dir), 0o755)
 	os.Chmod(dir, 0o755)
 	d := &daemon{t: t, dir: dir, cfg: writeConfig(t, dir, auth, ""), socket: filepath.Join(dir, "parsec.sock")}
 	d.start()
@@ -511,8 +513,18 @@ func TestTenantsAreIsolated(t *testing.T) {
 		t.Fatal(st)
 	}
 	// The child runs as nobody (65534) and reports what it sees.
+	// The test binary lives in a directory only we can read: give the
+	// child its own copy.
 	self, _ := os.Executable()
-	cmd := exec.Command(self)
+	bin, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := filepath.Join(d.dir, "child")
+	if err := os.WriteFile(child, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(child)
 	cmd.Env = append(os.Environ(), childEnv+"="+d.socket)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
