@@ -306,3 +306,5 @@ func testECDHKey(t testing.TB) *ecdh.PrivateKey {
 	}
 	return k
 }
+
+type protoMsg = proto.Message
