@@ -156,7 +156,7 @@ func (d *device) run(fn func(*op) error) error {
 			}
 			d.log.Warn("TPM still out of object memory; flushed transient objects we did not load (left by a crashed client?)", "flushed", n)
 			retry = n > 0
-		case o.usedCached && !rechecked && !isObjectMemory(err):
+		case o.usedCached && !rechecked && suspectStale(err):
 			rechecked = true
 			d.log.Debug("failure with a cached TPM handle; re-checking the cache", "err", err)
 			if cerr := d.checkCache(); cerr != nil {

@@ -48,6 +48,29 @@ func isSessionMemory(err error) bool {
 	return rcIs(err, tpm2.TPMRCSessionMemory) || rcIs(err, tpm2.TPMRCSessionHandles)
 }
 
+// suspectStale reports errors a handle that no longer holds our object
+// would cause: a handle or session (authorization) fault, a reference to
+// nothing, or a load whose parent is not the key's (TPM_RC_INTEGRITY).
+func suspectStale(err error) bool {
+	rc, ok := tpmRC(err)
+	if !ok {
+		return false
+	}
+	var f1 tpm2.TPMFmt1Error
+	if errors.As(rc, &f1) {
+		if h, _ := f1.Handle(); h {
+			return true
+		}
+		if s, _ := f1.Session(); s {
+			return true
+		}
+	}
+	if rc >= tpm2.TPMRCReferenceH0 && rc <= tpm2.TPMRCReferenceS6 {
+		return true
+	}
+	return rc.Is(tpm2.TPMRCIntegrity) || rc.Is(tpm2.TPMRCHandle) || isAuthFailure(err)
+}
+
 func isAuthFailure(err error) bool {
 	return rcIs(err, tpm2.TPMRCBadAuth) || rcIs(err, tpm2.TPMRCAuthFail)
 }

@@ -547,6 +547,14 @@ func (p *Provider) asymmetricDecrypt(app auth.Application, r *pb.AsymmetricDecry
 			InScheme:   scheme,
 			Label:      tpm2.TPM2BData{Buffer: r.GetSalt()},
 		}.Execute(o.tpm())
+		if rcIs(err, tpm2.TPMRCFailure) {
+			// libtpms answers a failed decryption (bad padding) with
+			// TPM_RC_FAILURE, though it is not in failure mode. If the TPM
+			// still answers, it was the ciphertext.
+			if _, perr := (tpm2.GetRandom{BytesRequested: 1}).Execute(o.tpm()); perr == nil {
+				return errBadPadding
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("TPM2_RSA_Decrypt: %w", err)
 		}
@@ -556,13 +564,16 @@ func (p *Provider) asymmetricDecrypt(app auth.Application, r *pb.AsymmetricDecry
 	if err != nil {
 		// The TPM answers a bad padding (or wrong label) with TPM_RC_VALUE;
 		// PSA reports that as invalid padding.
-		if rcIs(err, tpm2.TPMRCValue) {
+		if rcIs(err, tpm2.TPMRCValue) || errors.Is(err, errBadPadding) {
 			return nil, wire.Errorf(wire.StatusPsaErrorInvalidPadding, "decryption failed: invalid padding or label")
 		}
 		return nil, err
 	}
 	return &pb.AsymmetricDecryptResult{Plaintext: pt}, nil
 }
+
+// errBadPadding marks a decryption the TPM refused for its content.
+var errBadPadding = errors.New("decryption failed")
 
 // maxRandomChunk is the most TPM2_GetRandom returns at once (the size of
 // the TPM's largest digest).
