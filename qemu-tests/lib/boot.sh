@@ -15,14 +15,14 @@ start_bg() { # start_bg LOG CMD...: start CMD in the background, remember it
 
 stop_pid() {
 	local p=$1 i
-	kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
-	kill -TERM "$p" 2>/dev/null
+	kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null || true; return 0; }
+	kill -TERM "$p" 2>/dev/null || true
 	for i in 1 2 3 4 5 6 7 8 9 10; do
 		kill -0 "$p" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -KILL "$p" 2>/dev/null
-	wait "$p" 2>/dev/null
+	kill -KILL "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
 	return 0
 }
 

@@ -82,7 +82,7 @@ go_build() {
 		qt-helper:./qemu-tests/helper parsec-tsemu:./tools/parsec-tsemu; do
 		pkg=${name#*:}
 		name=${name%%:*}
-		if [ ! -d "$REPO/$pkg" ]; then
+		if ! compgen -G "$REPO/$pkg/*.go" >/dev/null; then
 			note "not building $name: $pkg does not exist (yet)"
 			continue
 		fi
@@ -94,7 +94,7 @@ go_build() {
 			sed 's/^/    /' "$out/$name.log" | head -n 20 >&2
 		fi
 	done
-	if [ -d "$REPO/tools/parsec-tsemu" ]; then
+	if has_built parsec-tsemu; then
 		(cd "$REPO" && CGO_ENABLED=0 go build -trimpath -o "$out/parsec-tsemu.host" ./tools/parsec-tsemu) \
 			>"$out/parsec-tsemu.host.log" 2>&1 || note "building the host parsec-tsemu failed"
 	fi

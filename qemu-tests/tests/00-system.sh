@@ -4,7 +4,9 @@
 . /qt/lib.sh
 grep -q ' /run tmpfs' /proc/mounts || fail "/run is not a tmpfs: rcS did not run"
 while read -r m; do
-	grep -q "^$m " /proc/modules || fail "module $m is not loaded"
+	grep -q "^$m " /proc/modules ||
+		grep -q "/$m.ko" "/lib/modules/$(uname -r)/modules.builtin" ||
+		fail "module $m is not loaded"
 done </etc/modules
 v=$(openssl version) || fail "openssl does not run"
 echo "$v"
