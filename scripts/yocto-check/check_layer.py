@@ -337,7 +337,9 @@ def check_recipe(root, path, res, run_go):
         for fn in d.funcs.values():
             for m in re.finditer(r'\$\{S\}/src/\$\{GO_IMPORT\}/(\S+\.sh)', fn.body):
                 script = os.path.join(root, m.group(1))
-                if os.path.exists(script):
+                if not os.path.exists(script):
+                    problems.append('%s installs %s, which does not exist' % (fn.name, m.group(1)))
+                else:
                     first = open(script).readline()
                     if 'bash' in first and 'bash' not in rdeps:
                         problems.append('%s runs under bash but RDEPENDS lacks bash' % m.group(1))

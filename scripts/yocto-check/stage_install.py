@@ -365,7 +365,7 @@ def main():
         if kind == 'f' and path in (d.expand('${libexecdir}/parsec/parsec'),
                                     d.expand('${bindir}/parsec-tool')):
             check_binary(os.path.join(image, path.lstrip('/')), work, res, path)
-            if a.run_version:
+            if a.run_version and path.endswith('/parsec'):
                 vp = subprocess.run([os.path.join(image, path.lstrip('/')), '--version'],
                                     capture_output=True, text=True)
                 res.check('%s --version reports %s' % (path, pv),
