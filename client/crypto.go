@@ -318,12 +318,12 @@ func (c *Client) RawKeyAgreement(ctx context.Context, alg psa.Algorithm, private
 // CheckType says what CanDoCrypto should check.
 type CheckType int32
 
-// CanDoCrypto checks.
+// CanDoCrypto checks (the protocol's CheckType values).
 const (
-	CheckUse      = CheckType(pb.CheckType_USE)      // a key with these attributes can be used
-	CheckGenerate = CheckType(pb.CheckType_GENERATE) // such a key can be generated
-	CheckImport   = CheckType(pb.CheckType_IMPORT)   // such a key can be imported
-	CheckDerive   = CheckType(pb.CheckType_DERIVE)   // such a key can be derived
+	CheckUse      CheckType = 1 // a key with these attributes can be used
+	CheckGenerate CheckType = 2 // such a key can be generated
+	CheckImport   CheckType = 3 // such a key can be imported
+	CheckDerive   CheckType = 4 // such a key can be derived
 )
 
 // CanDoCrypto asks whether the provider supports attrs for check. It
