@@ -30,6 +30,10 @@ type device struct {
 	// 0 means what the TPM guarantees (TPM_PT_HR_TRANSIENT_MIN).
 	maxLoaded int
 
+	// resourceManaged: transient objects are per connection (kernel RM),
+	// so objects we did not load are never ours to flush.
+	resourceManaged bool
+
 	t    tcti.Transport // nil while disconnected
 	caps *capabilities
 	// recheck is set when the channel was lost: the cached handles may or
@@ -69,6 +73,7 @@ const rootID = "\x00storage-root"
 func newDevice(cfg tcti.Config, log *slog.Logger, ownerAuth, endorsementAuth []byte, maxLoaded int) *device {
 	return &device{
 		cfg: cfg, log: log, ownerAuth: ownerAuth, endorsementAuth: endorsementAuth, maxLoaded: maxLoaded,
+		resourceManaged: cfg.ResourceManaged(),
 		lru: list.New(), byID: map[string]*loaded{}, byHandle: map[tpm2.TPMHandle]*loaded{},
 	}
 }
@@ -81,6 +86,9 @@ type op struct {
 	// earlier one: if the TPM was restarted behind our back that handle
 	// may now be empty or someone else's.
 	usedCached bool
+	// verified: the cache was re-checked during this operation, so cached
+	// handles are known to be ours.
+	verified bool
 }
 
 func (o *op) tpm() transport.TPM { return o.d.t }
@@ -118,7 +126,7 @@ func (d *device) run(fn func(*op) error) error {
 		if err := d.connect(); err != nil {
 			return err
 		}
-		o := &op{d: d}
+		o := &op{d: d, verified: rechecked}
 		err := fn(o)
 		o.release()
 		if err == nil {
@@ -148,7 +156,7 @@ func (d *device) run(fn func(*op) error) error {
 				return ferr
 			}
 			retry = true
-		case isObjectMemory(err) && !flushedForeign && !d.cfg.ResourceManaged():
+		case isObjectMemory(err) && !flushedForeign && !d.resourceManaged:
 			flushedForeign = true
 			n, ferr := d.flushForeign()
 			if ferr != nil {
@@ -469,9 +477,13 @@ func (o *op) loadKey(b *keyBlob) (*loaded, error) {
 		InPublic:     tpm2.BytesAs2B[tpm2.TPMTPublic](b.public),
 	}.Execute(d.t)
 	if err != nil {
-		if rcIs(err, tpm2.TPMRCIntegrity) && !o.usedCached && len(b.parent) > 0 &&
-			!bytes.Equal(b.parent, root.name.Buffer) {
-			return nil, &rootChangedError{err: err}
+		if rcIs(err, tpm2.TPMRCIntegrity) && (!o.usedCached || o.verified) {
+			// The parent is certainly our storage root: the blob does not
+			// belong to it.
+			if len(b.parent) > 0 && !bytes.Equal(b.parent, root.name.Buffer) {
+				return nil, &rootChangedError{err: err}
+			}
+			return nil, fmt.Errorf("%w: the TPM rejects the key's wrapped private part (damaged entry?): %v", errBadBlob, err)
 		}
 		return nil, fmt.Errorf("loading the key into the TPM: %w", err)
 	}
