@@ -18,6 +18,14 @@ import (
 	"github.com/parsec-go/parsec/service/systemd"
 )
 
+// cfgLoaded lets the caller react to a freshly loaded config (e.g. a new
+// log level) before the providers are rebuilt.
+func (s *Server) cfgLoaded(cfg *config.Config) {
+	if s.OnConfig != nil {
+		s.OnConfig(cfg)
+	}
+}
+
 // ErrDown is returned by Reload when no provider set could be started:
 // the service cannot go on serving and should exit.
 var ErrDown = errors.New("service down")
@@ -36,18 +44,17 @@ type Server struct {
 	inflight sync.WaitGroup
 	sem      chan struct{}
 
+	// OnConfig, if set, is called with each config a reload loads.
+	OnConfig func(*config.Config)
+
 	ln      *net.UnixListener
 	created bool
 	path    string
 }
 
-// New loads the config, refuses root unless allowed, builds the providers
-// and opens the socket.
-func New(configPath string, reg Registry, log *slog.Logger) (*Server, error) {
-	cfg, err := loadConfig(configPath, log)
-	if err != nil {
-		return nil, err
-	}
+// New refuses root unless the config allows it, builds the providers and
+// opens the socket. configPath is where Reload reads the config again.
+func New(cfg *config.Config, configPath string, reg Registry, log *slog.Logger) (*Server, error) {
 	if os.Geteuid() == 0 && !cfg.Core.AllowRoot {
 		return nil, errors.New("insecure configuration: the Parsec service should not run as root; run it as the parsec user, or set core_settings.allow_root = true")
 	}
@@ -74,7 +81,8 @@ func concurrency(cfg *config.Config) int {
 	return 64 * runtime.NumCPU()
 }
 
-func loadConfig(path string, log *slog.Logger) (*config.Config, error) {
+// LoadConfig reads the config at path and logs its warnings.
+func LoadConfig(path string, log *slog.Logger) (*config.Config, error) {
 	cfg, warns, err := config.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -132,10 +140,11 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) Reload() error {
 	systemd.Notify("RELOADING=1")
 	defer systemd.Notify("READY=1")
-	cfg, err := loadConfig(s.configPath, s.log)
+	cfg, err := LoadConfig(s.configPath, s.log)
 	if err != nil {
 		return fmt.Errorf("reload refused, keeping the running config: %w", err)
 	}
+	s.cfgLoaded(cfg)
 	if cfg.Listener.SocketPath != s.path {
 		s.log.Warn("listener.socket_path changed; the new path takes effect at the next restart", "running", s.path, "config", cfg.Listener.SocketPath)
 	}

@@ -59,15 +59,22 @@ func run(args []string, stderr io.Writer) int {
 		}
 	}
 
-	// The log level comes from the config, which we have not read yet:
-	// start at info and adjust once it is loaded.
 	level := new(slog.LevelVar)
-	log := newLogger(stderr, level, configPath)
-	srv, err := server.New(configPath, providers(), log)
+	cfg, warns, cerr := config.Load(configPath)
+	log := newLogger(stderr, level, cfg)
+	for _, w := range warns {
+		log.Warn(string(w), "config", configPath)
+	}
+	if cerr != nil {
+		log.Error("cannot start", "err", fmt.Errorf("%s: %w", configPath, cerr))
+		return 1
+	}
+	srv, err := server.New(cfg, configPath, providers(), log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	srv.OnConfig = func(c *config.Config) { setLevel(level, c) }
 	log.Info("parsec is ready", "version", version.Version, "socket", srv.SocketPath())
 	systemd.Notify("READY=1")
 
@@ -90,7 +97,6 @@ func run(args []string, stderr io.Writer) int {
 						return 1
 					}
 				} else {
-					setLevel(level, configPath)
 					log.Info("configuration reloaded")
 				}
 				continue
@@ -119,11 +125,11 @@ var levels = map[string]slog.Level{
 }
 
 // newLogger logs to w as text, with timestamps only if the config asks
-// (journald and syslog add their own).
-func newLogger(w io.Writer, level *slog.LevelVar, configPath string) *slog.Logger {
-	ts := setLevel(level, configPath)
+// (journald and syslog add their own). cfg may be nil (unreadable config).
+func newLogger(w io.Writer, level *slog.LevelVar, cfg *config.Config) *slog.Logger {
+	setLevel(level, cfg)
 	opts := &slog.HandlerOptions{Level: level}
-	if !ts {
+	if cfg == nil || !cfg.Core.LogTimestamp {
 		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) == 0 && a.Key == slog.TimeKey {
 				return slog.Attr{}
@@ -134,16 +140,14 @@ func newLogger(w io.Writer, level *slog.LevelVar, configPath string) *slog.Logge
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// setLevel applies the config's log level (info if unset or unreadable;
-// the server reports config errors itself) and returns log_timestamp.
-func setLevel(level *slog.LevelVar, configPath string) bool {
+// setLevel applies the config's log level: info if unset, or if the
+// config could not be read (the error is then logged).
+func setLevel(level *slog.LevelVar, cfg *config.Config) {
 	level.Set(slog.LevelInfo)
-	cfg, _, err := config.Load(configPath)
-	if err != nil {
-		return false
+	if cfg == nil {
+		return
 	}
 	if l, ok := levels[cfg.Core.LogLevel]; ok {
 		level.Set(l)
 	}
-	return cfg.Core.LogTimestamp
 }
