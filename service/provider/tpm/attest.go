@@ -2,6 +2,7 @@ package tpm
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 
 	"github.com/google/go-tpm/tpm2"
@@ -115,6 +116,9 @@ func (d *device) flushTemp(h tpm2.TPMHandle) {
 	}
 }
 
+// errBadCredential marks a credential the TPM could not open.
+var errBadCredential = errors.New("the TPM cannot open the credential")
+
 func (p *Provider) attestKey(app auth.Application, r *pb.AttestKeyRequest) (*pb.AttestKeyResult, error) {
 	ac := r.GetParameters().GetActivateCredential()
 	if ac == nil {
@@ -163,6 +167,9 @@ func (p *Provider) attestKey(app auth.Application, r *pb.AttestKeyRequest) (*pb.
 			CredentialBlob: tpm2.TPM2BIDObject{Buffer: ac.GetCredentialBlob()},
 			Secret:         tpm2.TPM2BEncryptedSecret{Buffer: ac.GetSecret()},
 		}.Execute(o.tpm())
+		if o.inputFailure(err) {
+			return errBadCredential
+		}
 		if err != nil {
 			return fmt.Errorf("TPM2_ActivateCredential: %w", err)
 		}
@@ -171,7 +178,7 @@ func (p *Provider) attestKey(app auth.Application, r *pb.AttestKeyRequest) (*pb.
 	})
 	if err != nil {
 		switch {
-		case rcIs(err, tpm2.TPMRCValue), rcIs(err, tpm2.TPMRCSize), rcIs(err, tpm2.TPMRCIntegrity),
+		case errors.Is(err, errBadCredential), rcIs(err, tpm2.TPMRCValue), rcIs(err, tpm2.TPMRCSize), rcIs(err, tpm2.TPMRCIntegrity),
 			rcIs(err, tpm2.TPMRCInsufficient), rcIs(err, tpm2.TPMRCECCPoint):
 			return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "the credential was not made for this key and TPM, or is malformed: %v", err)
 		}

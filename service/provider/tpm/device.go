@@ -74,7 +74,7 @@ func newDevice(cfg tcti.Config, log *slog.Logger, ownerAuth, endorsementAuth []b
 	return &device{
 		cfg: cfg, log: log, ownerAuth: ownerAuth, endorsementAuth: endorsementAuth, maxLoaded: maxLoaded,
 		resourceManaged: cfg.ResourceManaged(),
-		lru: list.New(), byID: map[string]*loaded{}, byHandle: map[tpm2.TPMHandle]*loaded{},
+		lru:             list.New(), byID: map[string]*loaded{}, byHandle: map[tpm2.TPMHandle]*loaded{},
 	}
 }
 

@@ -547,13 +547,8 @@ func (p *Provider) asymmetricDecrypt(app auth.Application, r *pb.AsymmetricDecry
 			InScheme:   scheme,
 			Label:      tpm2.TPM2BData{Buffer: r.GetSalt()},
 		}.Execute(o.tpm())
-		if rcIs(err, tpm2.TPMRCFailure) {
-			// libtpms answers a failed decryption (bad padding) with
-			// TPM_RC_FAILURE, though it is not in failure mode. If the TPM
-			// still answers, it was the ciphertext.
-			if _, perr := (tpm2.GetRandom{BytesRequested: 1}).Execute(o.tpm()); perr == nil {
-				return errBadPadding
-			}
+		if o.inputFailure(err) {
+			return errBadPadding
 		}
 		if err != nil {
 			return fmt.Errorf("TPM2_RSA_Decrypt: %w", err)
@@ -570,6 +565,18 @@ func (p *Provider) asymmetricDecrypt(app auth.Application, r *pb.AsymmetricDecry
 		return nil, err
 	}
 	return &pb.AsymmetricDecryptResult{Plaintext: pt}, nil
+}
+
+// inputFailure tells a TPM_RC_FAILURE caused by the command's input from
+// a TPM in failure mode: libtpms answers an RSA decryption that fails
+// (bad padding, a secret not made for the key) with TPM_RC_FAILURE while
+// staying fully operational. If the TPM still answers, it was the input.
+func (o *op) inputFailure(err error) bool {
+	if !rcIs(err, tpm2.TPMRCFailure) {
+		return false
+	}
+	_, perr := tpm2.GetRandom{BytesRequested: 1}.Execute(o.tpm())
+	return perr == nil
 }
 
 // errBadPadding marks a decryption the TPM refused for its content.
