@@ -229,6 +229,7 @@ class DataStore:
         self.inherits = []
         self.includes = []
         self.overrides = list(overrides)
+        self.oplist = []
 
     # -- assignment
     def setVar(self, name, value):
@@ -245,6 +246,13 @@ class DataStore:
             self.flags.setdefault(name, {})[st.flag] = st.value
             return
         op, val = st.op, st.value
+        parts = name.split(':')
+        for i, part in enumerate(parts[1:], 1):
+            if part in ('append', 'prepend', 'remove'):
+                # Every :append/:prepend/:remove assignment counts, in order.
+                v = self.expand(val) if op == ':=' else val
+                self.oplist.append((':'.join(parts[:i]), part, ':'.join(parts[i + 1:]), v))
+                return
         if op == '=':
             self.vars[name] = val
         elif op == '?=':
@@ -279,16 +287,13 @@ class DataStore:
                     continue
                 if self._active(suffix):
                     base = val
-        if base is None and not any(k.startswith(name + ':') for k in self.vars):
+        if base is None and not any(k.startswith(name + ':') for k in self.vars) \
+                and not any(o[0] == name for o in self.oplist):
             return None
         base = base or ''
         removes = []
-        for key, val in self.vars.items():
-            if not key.startswith(name + ':'):
-                continue
-            parts = key[len(name) + 1:].split(':')
-            op, cond = parts[0], ':'.join(parts[1:])
-            if op not in ('append', 'prepend', 'remove') or (cond and not self._active(cond)):
+        for var, op, cond, val in self.oplist:
+            if var != name or (cond and not self._active(cond)):
                 continue
             if op == 'append':
                 base += val
