@@ -8,6 +8,7 @@
 //	qt-helper ping [-socket /run/parsec/parsec.sock] [-pad N]
 //	qt-helper wait-ready [-socket ...] [-timeout 30s]
 //	qt-helper burst [-socket ...] [-n 300] [-workers 8]
+//	qt-helper tee-check [-dev /dev/tee0]
 package main
 
 import (
@@ -52,6 +53,10 @@ func main() {
 		if d, err = waitReady(*sock, *timeout); err == nil {
 			fmt.Printf("ready after %.2fs\n", d.Seconds())
 		}
+	case "tee-check":
+		dev := fs.String("dev", "/dev/tee0", "OP-TEE device")
+		fs.Parse(args)
+		err = teeCheck(*dev)
 	case "burst":
 		sock := fs.String("socket", defaultSocket, "service socket")
 		n := fs.Int("n", 300, "malformed requests to send")
@@ -70,7 +75,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: qt-helper tpm-random|ping|wait-ready|burst [flags]")
+	fmt.Fprintln(os.Stderr, "usage: qt-helper tpm-random|ping|wait-ready|burst|tee-check [flags]")
 	os.Exit(2)
 }
 

@@ -58,27 +58,33 @@ swtpm_start() {
 	}
 }
 
-# boot PROVIDER: boot one guest and report its tests. Sets BOOT_OK.
+# boot PROVIDER [prepared]: boot one guest and report its tests. With
+# "prepared", the caller has built $RUN/<name>/initrd.gz and put the whole
+# QEMU machine and boot arguments in QEMU_ARGS_OVERRIDE (the TEE tier).
 boot() {
-	local p=$1 d=$RUN/$1 t0 qpid rc=0 line name
+	local p=$1 mode=${2:-} d=$RUN/$1 t0 qpid rc=0 line
 	mkdir -p "$d"
-	test_cpio "$p" "$d/test.cpio.gz"
-	cat "$ADIR/sys.cpio.gz" "$RUN/app.cpio.gz" "$d/test.cpio.gz" >"$d/initrd.gz"
-
-	local args=(-nodefaults -no-reboot -display none -m "$QEMU_MEM" -smp "$QEMU_SMP"
-		$QEMU_MACHINE -kernel "$KERNEL" -initrd "$d/initrd.gz"
-		-append "console=$CONSOLE panic=-1 quiet loglevel=3"
-		-chardev "file,id=con,path=$d/console.log" -serial chardev:con
-		-monitor none)
-	if [ -n "$TPMDEV" ] && [ "$p" != none ]; then
-		swtpm_start "$d/tpm" || { fail_boot "$p" "swtpm did not start"; return; }
-		args+=(-chardev "socket,id=chrtpm,path=$d/tpm/swtpm.sock"
-			-tpmdev emulator,id=tpm0,chardev=chrtpm -device "$TPMDEV,tpmdev=tpm0")
-	fi
-	if [ "$p" = ts ] && [ "${TS_MODE:-}" = host ]; then
-		ts_host_start "$d" || { fail_boot "$p" "the emulated secure world did not start"; return; }
-		args+=(-device "$VSERIAL" -chardev "socket,id=ts,path=$d/ts/tsemu.sock"
-			-device virtserialport,chardev=ts,name=ts0)
+	local args
+	if [ "$mode" = prepared ]; then
+		args=("${QEMU_ARGS_OVERRIDE[@]}")
+	else
+		test_cpio "$p" "$d/test.cpio.gz"
+		cat "$ADIR/sys.cpio.gz" "$RUN/app.cpio.gz" "$d/test.cpio.gz" >"$d/initrd.gz"
+		args=(-nodefaults -no-reboot -display none -m "$QEMU_MEM" -smp "$QEMU_SMP"
+			$QEMU_MACHINE -kernel "$KERNEL" -initrd "$d/initrd.gz"
+			-append "console=$CONSOLE panic=-1 quiet loglevel=3"
+			-chardev "file,id=con,path=$d/console.log" -serial chardev:con
+			-monitor none)
+		if [ -n "$TPMDEV" ]; then
+			swtpm_start "$d/tpm" || { fail_boot "$p" "swtpm did not start"; return; }
+			args+=(-chardev "socket,id=chrtpm,path=$d/tpm/swtpm.sock"
+				-tpmdev emulator,id=tpm0,chardev=chrtpm -device "$TPMDEV,tpmdev=tpm0")
+		fi
+		if [ "$p" = ts ] && [ "${TS_MODE:-}" = host ]; then
+			ts_host_start "$d" || { fail_boot "$p" "the emulated secure world did not start"; return; }
+			args+=(-device "$VSERIAL" -chardev "socket,id=ts,path=$d/ts/tsemu.sock"
+				-device virtserialport,chardev=ts,name=ts0)
+		fi
 	fi
 	: >"$d/console.log"
 	t0=$(date +%s.%N)
@@ -164,9 +170,4 @@ ts_setup() {
 	fi
 	TS_SETUP_ERROR="TS transport not wired yet"
 	return 1
-}
-
-tee_tier() {
-	FAILED=$((FAILED + 1))
-	printf 'FAIL  %-28s %s\n' "$ARCH/tee-$1" "not implemented yet"
 }

@@ -200,7 +200,11 @@ test_cpio() {
 	rm -rf "$R"
 	mkdir -p "$R/qt/tests" "$R/etc/parsec"
 	cp "$QT_DIR/tests/runner" "$QT_DIR/tests/lib.sh" "$R/qt/"
-	cp "$QT_DIR"/tests/[0-9]*.sh "$R/qt/tests/"
+	if [ "${TEST_SET:-}" = tee ]; then
+		cp "$QT_DIR"/tests/tee/[0-9]*.sh "$R/qt/tests/"
+	else
+		cp "$QT_DIR"/tests/[0-9]*.sh "$R/qt/tests/"
+	fi
 	config_for "$p" >"$R/etc/parsec/config.toml"
 	# The reload test switches to this: one more provider where the image
 	# has one (the oeqa contract: SIGHUP brings up newly added providers),
