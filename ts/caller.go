@@ -83,7 +83,7 @@ func (c *Caller) Call(ctx context.Context, opcode uint16, opName string, req []b
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.broken != nil {
-		return nil, fmt.Errorf("ts: %s %s: %w", c.svc.Name, opName, c.broken)
+		return nil, fmt.Errorf("ts: %s %s: %w (%w)", c.svc.Name, opName, tee.ErrBroken, c.broken)
 	}
 	if len(req) > len(c.shm.Buf) {
 		return nil, fmt.Errorf("ts: %s %s: %w: %d bytes, buffer %d", c.svc.Name, opName, ErrTooLarge, len(req), len(c.shm.Buf))

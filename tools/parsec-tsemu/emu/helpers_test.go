@@ -55,3 +55,14 @@ func caller(t testing.TB, c *tee.EmuConn, svc ts.Service) *ts.Caller {
 	t.Cleanup(func() { cl.Close() })
 	return cl
 }
+
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("condition not reached in 2s")
+}

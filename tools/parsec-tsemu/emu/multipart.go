@@ -465,6 +465,10 @@ type aeadOp struct {
 	textLen  uint32
 	ad, text []byte
 	started  bool // update called: no more additional data
+	// ctr streams the output during update for 96-bit nonces, where the
+	// GCM ciphertext is AES-CTR from counter 2; the tag comes at the end
+	// from a one-shot computation over the buffered text.
+	ctr cipher.Stream
 }
 
 func (e *engine) aeadSetup(client uint16, id uint32, alg psa.Algorithm, encrypt bool) (uint32, error) {
@@ -527,6 +531,9 @@ func (op *aeadOp) setNonce(n []byte) error {
 		return ts.PSAErrorInvalidArgument
 	}
 	op.nonce = append([]byte(nil), n...)
+	if len(n) == 12 {
+		op.ctr = cipher.NewCTR(op.block, append(append([]byte(nil), n...), 0, 0, 0, 2))
+	}
 	return nil
 }
 
@@ -578,8 +585,9 @@ func (e *engine) aeadUpdateAD(client uint16, h uint32, data []byte) error {
 	return nil
 }
 
-// aeadUpdate buffers the text: the output comes at finish/verify (an
-// implementation may delay output; GCM here is single-shot).
+// aeadUpdate streams the output with a 96-bit nonce (like Mbed TLS, which
+// releases decrypted text before the tag is checked); with other nonces
+// the output comes at finish/verify, which PSA allows.
 func (e *engine) aeadUpdate(client uint16, h uint32, data []byte) ([]byte, error) {
 	op, err := e.aeadOp(client, h)
 	if err != nil {
@@ -593,6 +601,11 @@ func (e *engine) aeadUpdate(client uint16, h uint32, data []byte) ([]byte, error
 	}
 	op.started = true
 	op.text = append(op.text, data...)
+	if op.ctr != nil {
+		out := make([]byte, len(data))
+		op.ctr.XORKeyStream(out, data)
+		return out, nil
+	}
 	return nil, nil
 }
 
@@ -620,6 +633,9 @@ func (e *engine) aeadFinish(client uint16, h uint32) ([]byte, []byte, error) {
 	}
 	out := op.aead.Seal(nil, op.nonce, op.text, op.ad)
 	n := len(out) - op.tagLen
+	if op.ctr != nil {
+		return nil, out[n:], nil
+	}
 	return out[:n], out[n:], nil
 }
 
@@ -641,6 +657,9 @@ func (e *engine) aeadVerify(client uint16, h uint32, tag []byte) ([]byte, error)
 	pt, err := op.aead.Open(nil, op.nonce, append(append([]byte(nil), op.text...), tag...), op.ad)
 	if err != nil {
 		return nil, ts.PSAErrorInvalidSignature
+	}
+	if op.ctr != nil {
+		return nil, nil
 	}
 	return pt, nil
 }
