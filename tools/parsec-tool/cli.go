@@ -83,6 +83,25 @@ func (c *command) findShort(s byte) *arg {
 	return nil
 }
 
+// unknown returns how clap names a that looks like an option c does not
+// have ("--name" or "-x"), or "" if a is not an unknown option.
+func (c *command) unknown(a string) string {
+	switch {
+	case a == "-" || a == "--" || !strings.HasPrefix(a, "-"):
+		return ""
+	case strings.HasPrefix(a, "--"):
+		name, _, _ := strings.Cut(a[2:], "=")
+		if name == "help" || name == "version" || c.find(name) != nil {
+			return ""
+		}
+		return "--" + name
+	}
+	if s := a[1]; s == 'h' || s == 'V' || c.findShort(s) != nil {
+		return ""
+	}
+	return a[:2]
+}
+
 // invocation is a parsed command line.
 type invocation struct {
 	provider    *uint8
@@ -297,6 +316,13 @@ func occur(c *command, inv *invocation, opt *arg) *outcome {
 // argument up to the next option.
 func takeValue(c *command, inv *invocation, opt *arg, args []string, i int, val string, hasVal bool) (int, *outcome) {
 	if !hasVal {
+		if i+1 < len(args) {
+			if tok := c.unknown(args[i+1]); tok != "" {
+				// clap 2 leaves the value missing and trips over the
+				// unknown argument first.
+				return i, unexpected(c, inv, tok)
+			}
+		}
 		if i+1 >= len(args) || (strings.HasPrefix(args[i+1], "-") && args[i+1] != "-") {
 			return i, &outcome{stderr: fmt.Sprintf("error: The argument '%s' requires a value but none was supplied\n\n%s\nFor more information try --help\n",
 				opt.spec(), usageBlock(c, nil)), code: 1}

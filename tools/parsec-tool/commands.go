@@ -32,22 +32,23 @@ func (e *env) utilInfo(format string, args ...any) {
 }
 
 // toolError is a failure the tool itself detects (the Rust tool's
-// ToolErrorKind); its message has already been logged.
-type toolError string
+// ToolErrorKind, named by kind), with the reason the Rust tool logs on a
+// separate line; we print both on the single error line.
+type toolError struct {
+	kind string
+	msg  string
+}
 
-func (e toolError) Error() string { return string(e) }
+func (e *toolError) Error() string { return e.msg + " (" + e.kind + ")" }
 
 const (
-	errNotSupported      = toolError("Operation not supported by the parsec-tool")
-	errWrongKeyAlgorithm = toolError("They key was not created with the correct algorithm for this operation")
-	errIncorrectData     = toolError("Incorrect data format")
+	errNotSupported      = "NotSupported"
+	errWrongKeyAlgorithm = "WrongKeyAlgorithm"
+	errIncorrectData     = "IncorrectData"
 )
 
-// fail logs the reason for a tool-detected failure, as the Rust tool does
-// before returning its error.
-func (e *env) fail(err toolError, format string, args ...any) error {
-	e.log.log(e.module, levelError, format, args...)
-	return err
+func (e *env) fail(kind, format string, args ...any) error {
+	return &toolError{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
 const keyNameHelp = "Name of the key"
@@ -425,15 +426,15 @@ func signWithPolicy(e *env, name string, msg []byte, defaultHash psa.Algorithm) 
 	}
 	alg := attrs.Alg
 	if !alg.IsSign() {
-		return nil, e.failUtil(errWrongKeyAlgorithm, "Key's algorithm is %s which can not be used for signing.", debugAlgorithm(alg))
+		return nil, e.fail(errWrongKeyAlgorithm, "Key's algorithm is %s which can not be used for signing.", debugAlgorithm(alg))
 	}
 	h := alg.HashAlg()
 	switch h {
 	case psa.AlgNone:
-		return nil, e.failUtil(errNotSupported, "Asymmetric signing algorithm (%s) is not supported", debugSignature(alg))
+		return nil, e.fail(errNotSupported, "Asymmetric signing algorithm (%s) is not supported", debugSignature(alg))
 	case psa.AlgAnyHash:
 		if defaultHash == psa.AlgNone {
-			return nil, e.failUtil(errNotSupported, "Signing key allows any hashing algorithm, but no default was specified.")
+			return nil, e.fail(errNotSupported, "Signing key allows any hashing algorithm, but no default was specified.")
 		}
 		h = defaultHash
 	}
@@ -452,7 +453,7 @@ func signWithPolicy(e *env, name string, msg []byte, defaultHash psa.Algorithm) 
 		d := sha512.Sum512(msg)
 		digest = d[:]
 	default:
-		return nil, e.failUtil(errNotSupported, "Hashing algorithm (%s) not supported", debugHash(h))
+		return nil, e.fail(errNotSupported, "Hashing algorithm (%s) not supported", debugHash(h))
 	}
 	e.utilInfo("Hashing data with %s...", debugHash(h))
 	e.utilInfo("Signing data with %s...", debugSignature(alg))
@@ -486,7 +487,4 @@ func withHash(alg, h psa.Algorithm) psa.Algorithm {
 	return alg
 }
 
-func (e *env) failUtil(err toolError, format string, args ...any) error {
-	e.log.log(rootModule+"::util", levelError, format, args...)
-	return err
-}
+

@@ -94,7 +94,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string, tt
 func describe(err error, timeout time.Duration) string {
 	var msg string
 	var we *wire.Error
-	var te toolError
+	var te *toolError
 	switch {
 	case errors.As(err, &te):
 		msg = te.Error()
