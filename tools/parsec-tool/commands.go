@@ -486,5 +486,3 @@ func withHash(alg, h psa.Algorithm) psa.Algorithm {
 	}
 	return alg
 }
-
-
