@@ -5,6 +5,7 @@ import (
 	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"sync"
 	"errors"
 	"io"
@@ -33,7 +34,7 @@ const testProviderName = "mbed-crypto-provider"
 // env is a provider on real directories: an on-disk key info manager and
 // a key store, both under one temporary root.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	root     string
 	kim      kim.Manager
 	p        *Provider
@@ -44,7 +45,7 @@ func quietLog() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, root: t.TempDir()}
 	e.reopen()
@@ -308,3 +309,5 @@ func testECDHKey(t testing.TB) *ecdh.PrivateKey {
 }
 
 type protoMsg = proto.Message
+
+func x509PKCS1(k *rsa.PrivateKey) []byte { return x509.MarshalPKCS1PrivateKey(k) }

@@ -1,0 +1,46 @@
+package software
+
+import (
+	"context"
+	"testing"
+
+	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/wire"
+	"github.com/parsec-go/parsec/wire/pb"
+)
+
+// Provider-level signing cost: key lookup in the key info manager, the
+// cached parsed key, the signature and the response message.
+
+func benchSign(b *testing.B, a psa.Attributes, alg psa.Algorithm, hash []byte) {
+	e := newEnv(b)
+	if _, err := e.exec(alice, &pb.GenerateKeyRequest{KeyName: "k", Attributes: attrs(b, a)}); err != nil {
+		b.Fatal(err)
+	}
+	req := &pb.SignHashRequest{KeyName: "k", Alg: signAlg(b, alg), Hash: hash}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := e.p.Execute(ctx, alice, wire.OpPsaSignHash, req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkSignECDSAP256(b *testing.B) {
+	benchSign(b, ecc(256, uSign, psa.ECDSA(psa.AlgSHA256)), psa.ECDSA(psa.AlgSHA256), sum256(nil))
+}
+
+func BenchmarkSignDeterministicECDSAP256(b *testing.B) {
+	alg := psa.DeterministicECDSA(psa.AlgSHA256)
+	benchSign(b, ecc(256, uSign, alg), alg, sum256(nil))
+}
+
+func BenchmarkSignRSA2048(b *testing.B) {
+	alg := psa.RSAPKCS1v15Sign(psa.AlgSHA256)
+	benchSign(b, psa.Attributes{Type: psa.KeyTypeRSAKeyPair, Bits: 2048, Usage: uSign, Alg: alg}, alg, sum256(nil))
+}
