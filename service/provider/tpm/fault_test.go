@@ -15,6 +15,7 @@ import (
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/wire"
+	"github.com/parsec-go/parsec/wire/pb"
 )
 
 // signAndCheck signs with a P-256 key and checks the result with the
@@ -156,7 +157,7 @@ func TestSwtpmRestartedBetweenRequests(t *testing.T) {
 			if err != nil {
 				t.Fatalf("round %d: sign with %s: %v", round, k, err)
 			}
-			if err := goVerify(t, eccP256Sign.Type, pubs[k], eccP256Sign.Alg, psa.AlgSHA256, d, sig); err != nil {
+			if err := goVerify(eccP256Sign.Type, pubs[k], eccP256Sign.Alg, psa.AlgSHA256, d, sig); err != nil {
 				t.Fatalf("round %d: %s signed with the wrong key: %v", round, k, err)
 			}
 		}
@@ -198,7 +199,7 @@ func TestTenantIsolation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := goVerify(t, eccP256Sign.Type, c.pub, eccP256Sign.Alg, psa.AlgSHA256, d, sig); err != nil {
+		if err := goVerify(eccP256Sign.Type, c.pub, eccP256Sign.Alg, psa.AlgSHA256, d, sig); err != nil {
 			t.Fatalf("%s's signature is not from %s's key: %v", c.app, c.app, err)
 		}
 	}
@@ -477,4 +478,62 @@ func TestBadKeyEntry(t *testing.T) {
 	if n, want := e.tpm.transientCount(t), e.p.dev.loadedCount(); n != want {
 		t.Fatalf("TPM holds %d transient objects, the provider accounts for %d", n, want)
 	}
+}
+
+// TestConcurrentUse: many goroutines share the provider (and so the TPM
+// channel and the handle cache); every signature must verify with the
+// right key. Run with -race.
+func TestConcurrentUse(t *testing.T) {
+	e := newEnv(t)
+	const nkeys = 5
+	pubs := make([][]byte, nkeys)
+	for i := 0; i < nkeys; i++ {
+		name := fmt.Sprint("c", i)
+		if err := generate(t, e.p, alice, name, eccP256Sign); err != nil {
+			t.Fatal(err)
+		}
+		pubs[i], _ = exportPub(e.p, alice, name)
+	}
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			for i := 0; i < 15; i++ {
+				k := (g + i) % nkeys
+				d := digest(psa.AlgSHA256, fmt.Sprint(g, i))
+				sig, err := signNoT(e.p, fmt.Sprint("c", k), d)
+				if err == nil {
+					err = goVerify(eccP256Sign.Type, pubs[k], eccP256Sign.Alg, psa.AlgSHA256, d, sig)
+				}
+				if err == nil && i%5 == 0 {
+					_, err = random(e.p, 100)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("goroutine %d op %d key %d: %w", g, i, k, err)
+					return
+				}
+			}
+			errs <- nil
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, want := e.tpm.transientCount(t), e.p.dev.loadedCount(); n != want || n > e.p.dev.budget() {
+		t.Fatalf("TPM holds %d transient objects, provider accounts for %d (budget %d)", n, want, e.p.dev.budget())
+	}
+}
+
+// signNoT signs with a P-256 key from a goroutine other than the test's.
+func signNoT(p *Provider, name string, d []byte) ([]byte, error) {
+	alg, err := psa.SignToProto(eccP256Sign.Alg)
+	if err != nil {
+		return nil, err
+	}
+	res, err := call(p, alice, wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: name, Alg: alg, Hash: d})
+	if err != nil {
+		return nil, err
+	}
+	return res.(*pb.SignHashResult).GetSignature(), nil
 }
