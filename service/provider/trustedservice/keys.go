@@ -1,0 +1,219 @@
+package trustedservice
+
+import (
+	"context"
+	"errors"
+
+	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/service/kim"
+	"github.com/parsec-go/parsec/ts"
+	pc "github.com/parsec-go/parsec/ts/packedc"
+	"github.com/parsec-go/parsec/wire"
+	"github.com/parsec-go/parsec/wire/pb"
+)
+
+// checkRSASize is Parsec's rule: RSA keys with a stated size are 1024,
+// 2048 or 4096 bits (an import may leave the size to the data).
+func checkRSASize(a psa.Attributes, isImport bool) error {
+	if isImport && a.Bits == 0 {
+		return nil
+	}
+	if a.Type.IsRSA() && a.Bits != 1024 && a.Bits != 2048 && a.Bits != 4096 {
+		return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "RSA keys are 1024, 2048 or 4096 bits, not %d", a.Bits)
+	}
+	return nil
+}
+
+func (x *call) nameFree(o kim.Owner, name string) error {
+	_, err := x.p.kim.Get(o, name)
+	if err == nil {
+		return wire.Errorf(wire.StatusPsaErrorAlreadyExists, "key %q already exists", name)
+	}
+	if wire.StatusOf(err, 0) == wire.StatusPsaErrorDoesNotExist {
+		return nil
+	}
+	return err
+}
+
+// maxIDTries bounds how many ids a creation tries when the partition
+// already holds keys the key info manager does not know (left by a crash
+// between creating a key and recording it, or a reset mapping store).
+const maxIDTries = 16
+
+// create makes a key in the partition with a fresh persistent id and
+// records the mapping; if recording fails the key is destroyed again.
+func (x *call) create(ctx context.Context, name string, a psa.Attributes, mk func(ts.KeyAttributes) (uint32, error)) error {
+	o := kim.OwnerOf(x.app)
+	if err := x.nameFree(o, name); err != nil {
+		return err
+	}
+	var id uint32
+	for try := 0; ; try++ {
+		var err error
+		if id, err = x.p.allocID(); err != nil {
+			return err
+		}
+		got, err := mk(ts.PersistentKey(a, id))
+		if err == nil {
+			if got != id {
+				x.p.log.Error("secure world created the key under another id", "asked", id, "got", got)
+				x.cr.DestroyKey(ctx, got)
+				return wire.Errorf(wire.StatusPsaErrorCommunicationFailure, "secure world created key %d when asked for %d", got, id)
+			}
+			break
+		}
+		if errors.Is(err, ts.PSAErrorAlreadyExists) && try < maxIDTries {
+			x.p.log.Warn("secure world already holds a key with this id, not mapped here; skipping the id", "key_id", id)
+			continue
+		}
+		return x.fail(err, nil)
+	}
+	// The partition fills in the size of an imported key; record that.
+	if a.Bits == 0 && x.cr.Supports(pc.OpGetKeyAttrs) {
+		if got, err := x.cr.GetKeyAttributes(ctx, id); err == nil {
+			a.Bits = got.Bits
+		}
+	}
+	err := x.p.kim.Insert(o, name, kim.Entry{
+		Provider: wire.ProviderTrustedService, ProviderName: x.p.info.Name, KeyID: encodeKeyID(id), Attributes: a,
+	})
+	if err != nil {
+		if derr := x.cr.DestroyKey(ctx, id); derr != nil {
+			x.p.log.Error("cannot destroy a key whose mapping could not be recorded", "key_id", id, "err", derr)
+		}
+		return err
+	}
+	return nil
+}
+
+func (x *call) generateKey(ctx context.Context, r *pb.GenerateKeyRequest) (*pb.GenerateKeyResult, error) {
+	a, err := psa.AttributesFromProto(r.GetAttributes())
+	if err != nil {
+		return nil, err
+	}
+	if a.Deprecated() && !x.p.settings.AllowDeprecated {
+		return nil, wire.Errorf(wire.StatusDeprecatedPrimitive, "%v with %v is deprecated", a.Type, a.Alg)
+	}
+	if err := checkRSASize(a, false); err != nil {
+		return nil, err
+	}
+	err = x.create(ctx, r.GetKeyName(), a, func(ka ts.KeyAttributes) (uint32, error) { return x.cr.GenerateKey(ctx, ka) })
+	if err != nil {
+		return nil, err
+	}
+	return &pb.GenerateKeyResult{}, nil
+}
+
+func (x *call) importKey(ctx context.Context, r *pb.ImportKeyRequest) (*pb.ImportKeyResult, error) {
+	a, err := psa.AttributesFromProto(r.GetAttributes())
+	if err != nil {
+		return nil, err
+	}
+	if a.Deprecated() {
+		x.p.log.Warn("importing a key with a deprecated primitive", "type", a.Type, "alg", a.Alg)
+	}
+	if err := checkRSASize(a, true); err != nil {
+		return nil, err
+	}
+	err = x.create(ctx, r.GetKeyName(), a, func(ka ts.KeyAttributes) (uint32, error) { return x.cr.ImportKey(ctx, ka, r.GetData()) })
+	if err != nil {
+		return nil, err
+	}
+	return &pb.ImportKeyResult{}, nil
+}
+
+// destroyKey destroys the key in the partition, then removes the mapping.
+// A key the partition lost is reported DoesNotExist and its mapping is
+// removed all the same.
+func (x *call) destroyKey(ctx context.Context, r *pb.DestroyKeyRequest) (*pb.DestroyKeyResult, error) {
+	k, err := x.key(r.GetKeyName())
+	if err != nil {
+		return nil, err
+	}
+	if err := x.cr.DestroyKey(ctx, k.id); err != nil {
+		return nil, x.fail(err, &k)
+	}
+	if err := x.p.kim.Remove(k.owner, k.name); err != nil {
+		x.p.log.Error("key destroyed in the secure world but its mapping could not be removed", "key", k.name, "key_id", k.id, "err", err)
+		return nil, err
+	}
+	return &pb.DestroyKeyResult{}, nil
+}
+
+func (x *call) exportPublicKey(ctx context.Context, r *pb.ExportPublicKeyRequest) (*pb.ExportPublicKeyResult, error) {
+	k, err := x.key(r.GetKeyName())
+	if err != nil {
+		return nil, err
+	}
+	if !k.entry.Attributes.Type.IsAsymmetric() {
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "key %q is not an asymmetric key", k.name)
+	}
+	b, err := x.cr.ExportPublicKey(ctx, k.id)
+	if err != nil {
+		return nil, x.fail(err, &k)
+	}
+	return &pb.ExportPublicKeyResult{Data: b}, nil
+}
+
+func (x *call) exportKey(ctx context.Context, r *pb.ExportKeyRequest) (*pb.ExportKeyResult, error) {
+	k, err := x.key(r.GetKeyName())
+	if err != nil {
+		return nil, err
+	}
+	a := k.entry.Attributes
+	if !a.Type.IsPublicKey() && a.Usage&psa.UsageExport == 0 {
+		return nil, wire.Errorf(wire.StatusPsaErrorNotPermitted, "key %q does not allow export", k.name)
+	}
+	b, err := x.cr.ExportKey(ctx, k.id)
+	if err != nil {
+		return nil, x.fail(err, &k)
+	}
+	return &pb.ExportKeyResult{Data: b}, nil
+}
+
+// canDoCrypto answers like Rust Parsec's Trusted Service provider (the
+// partition's Mbed TLS configuration is the platform's choice, so the
+// answer is about types and sizes, not every algorithm); every refusal is
+// PsaErrorNotSupported.
+func (p *Provider) canDoCrypto(r *pb.CanDoCryptoRequest) (*pb.CanDoCryptoResult, error) {
+	a, err := psa.AttributesFromProto(r.GetAttributes())
+	if err != nil {
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "unsupported key attributes: %v", err)
+	}
+	no := func(why string, args ...any) (*pb.CanDoCryptoResult, error) {
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, why, args...)
+	}
+	creatable := a.Type.IsKeyPair() || a.Type == psa.KeyTypeRawData || a.Type == psa.KeyTypeAES ||
+		a.Type == psa.KeyTypeCamellia || a.Type == psa.KeyTypeChaCha20
+	switch r.GetCheckType() {
+	case pb.CheckType_USE:
+		if checkRSASize(a, false) != nil {
+			return no("RSA keys of %d bits are not supported", a.Bits)
+		}
+		if a.Alg != psa.AlgNone && !fits(a.Type, a.Alg) {
+			return no("%v cannot be used with a %v key", a.Alg, a.Type)
+		}
+		if p.enc == ts.Protobuf && !(a.Alg.IsSign() || a.Alg.IsAsymEncrypt() || a.Alg == psa.AlgNone) {
+			return no("the protobuf interface has no %v operations", a.Alg)
+		}
+	case pb.CheckType_GENERATE:
+		if checkRSASize(a, false) != nil {
+			return no("RSA keys of %d bits are not supported", a.Bits)
+		}
+		if !creatable {
+			return no("%v keys cannot be generated", a.Type)
+		}
+	case pb.CheckType_IMPORT:
+		if checkRSASize(a, true) != nil {
+			return no("RSA keys of %d bits are not supported", a.Bits)
+		}
+		if !creatable && !a.Type.IsPublicKey() {
+			return no("%v keys cannot be imported", a.Type)
+		}
+	case pb.CheckType_DERIVE:
+		return no("key derivation is not offered through Parsec")
+	default:
+		return nil, wire.Errorf(wire.StatusInvalidEncoding, "invalid CanDoCrypto check type %d", r.GetCheckType())
+	}
+	return &pb.CanDoCryptoResult{}, nil
+}

@@ -1,0 +1,447 @@
+// Package trustedservice is Parsec's Trusted Service provider (provider id
+// 4, provider_type "TrustedService"): PSA Crypto operations carried out by
+// the crypto service of Arm Trusted Services in the TrustZone secure world,
+// reached through the Linux arm_tstee driver (/dev/teeN) or, for tests and
+// machines without one, through the emulated secure world of
+// tools/parsec-tsemu.
+//
+// # Configuration
+//
+// Beside Parsec's common keys (provider_type, name, key_info_manager),
+// whose meaning is unchanged, the [[provider]] table takes:
+//
+//	tee_device         "auto" (default): every /dev/teeN whose driver is
+//	                   arm_tstee is tried, in number order, until one hosts
+//	                   the crypto service; or one device path, e.g. "/dev/tee1".
+//	emulator_socket    use the emulated secure world instead of a device:
+//	                   "/run/parsec-tsemu.sock" or "unix:PATH" (Unix socket,
+//	                   shared memory passed as a memfd), "unix-inline:PATH"
+//	                   (Unix socket, buffers carried in the messages), or
+//	                   "serial:/dev/vport0p1" (a byte stream such as a QEMU
+//	                   virtio-serial port or /dev/hvcN, buffers inline).
+//	                   Setting it together with a tee_device other than
+//	                   "auto" is an error.
+//	encoding           "packed-c" (default): the crypto service UUID with
+//	                   every operation (hash, cipher, MAC, AEAD and key
+//	                   agreement included); or "protobuf": the UUID Rust
+//	                   Parsec uses, with only its key, signature,
+//	                   asymmetric encryption and random operations.
+//	call_timeout_secs  bound on every call into the secure world (default 30).
+//	buffer_size        shared buffer of the session in bytes (default 65536;
+//	                   it takes one of the partition's 16 slots).
+//	skip_if_no_tee     leave the provider out (instead of starting it and
+//	                   failing its operations until the secure world appears)
+//	                   when the secure world cannot be reached at start-up.
+//
+// # Keys
+//
+// Key ids are chosen here and recorded in the key info manager (Entry.KeyID
+// is the partition's persistent key id, 4 bytes little-endian): the next id
+// is one more than the largest this provider has recorded, starting at 1,
+// as in Parsec. Keys are created with lifetime persistent. The reference
+// secure-storage partitions keep their data in RAM, so a key the key info
+// manager knows may be gone after a reboot: that is answered with
+// PsaErrorDoesNotExist, logged, and the mapping is removed. Mappings are
+// also checked against the partition (GET_KEY_ATTRIBUTES, packed-c) after
+// every (re)connection.
+//
+// # Faults
+//
+// A missing device, a lost emulator, a timeout, a malformed response or a
+// call the driver rejects all end as PsaErrorCommunicationFailure with a
+// log line naming the cause; the next call reconnects.
+package trustedservice
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/kim"
+	"github.com/parsec-go/parsec/service/provider"
+	"github.com/parsec-go/parsec/tee"
+	"github.com/parsec-go/parsec/ts"
+	pc "github.com/parsec-go/parsec/ts/packedc"
+	"github.com/parsec-go/parsec/wire"
+	"github.com/parsec-go/parsec/wire/pb"
+)
+
+// Config is the provider's own part of its [[provider]] table.
+type Config struct {
+	TEEDevice       string `toml:"tee_device"`
+	EmulatorSocket  string `toml:"emulator_socket"`
+	Encoding        string `toml:"encoding"`
+	CallTimeoutSecs int64  `toml:"call_timeout_secs"`
+	BufferSize      int64  `toml:"buffer_size"`
+	SkipIfNoTEE     bool   `toml:"skip_if_no_tee"`
+}
+
+const (
+	defaultBufferSizeLimit = 1 << 20
+	minKeyID               = 1
+	maxKeyID               = 0x3fffffff
+	// startupTimeout bounds the first connection attempt in New.
+	startupTimeout = 5 * time.Second
+)
+
+// rustOpcodes is Rust Parsec's Trusted Service provider's set.
+var rustOpcodes = []wire.Opcode{
+	wire.OpPsaDestroyKey, wire.OpPsaGenerateKey, wire.OpPsaSignHash, wire.OpPsaVerifyHash,
+	wire.OpPsaImportKey, wire.OpPsaExportPublicKey, wire.OpPsaExportKey, wire.OpPsaGenerateRandom,
+	wire.OpCanDoCrypto, wire.OpPsaAsymmetricEncrypt, wire.OpPsaAsymmetricDecrypt,
+}
+
+// packedOpcodes are what the packed-c interface adds.
+var packedOpcodes = []wire.Opcode{
+	wire.OpPsaSignMessage, wire.OpPsaVerifyMessage, wire.OpPsaHashCompute, wire.OpPsaHashCompare,
+	wire.OpPsaAeadEncrypt, wire.OpPsaAeadDecrypt, wire.OpPsaRawKeyAgreement,
+	wire.OpPsaCipherEncrypt, wire.OpPsaCipherDecrypt,
+}
+
+// Provider is the Trusted Service provider.
+type Provider struct {
+	info     provider.Info
+	kim      kim.Manager
+	log      *slog.Logger
+	settings provider.Settings
+	enc      ts.Encoding
+	opener   func(ctx context.Context) (tee.Opener, io.Closer, error)
+	where    string
+	timeout  time.Duration
+	bufSize  int
+
+	mu      sync.Mutex // guards the connection
+	crypto  ts.Crypto
+	caller  *ts.Caller
+	closer  io.Closer
+	lastErr error
+	lastTry time.Time
+	closed  bool
+
+	idMu   sync.Mutex
+	nextID uint32
+}
+
+var _ provider.Provider = (*Provider)(nil)
+
+// New builds the provider (a provider.Factory).
+func New(d provider.Deps) (provider.Provider, error) {
+	cfg := Config{TEEDevice: "auto"}
+	if d.Decode != nil {
+		if err := d.Decode(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if d.KIM == nil {
+		return nil, errors.New("the Trusted Service provider needs a key info manager")
+	}
+	enc, err := ts.ParseEncoding(cfg.Encoding)
+	if err != nil {
+		return nil, fmt.Errorf(`config key "provider.encoding": %w`, err)
+	}
+	if cfg.EmulatorSocket != "" && cfg.TEEDevice != "" && cfg.TEEDevice != "auto" {
+		return nil, errors.New(`config keys "provider.tee_device" and "provider.emulator_socket" are exclusive: set one`)
+	}
+	if cfg.CallTimeoutSecs < 0 || cfg.CallTimeoutSecs > 3600 {
+		return nil, fmt.Errorf(`config key "provider.call_timeout_secs": %d is outside 1..3600`, cfg.CallTimeoutSecs)
+	}
+	if cfg.BufferSize != 0 && (cfg.BufferSize < 4096 || cfg.BufferSize > tee.MaxEmuShm) {
+		return nil, fmt.Errorf(`config key "provider.buffer_size": %d is outside 4096..%d`, cfg.BufferSize, tee.MaxEmuShm)
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	p := &Provider{
+		kim: d.KIM, log: log, settings: d.Settings, enc: enc,
+		timeout: time.Duration(cfg.CallTimeoutSecs) * time.Second, bufSize: int(cfg.BufferSize),
+	}
+	if p.timeout == 0 {
+		p.timeout = ts.DefaultTimeout
+	}
+	if p.settings.BufferSizeLimit == 0 {
+		p.settings.BufferSizeLimit = defaultBufferSizeLimit
+	}
+	desc := wire.ProviderTrustedService.Desc()
+	p.info = provider.Info{
+		ID: wire.ProviderTrustedService, Name: d.Name, UUID: desc.UUID,
+		Description: desc.Description, Vendor: desc.Vendor, Version: [3]uint32{0, 1, 0},
+	}
+	if cfg.EmulatorSocket != "" {
+		addr := cfg.EmulatorSocket
+		p.where = "emulator " + addr
+		p.opener = func(ctx context.Context) (tee.Opener, io.Closer, error) {
+			c, err := tee.DialEmulator(ctx, addr)
+			if err != nil {
+				return nil, nil, err
+			}
+			return tee.EmuOpener{Conn: c}, c, nil
+		}
+	} else {
+		dev := cfg.TEEDevice
+		p.where = "TEE device " + dev
+		p.opener = func(context.Context) (tee.Opener, io.Closer, error) {
+			return tee.KernelOpener{Path: dev}, nil, nil
+		}
+	}
+	if err := p.initIDs(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), min(startupTimeout, p.timeout))
+	defer cancel()
+	if _, err := p.connect(ctx); err != nil {
+		if cfg.SkipIfNoTEE {
+			return nil, fmt.Errorf("%w: Trusted Services not reachable through %s: %v", provider.ErrSkip, p.where, err)
+		}
+		p.log.Error("Trusted Services not reachable at start-up; operations fail until they are", "via", p.where, "err", err)
+	}
+	return p, nil
+}
+
+// initIDs starts the id counter after the largest id this provider has
+// recorded, so ids are not reused while their mapping exists.
+func (p *Provider) initIDs() error {
+	all, err := p.kim.All()
+	if err != nil {
+		return fmt.Errorf("listing keys: %w", err)
+	}
+	var max uint32
+	for _, k := range all {
+		if k.Entry.ProviderName != p.info.Name {
+			continue
+		}
+		if id, ok := decodeKeyID(k.Entry.KeyID); ok && id > max {
+			max = id
+		}
+	}
+	p.nextID = max + 1
+	return nil
+}
+
+func (p *Provider) allocID() (uint32, error) {
+	p.idMu.Lock()
+	defer p.idMu.Unlock()
+	if p.nextID > maxKeyID {
+		return 0, wire.Errorf(wire.StatusPsaErrorInsufficientMemory, "all persistent key ids up to %#x are used", maxKeyID)
+	}
+	id := p.nextID
+	p.nextID++
+	return id, nil
+}
+
+func encodeKeyID(id uint32) []byte { return binary.LittleEndian.AppendUint32(nil, id) }
+
+func decodeKeyID(b []byte) (uint32, bool) {
+	if len(b) != 4 {
+		return 0, false
+	}
+	id := binary.LittleEndian.Uint32(b)
+	return id, id >= minKeyID && id <= maxKeyID
+}
+
+// connect returns the crypto client, (re)opening the session when there is
+// none or the last one broke. A failed attempt is remembered for a second
+// so a burst of requests does not hammer a missing device.
+func (p *Provider) connect(ctx context.Context) (ts.Crypto, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, wire.Errorf(wire.StatusPsaErrorCommunicationFailure, "provider closed")
+	}
+	if p.caller != nil {
+		if err := p.caller.Broken(); err == nil {
+			return p.crypto, nil
+		} else {
+			p.log.Warn("Trusted Services session lost; reconnecting", "via", p.where, "cause", err)
+			p.dropLocked()
+		}
+	}
+	if p.lastErr != nil && time.Since(p.lastTry) < time.Second {
+		return nil, p.lastErr
+	}
+	p.lastTry = time.Now()
+	o, closer, err := p.opener(ctx)
+	if err == nil {
+		var c *ts.Caller
+		c, err = ts.Dial(ctx, o, p.enc.Service(), p.bufSize, p.timeout)
+		if err == nil {
+			p.caller, p.crypto, p.closer, p.lastErr = c, ts.NewCrypto(c), closer, nil
+			p.log.Info("Trusted Services crypto session open", "via", p.where, "device", c.Device(),
+				"endpoint", fmt.Sprintf("%#04x", c.Endpoint()), "encoding", p.enc, "buffer", c.BufferSize())
+			p.reconcileLocked(ctx)
+			return p.crypto, nil
+		}
+		if closer != nil {
+			closer.Close()
+		}
+	}
+	p.lastErr = wire.Errorf(wire.StatusPsaErrorCommunicationFailure, "Trusted Services not reachable through %s: %v", p.where, err)
+	return nil, p.lastErr
+}
+
+func (p *Provider) dropLocked() {
+	if p.caller != nil {
+		p.caller.Close()
+	}
+	if p.closer != nil {
+		p.closer.Close()
+	}
+	p.caller, p.crypto, p.closer = nil, nil, nil
+}
+
+// reconcileLocked removes mappings whose keys the partition no longer has
+// (RAM-backed storage after a reboot). Only packed-c can ask.
+func (p *Provider) reconcileLocked(ctx context.Context) {
+	if !p.crypto.Supports(pc.OpGetKeyAttrs) {
+		return
+	}
+	all, err := p.kim.All()
+	if err != nil {
+		p.log.Error("cannot list keys to check them against the secure world", "err", err)
+		return
+	}
+	lost := 0
+	for _, k := range all {
+		if k.Entry.ProviderName != p.info.Name {
+			continue
+		}
+		id, ok := decodeKeyID(k.Entry.KeyID)
+		if !ok {
+			continue
+		}
+		_, err := p.crypto.GetKeyAttributes(ctx, id)
+		if errors.Is(err, ts.PSAErrorDoesNotExist) {
+			lost++
+			p.forgetLost(k.Owner, k.Name, k.Entry, "found missing after connecting")
+		} else if err != nil && !errors.As(err, new(*ts.Error)) {
+			p.log.Warn("key check against the secure world interrupted", "err", err)
+			return
+		}
+	}
+	if lost > 0 {
+		p.log.Warn("keys lost by the secure world (RAM-backed storage reset?)", "count", lost)
+	}
+}
+
+// forgetLost removes a mapping whose key the secure world lost, if it
+// still points at the same key.
+func (p *Provider) forgetLost(o kim.Owner, name string, e kim.Entry, why string) {
+	cur, err := p.kim.Get(o, name)
+	if err != nil || cur.ProviderName != e.ProviderName || string(cur.KeyID) != string(e.KeyID) {
+		return
+	}
+	id, _ := decodeKeyID(e.KeyID)
+	if err := p.kim.Remove(o, name); err != nil {
+		p.log.Error("cannot remove the mapping of a lost key", "key", name, "app", o.App, "key_id", id, "err", err)
+		return
+	}
+	p.log.Warn("key no longer exists in the secure world; mapping removed", "key", name, "app", o.App, "key_id", id, "when", why)
+}
+
+// Info implements provider.Provider.
+func (p *Provider) Info() provider.Info { return p.info }
+
+// Opcodes implements provider.Provider.
+func (p *Provider) Opcodes() []wire.Opcode {
+	ops := append([]wire.Opcode(nil), rustOpcodes...)
+	if p.enc == ts.PackedC {
+		ops = append(ops, packedOpcodes...)
+	} else {
+		ops = append(ops, wire.OpPsaSignMessage, wire.OpPsaVerifyMessage)
+	}
+	return ops
+}
+
+// Accepts implements provider.Provider: the advertised opcodes and, with
+// packed-c, the MAC operations.
+func (p *Provider) Accepts(op wire.Opcode) bool {
+	for _, o := range p.Opcodes() {
+		if o == op {
+			return true
+		}
+	}
+	return p.enc == ts.PackedC && (op == wire.OpPsaMacCompute || op == wire.OpPsaMacVerify)
+}
+
+// Close implements provider.Provider.
+func (p *Provider) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	p.dropLocked()
+	return nil
+}
+
+// Execute implements provider.Provider.
+func (p *Provider) Execute(ctx context.Context, app auth.Application, op wire.Opcode, req proto.Message) (proto.Message, error) {
+	if !p.Accepts(op) {
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v is not supported by the Trusted Service provider with the %s encoding", op, p.enc)
+	}
+	switch r := req.(type) {
+	case *pb.CanDoCryptoRequest:
+		return p.canDoCrypto(r)
+	case *pb.GenerateRandomRequest:
+		if r.GetSize() > p.settings.BufferSizeLimit {
+			return nil, wire.Errorf(wire.StatusResponseTooLarge, "%d random bytes exceed the %d-byte buffer limit", r.GetSize(), p.settings.BufferSizeLimit)
+		}
+	}
+	cr, err := p.connect(ctx)
+	if err != nil {
+		p.log.Error("operation failed: no Trusted Services session", "op", op, "err", err)
+		return nil, err
+	}
+	x := &call{p: p, cr: cr, app: app, op: op}
+	switch r := req.(type) {
+	case *pb.GenerateKeyRequest:
+		return x.generateKey(ctx, r)
+	case *pb.ImportKeyRequest:
+		return x.importKey(ctx, r)
+	case *pb.DestroyKeyRequest:
+		return x.destroyKey(ctx, r)
+	case *pb.ExportPublicKeyRequest:
+		return x.exportPublicKey(ctx, r)
+	case *pb.ExportKeyRequest:
+		return x.exportKey(ctx, r)
+	case *pb.SignHashRequest:
+		return x.signHash(ctx, r)
+	case *pb.VerifyHashRequest:
+		return x.verifyHash(ctx, r)
+	case *pb.SignMessageRequest:
+		return x.signMessage(ctx, r)
+	case *pb.VerifyMessageRequest:
+		return x.verifyMessage(ctx, r)
+	case *pb.AsymmetricEncryptRequest:
+		return x.asymmetricEncrypt(ctx, r)
+	case *pb.AsymmetricDecryptRequest:
+		return x.asymmetricDecrypt(ctx, r)
+	case *pb.GenerateRandomRequest:
+		return x.generateRandom(ctx, r)
+	case *pb.HashComputeRequest:
+		return x.hashCompute(ctx, r)
+	case *pb.HashCompareRequest:
+		return x.hashCompare(ctx, r)
+	case *pb.CipherEncryptRequest:
+		return x.cipherEncrypt(ctx, r)
+	case *pb.CipherDecryptRequest:
+		return x.cipherDecrypt(ctx, r)
+	case *pb.MacComputeRequest:
+		return x.macCompute(ctx, r)
+	case *pb.MacVerifyRequest:
+		return x.macVerify(ctx, r)
+	case *pb.AeadEncryptRequest:
+		return x.aeadEncrypt(ctx, r)
+	case *pb.AeadDecryptRequest:
+		return x.aeadDecrypt(ctx, r)
+	case *pb.RawKeyAgreementRequest:
+		return x.rawKeyAgreement(ctx, r)
+	}
+	return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v is not supported by the Trusted Service provider (request %T)", op, req)
+}
