@@ -436,3 +436,14 @@ func TestUnsupportedOperations(t *testing.T) {
 		wantStatus(t, err, wire.StatusProviderNotRegistered)
 	})
 }
+
+// A request over the service's body limit is answered without being read:
+// the client must report the service's status, not the failed write.
+func TestBodyOverLimit(t *testing.T) {
+	forEachService(t, parsectest.Config{}, func(t *testing.T, s *parsectest.Service) {
+		c := newClient(t, s)
+		big := make([]byte, 4<<20)
+		err := c.ImportKey(context.Background(), "big", client.AESGCMKey(128), big)
+		wantStatus(t, err, wire.StatusBodySizeExceedsLimit)
+	})
+}

@@ -144,11 +144,15 @@ func (t *transport) roundTrip(ctx context.Context, msg []byte, op wire.Opcode) (
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	if _, err := conn.Write(msg); err != nil {
-		return nil, t.ioError(ctx, op, "sending the request", err)
-	}
+	_, werr := conn.Write(msg)
+	// The service may answer and close before reading the whole request
+	// (a body over its limit, a read timeout): its answer explains the
+	// failed write better than the write error does.
 	hdr, err := readResponseHeader(conn)
 	if err != nil {
+		if werr != nil {
+			return nil, t.ioError(ctx, op, "sending the request", werr)
+		}
 		return nil, t.ioError(ctx, op, "reading the response header", err)
 	}
 	// Status first, like the Rust client: an error answer to a request the
