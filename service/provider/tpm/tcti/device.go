@@ -28,8 +28,14 @@ func openDevice(path string) (Transport, error) {
 	if fi.Mode()&fs.ModeCharDevice == 0 {
 		return nil, fmt.Errorf("%s is not a character device (mode %v)", path, fi.Mode())
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	// A blocking descriptor on purpose. os.OpenFile would register a
+	// pollable device with Go's poller, which makes it O_NONBLOCK; the
+	// kernel's TPM driver then runs each command asynchronously, and a
+	// read issued before the TPM has answered returns 0 bytes (seen as EOF)
+	// instead of waiting, so slow commands (key generation) failed.
+	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_CLOEXEC, 0)
 	if err != nil {
+		err = &fs.PathError{Op: "open", Path: path, Err: err}
 		switch {
 		case errors.Is(err, syscall.EBUSY):
 			return nil, transportErr("TPM device %s is busy: another process holds the raw device; use the resource manager device /dev/tpmrm0", path)
@@ -38,6 +44,7 @@ func openDevice(path string) (Transport, error) {
 		}
 		return nil, transportErr("opening %s: %v", path, err)
 	}
+	f := os.NewFile(uintptr(fd), path)
 	// 4096 is the kernel's TPM_BUFSIZE; a response never exceeds it.
 	return &device{path: path, f: f, buf: make([]byte, 8192)}, nil
 }
