@@ -397,7 +397,6 @@ def main():
     res = Results('init: ')
     if not os.path.isdir(os.path.join(ROOT, 'service', 'cmd', 'parsec')):
         res.skip('all init tests', 'service/cmd/parsec does not exist yet (no daemon to run)')
-        print('%d passed, %d failed' % (res.passed, res.failed))
         return 0
     if os.geteuid() != 0:
         res.fail('preconditions', 'must run as root')
@@ -448,7 +447,6 @@ def main():
         socket_activation_suite(res, e)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print('%d passed, %d failed' % (res.passed, res.failed))
     return 1 if res.failed else 0
 
 

@@ -100,7 +100,6 @@ def main():
         finally:
             os.unlink(t.name)
         res.check(name, problems, '%s %s' % (config.get('machine'), config.get('target')))
-    print('%d passed, %d failed' % (res.passed, res.failed))
     return 1 if res.failed else 0
 
 

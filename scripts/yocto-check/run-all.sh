@@ -1,0 +1,124 @@
+#!/bin/sh
+# The Yocto layer's checks, from a clean Debian bookworm machine (root):
+# installs what they need from apt, then runs
+#   1. check_layer.py     static checks of conf/, recipes-*/, meta-parsec/,
+#                         lib/oeqa, go.mod and vendor/
+#   2. tests/test_checker.py  the checker fails on broken copies of the layer
+#   3. stage_install.py   the recipes' unpack/compile/install into staging
+#                         roots (several arches, releases, PACKAGECONFIGs)
+#   4. Go 1.22 build      scarthgap's Go builds both programs
+#   5. check_kas.py       kas/*.yml against Debian kas's schema
+#   6. init-tests         sysvinit script and systemd units with the daemon
+# Exits non-zero if anything failed; the last line is "N passed, N failed".
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+PY=/usr/bin/python3
+LOG=$(mktemp -d /tmp/yocto-check.XXXXXX)
+trap 'rm -rf "$LOG"' EXIT
+GO122=${YOCTO_CHECK_GO122:-go1.22.12}
+
+passed=0
+failed=0
+
+START=$(date +%s)
+note() { echo "== [$(($(date +%s) - START))s] $*"; }
+
+# --- dependencies -----------------------------------------------------------
+missing=""
+command -v busybox >/dev/null 2>&1 || missing="$missing busybox"
+command -v shellcheck >/dev/null 2>&1 || missing="$missing shellcheck"
+command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
+command -v systemd-socket-activate >/dev/null 2>&1 || missing="$missing systemd"
+command -v setpriv >/dev/null 2>&1 || missing="$missing util-linux"
+command -v file >/dev/null 2>&1 || missing="$missing file"
+command -v useradd >/dev/null 2>&1 || missing="$missing passwd"
+[ -x "$PY" ] || missing="$missing python3"
+"$PY" -c 'import kas, yaml, jsonschema' >/dev/null 2>&1 || missing="$missing kas python3-yaml python3-jsonschema"
+if [ -n "$missing" ]; then
+	note "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	# shellcheck disable=SC2086
+	if ! apt-get -o DPkg::Lock::Timeout=300 install -y -qq $missing >"$LOG/apt" 2>&1; then
+		apt-get -o DPkg::Lock::Timeout=300 update -qq >>"$LOG/apt" 2>&1
+		# shellcheck disable=SC2086
+		apt-get -o DPkg::Lock::Timeout=300 install -y -qq $missing >>"$LOG/apt" 2>&1 ||
+			{ tail -20 "$LOG/apt"; echo "FAIL: apt-get install$missing"; failed=$((failed + 1)); }
+	fi
+fi
+
+# --- helpers ----------------------------------------------------------------
+# Run a step that prints PASS:/FAIL:/SKIP: lines; count them. A step that
+# exits non-zero without a FAIL line counts as one failure.
+step() {
+	name=$1
+	shift
+	note "$name"
+	"$@" >"$LOG/out" 2>&1
+	rc=$?
+	cat "$LOG/out"
+	p=$(grep -c '^PASS:' "$LOG/out")
+	f=$(grep -c '^FAIL:' "$LOG/out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "FAIL: $name exited with $rc"
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+# unittest: one count per test.
+unit() {
+	name=$1
+	shift
+	note "$name"
+	"$@" >"$LOG/out" 2>&1
+	rc=$?
+	cat "$LOG/out"
+	p=$(grep -c ' \.\.\. ok$' "$LOG/out")
+	f=$(grep -Ec ' \.\.\. (FAIL|ERROR)$' "$LOG/out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+stage() { "$PY" "$HERE/stage_install.py" "$@"; }
+SERVICE=$ROOT/recipes-security/parsec-service/parsec-service_0.1.0.bb
+TOOL=$ROOT/recipes-security/parsec-tool/parsec-tool_0.1.0.bb
+
+step "static layer checks" "$PY" "$HERE/check_layer.py"
+unit "checker fails on broken layers" "$PY" "$HERE/tests/test_checker.py" -v
+step "staging: parsec-service amd64, wrynose, systemd+sysvinit+tpm2" \
+	stage "$SERVICE" --create-host-accounts --run-version \
+	--expect "$HERE/expected/parsec-service.tree"
+step "staging: parsec-service arm64, scarthgap, usrmerge systemd" \
+	stage "$SERVICE" --arch arm64 --release scarthgap --distro-features "systemd usrmerge" \
+	--expect "$HERE/expected/parsec-service.tree"
+step "staging: parsec-service arm (GOARM=7), sysvinit, TS+SWTPM" \
+	stage "$SERVICE" --arch arm --distro-features sysvinit \
+	--packageconfig "MBED-CRYPTO TPM TS SWTPM" --expect "$HERE/expected/parsec-service.tree"
+step "staging: parsec-tool amd64" \
+	stage "$TOOL" --expect "$HERE/expected/parsec-tool.tree"
+step "staging: parsec-tool arm64, scarthgap" \
+	stage "$TOOL" --arch arm64 --release scarthgap --expect "$HERE/expected/parsec-tool.tree"
+
+go122() {
+	cd "$ROOT" || return 1
+	for pkg in ./service/cmd/parsec ./tools/parsec-tool; do
+		if out=$(GOTOOLCHAIN=$GO122 GOFLAGS=-mod=vendor CGO_ENABLED=0 go build -trimpath -o /dev/null "$pkg" 2>&1); then
+			echo "PASS: $pkg builds with $GO122 (scarthgap's Go)"
+		else
+			echo "FAIL: $pkg with $GO122: $out"
+		fi
+	done
+}
+step "Go 1.22 build" go122
+
+step "kas files" "$PY" "$HERE/check_kas.py" "$ROOT"
+step "init integration against the daemon" "$PY" "$ROOT/scripts/init-tests/test_init.py"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
