@@ -8,6 +8,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/kim"
@@ -125,14 +126,27 @@ func TestCrashLeftovers(t *testing.T) {
 	if _, err := e.p.store.create(encodeRecord(psa.Attributes{Type: psa.KeyTypeAES, Bits: 128}, make([]byte, 16))); err != nil {
 		t.Fatal(err)
 	}
-	// A write cut before its rename.
-	if err := os.WriteFile(filepath.Join(e.storeDir(), ".tmp-123"), []byte("partial"), 0o600); err != nil {
+	// A write cut before its link, long ago, and one that may still be
+	// in progress in another instance.
+	stale := filepath.Join(e.storeDir(), ".tmp-123")
+	fresh := filepath.Join(e.storeDir(), ".tmp-456")
+	for _, p := range []string{stale, fresh} {
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * staleTemp)
+	if err := os.Chtimes(stale, old, old); err != nil {
 		t.Fatal(err)
 	}
 	e.reopen()
-	if _, err := os.Stat(filepath.Join(e.storeDir(), ".tmp-123")); !os.IsNotExist(err) {
-		t.Error("temporary file survived the restart")
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Error("stale temporary file survived the restart")
 	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Error("a fresh temporary file (maybe another instance's) was removed")
+	}
+	os.Remove(fresh)
 	e.sign(alice, "kept", psa.ECDSA(psa.AlgSHA256), sum256(nil))
 	e.expect(wire.StatusPsaErrorDoesNotExist, alice, &pb.ExportPublicKeyRequest{KeyName: "half-destroyed"})
 	// Orphans are left alone (never deleted behind the user's back) and

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/parsec-go/parsec/psa"
 )
@@ -36,6 +37,10 @@ type store struct {
 
 const keyFileSuffix = ".key"
 
+// staleTemp is the age after which a temporary file is known abandoned;
+// a write takes milliseconds.
+const staleTemp = time.Minute
+
 func openStore(dir string, usedMax uint32) (*store, []uint32, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("creating key store %s: %w", dir, err)
@@ -53,9 +58,13 @@ func openStore(dir string, usedMax uint32) (*store, []uint32, error) {
 	for _, e := range ents {
 		name := e.Name()
 		if strings.HasPrefix(name, ".tmp-") {
-			// A temporary file is never linked to a key id once its
-			// writer is gone; it only exists when a write was cut short.
-			os.Remove(filepath.Join(dir, name))
+			// A temporary file whose writer is gone is never linked to a
+			// key id: it is what a cut-short write leaves. A young one
+			// may belong to the previous instance still finishing a
+			// request during a reload, so only stale ones go.
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleTemp {
+				os.Remove(filepath.Join(dir, name))
+			}
 			continue
 		}
 		if id, ok := parseKeyFileName(name); ok {
