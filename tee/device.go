@@ -29,6 +29,12 @@ type Device interface {
 	Close() error
 }
 
+// Health is implemented by devices that can tell, without a call, that
+// they are no longer usable (the emulator connection went away).
+type Health interface {
+	Err() error
+}
+
 // MaxShmPerSP is how many shared memories a Trusted Services partition's
 // RPC endpoint can hold in total (all clients together): a fixed table of
 // 16 slots in ts_rpc_endpoint_sp. A client should allocate one buffer per

@@ -170,10 +170,18 @@ func (c *EmuConn) Devices() int { return c.ndev }
 // Addr is the address dialled.
 func (c *EmuConn) Addr() string { return c.addr }
 
-// Err reports why the connection is unusable, nil while it is fine.
+// Err reports why the connection is unusable, nil while it is fine. A
+// peer that went away is noticed here before the next call fails.
 func (c *EmuConn) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.broken == nil {
+		select {
+		case <-c.dead:
+			c.broken = fmt.Errorf("emulator %s closed the connection: %v", c.addr, c.rerr)
+		default:
+		}
+	}
 	return c.broken
 }
 
@@ -311,6 +319,9 @@ type EmuDevice struct {
 
 // Name implements Device.
 func (d *EmuDevice) Name() string { return d.name }
+
+// Err reports a lost connection (see Health).
+func (d *EmuDevice) Err() error { return d.c.Err() }
 
 func (d *EmuDevice) ioctl(ctx context.Context, req uint32, arg, data []byte, fd int) (*Frame, error) {
 	r, err := d.c.call(ctx, &Frame{Type: MsgIoctl, Ctx: d.ctx, Code: req, Arg: arg, Data: data}, fd)

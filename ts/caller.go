@@ -73,6 +73,11 @@ func (c *Caller) BufferSize() int { return len(c.shm.Buf) }
 func (c *Caller) Broken() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.broken == nil {
+		if h, ok := c.sess.Dev.(tee.Health); ok {
+			c.broken = h.Err()
+		}
+	}
 	return c.broken
 }
 
