@@ -89,7 +89,7 @@ def check_syntax(root, res):
             fn = st.func
             if fn.python:
                 try:
-                    compile(fn.body.replace('\t', '    ') if False else fn.body, path, 'exec')
+                    compile(fn.body, path, 'exec')
                 except SyntaxError as e:
                     problems.append('python %s line %s: %s' % (fn.name, fn.line, e.msg))
                 continue
@@ -102,8 +102,6 @@ def check_syntax(root, res):
             if opens:
                 problems.append('shell function %s (line %d): unbalanced braces'
                                 % (fn.name, fn.line))
-            if st.kind == 'directive' and st.kw in ('inherit',):
-                pass
         for st in sts:
             if st.kind == 'directive' and st.kw == 'inherit':
                 for cls in st.args.split():
