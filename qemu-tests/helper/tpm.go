@@ -4,16 +4,22 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"syscall"
 )
 
 // tpmGetRandom sends TPM2_GetRandom straight to the kernel's TPM device. The
 // command is 12 bytes, so speaking it raw keeps go-tpm (and a vendor change)
 // out of a helper whose only job is to prove the guest sees the TPM.
 func tpmGetRandom(dev string, n int) ([]byte, error) {
-	f, err := os.OpenFile(dev, os.O_RDWR, 0)
+	// A blocking descriptor on purpose: os.OpenFile would register the
+	// device with Go's poller and make it non-blocking, and the kernel TPM
+	// driver then runs the command asynchronously, so a read that comes
+	// before the TPM has answered returns 0 bytes (EOF), not EAGAIN.
+	fd, err := syscall.Open(dev, syscall.O_RDWR|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "open", Path: dev, Err: err}
 	}
+	f := os.NewFile(uintptr(fd), dev)
 	defer f.Close()
 	const (
 		tagNoSessions = 0x8001

@@ -4,4 +4,4 @@
 command -v parsec-cli-tests.sh >/dev/null || fail "parsec-cli-tests.sh is not in the image"
 command -v parsec-tool >/dev/null || fail "parsec-tool is not in the image"
 cd /tmp
-as alice parsec-cli-tests.sh -p "$QT_PROVIDER_ID"
+as alice parsec-cli-tests.sh "-$QT_PROVIDER_ID"
