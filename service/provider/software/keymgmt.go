@@ -1,7 +1,6 @@
 package software
 
 import (
-
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
@@ -160,4 +159,3 @@ func (p *Provider) exportKey(app auth.Application, r *pb.ExportKeyRequest) (*pb.
 	}
 	return &pb.ExportKeyResult{Data: append([]byte(nil), k.material...)}, nil
 }
-

@@ -36,13 +36,21 @@ func TestCipher(t *testing.T) {
 		// openssl cipher name, if the CLI can check it
 		ossl string
 	}{
-		{psa.AlgCTR, odd, func(iv, ct []byte) []byte { p := make([]byte, len(ct)); cipher.NewCTR(b, iv).XORKeyStream(p, ct); return p }, "aes-128-ctr"},
+		{psa.AlgCTR, odd, func(iv, ct []byte) []byte {
+			p := make([]byte, len(ct))
+			cipher.NewCTR(b, iv).XORKeyStream(p, ct)
+			return p
+		}, "aes-128-ctr"},
 		{psa.AlgCFB, odd, func(iv, ct []byte) []byte {
 			p := make([]byte, len(ct))
 			cipher.NewCFBDecrypter(b, iv).XORKeyStream(p, ct)
 			return p
 		}, "aes-128-cfb"},
-		{psa.AlgOFB, odd, func(iv, ct []byte) []byte { p := make([]byte, len(ct)); cipher.NewOFB(b, iv).XORKeyStream(p, ct); return p }, "aes-128-ofb"},
+		{psa.AlgOFB, odd, func(iv, ct []byte) []byte {
+			p := make([]byte, len(ct))
+			cipher.NewOFB(b, iv).XORKeyStream(p, ct)
+			return p
+		}, "aes-128-ofb"},
 		{psa.AlgCBCNoPadding, msg, func(iv, ct []byte) []byte {
 			p := make([]byte, len(ct))
 			cipher.NewCBCDecrypter(b, iv).CryptBlocks(p, ct)
