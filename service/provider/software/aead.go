@@ -154,11 +154,8 @@ func (p *Provider) aeadEncrypt(app auth.Application, r *pb.AeadEncryptRequest) (
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.lookup(app, r.GetKeyName())
+	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageEncrypt, alg)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkUse(k.attrs, psa.UsageEncrypt, alg); err != nil {
 		return nil, err
 	}
 	if len(r.GetPlaintext()) == 0 || len(r.GetNonce()) == 0 {
@@ -180,11 +177,8 @@ func (p *Provider) aeadDecrypt(app auth.Application, r *pb.AeadDecryptRequest) (
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.lookup(app, r.GetKeyName())
+	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageDecrypt, alg)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkUse(k.attrs, psa.UsageDecrypt, alg); err != nil {
 		return nil, err
 	}
 	if len(r.GetCiphertext()) == 0 || len(r.GetNonce()) == 0 {

@@ -11,11 +11,8 @@ func (p *Provider) rawKeyAgreement(app auth.Application, r *pb.RawKeyAgreementRe
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.lookup(app, r.GetPrivateKeyName())
+	k, err := p.keyFor(app, r.GetPrivateKeyName(), psa.UsageDerive, alg)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkUse(k.attrs, psa.UsageDerive, alg); err != nil {
 		return nil, err
 	}
 	if alg != psa.AlgECDH {

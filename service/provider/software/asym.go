@@ -15,11 +15,8 @@ func (p *Provider) asymmetricEncrypt(app auth.Application, r *pb.AsymmetricEncry
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.lookup(app, r.GetKeyName())
+	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageEncrypt, alg)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkUse(k.attrs, psa.UsageEncrypt, alg); err != nil {
 		return nil, err
 	}
 	// An empty salt is no salt (proto3 cannot tell them apart).
@@ -60,11 +57,8 @@ func (p *Provider) asymmetricDecrypt(app auth.Application, r *pb.AsymmetricDecry
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.lookup(app, r.GetKeyName())
+	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageDecrypt, alg)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkUse(k.attrs, psa.UsageDecrypt, alg); err != nil {
 		return nil, err
 	}
 	if alg == psa.AlgRSAPKCS1v15Crypt && len(r.GetSalt()) > 0 {

@@ -49,11 +49,8 @@ func (p *Provider) cipherEncrypt(app auth.Application, r *pb.CipherEncryptReques
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.lookup(app, r.GetKeyName())
+	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageEncrypt, alg)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkUse(k.attrs, psa.UsageEncrypt, alg); err != nil {
 		return nil, err
 	}
 	pt := r.GetPlaintext()
@@ -110,11 +107,8 @@ func (p *Provider) cipherDecrypt(app auth.Application, r *pb.CipherDecryptReques
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.lookup(app, r.GetKeyName())
+	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageDecrypt, alg)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkUse(k.attrs, psa.UsageDecrypt, alg); err != nil {
 		return nil, err
 	}
 	in := r.GetCiphertext()

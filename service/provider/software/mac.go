@@ -13,9 +13,9 @@ import (
 // MAC compute and verify are answered but never advertised: the Rust
 // client rejects ListOpcodes results with opcodes it does not know.
 
-// macLength returns the full length of a MAC algorithm and the length the
+// macLengths returns the full length of a MAC algorithm and the length the
 // request asks for.
-func macLengths(k *key, alg psa.Algorithm) (full, want int, err error) {
+func macLengths(alg psa.Algorithm) (full, want int, err error) {
 	base := alg.MACBase()
 	switch {
 	case isHMAC(base):
@@ -66,8 +66,8 @@ func (k *key) mac(alg psa.Algorithm, msg []byte) ([]byte, error) {
 
 // normalizeMAC turns a MAC truncated to its full length into the
 // full-length algorithm, which PSA treats as the same algorithm.
-func normalizeMAC(k *key, alg psa.Algorithm) psa.Algorithm {
-	if full, want, err := macLengths(k, alg); err == nil && full == want {
+func normalizeMAC(alg psa.Algorithm) psa.Algorithm {
+	if full, want, err := macLengths(alg); err == nil && full == want {
 		return alg.MACBase()
 	}
 	return alg
@@ -78,15 +78,12 @@ func (p *Provider) macCompute(app auth.Application, r *pb.MacComputeRequest) (*p
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.lookup(app, r.GetKeyName())
+	alg = normalizeMAC(alg)
+	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageSignMessage, alg)
 	if err != nil {
 		return nil, err
 	}
-	alg = normalizeMAC(k, alg)
-	if err := checkUse(k.attrs, psa.UsageSignMessage, alg); err != nil {
-		return nil, err
-	}
-	_, want, err := macLengths(k, alg)
+	_, want, err := macLengths(alg)
 	if err != nil {
 		return nil, err
 	}
@@ -102,15 +99,12 @@ func (p *Provider) macVerify(app auth.Application, r *pb.MacVerifyRequest) (*pb.
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.lookup(app, r.GetKeyName())
+	alg = normalizeMAC(alg)
+	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageVerifyMessage, alg)
 	if err != nil {
 		return nil, err
 	}
-	alg = normalizeMAC(k, alg)
-	if err := checkUse(k.attrs, psa.UsageVerifyMessage, alg); err != nil {
-		return nil, err
-	}
-	_, want, err := macLengths(k, alg)
+	_, want, err := macLengths(alg)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,9 @@
 package software
 
-import "github.com/parsec-go/parsec/psa"
+import (
+	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/service/auth"
+)
 
 // compatible reports whether alg can be used with a key of type t, as
 // parsec-interface checks it (psa-crypto Attributes::is_compatible_with_alg)
@@ -49,4 +52,17 @@ func checkUse(a psa.Attributes, usage psa.Usage, alg psa.Algorithm) error {
 		return errNotPermitted("%v cannot be used with a %v key", alg, a.Type)
 	}
 	return nil
+}
+
+// keyFor looks up an application's key and checks its policy for one
+// operation.
+func (p *Provider) keyFor(app auth.Application, name string, usage psa.Usage, alg psa.Algorithm) (*key, error) {
+	k, err := p.lookup(app, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUse(k.attrs, usage, alg); err != nil {
+		return nil, err
+	}
+	return k, nil
 }

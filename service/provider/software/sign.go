@@ -45,16 +45,8 @@ func (p *Provider) signHash(app auth.Application, r *pb.SignHashRequest) (*pb.Si
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.lookup(app, r.GetKeyName())
+	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageSignHash, alg)
 	if err != nil {
-		return nil, err
-	}
-	// parsec-interface checks the sign-hash flag only (not the
-	// message-signing flag PSA derives from it).
-	if k.attrs.Usage&psa.UsageSignHash == 0 {
-		return nil, errNotPermitted("key %q does not allow signing hashes", r.GetKeyName())
-	}
-	if err := checkUse(k.attrs, psa.UsageSignHash, alg); err != nil {
 		return nil, err
 	}
 	if !hashLenOK(alg, len(r.GetHash())) {
@@ -75,14 +67,8 @@ func (p *Provider) verifyHash(app auth.Application, r *pb.VerifyHashRequest) (*p
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.lookup(app, r.GetKeyName())
+	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageVerifyHash, alg)
 	if err != nil {
-		return nil, err
-	}
-	if k.attrs.Usage&psa.UsageVerifyHash == 0 {
-		return nil, errNotPermitted("key %q does not allow verifying hashes", r.GetKeyName())
-	}
-	if err := checkUse(k.attrs, psa.UsageVerifyHash, alg); err != nil {
 		return nil, err
 	}
 	if !hashLenOK(alg, len(r.GetHash())) {
@@ -102,11 +88,8 @@ func (p *Provider) signMessage(app auth.Application, r *pb.SignMessageRequest) (
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.lookup(app, r.GetKeyName())
+	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageSignMessage, alg)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkUse(k.attrs, psa.UsageSignMessage, alg); err != nil {
 		return nil, err
 	}
 	if err := checkSignAlg(alg, true); err != nil {
@@ -128,11 +111,8 @@ func (p *Provider) verifyMessage(app auth.Application, r *pb.VerifyMessageReques
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.lookup(app, r.GetKeyName())
+	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageVerifyMessage, alg)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkUse(k.attrs, psa.UsageVerifyMessage, alg); err != nil {
 		return nil, err
 	}
 	if err := checkSignAlg(alg, true); err != nil {
