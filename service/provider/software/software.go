@@ -9,6 +9,13 @@
 // the key info manager maps (application, key name) to the key id. Key
 // policy and error statuses follow what Parsec's Mbed Crypto provider
 // returns: parsec-interface's checks first, then Mbed TLS's.
+//
+// Not supported (PsaErrorNotSupported), where Mbed TLS has them: finite
+// field Diffie-Hellman (the standard library has no constant-time modular
+// exponentiation to build it on), Camellia, DES and ARC4 operations, the
+// curves P-192, P-224, secp256k1, Brainpool and X448, MD2, MD4 and
+// RIPEMD-160, CBC-MAC, XTS, and RSA-PSS with hashes the running Go does
+// not register (SHA-3 on Go 1.22).
 package software
 
 import (
