@@ -303,3 +303,33 @@ func TestSignMessage(t *testing.T) {
 func sum256(b []byte) []byte { h := sha256.Sum256(b); return h[:] }
 func sum384(b []byte) []byte { h := sha512.Sum384(b); return h[:] }
 func sum512(b []byte) []byte { h := sha512.Sum512(b); return h[:] }
+
+// RSA-PSS needs the hash registered with the crypto package: SHA-3 is on
+// recent Go releases, not on Go 1.22. Either way the answer is honest.
+func TestRSAPSSWithSHA3(t *testing.T) {
+	e := newEnv(t)
+	priv := testRSAKey(t, 2048)
+	alg := psa.RSAPSS(psa.AlgSHA3_256)
+	e.importKey(alice, "k", psa.Attributes{Type: psa.KeyTypeRSAKeyPair, Usage: uSign, Alg: alg}, x509.MarshalPKCS1PrivateKey(priv))
+	h := sha3.New256()
+	h.Write([]byte("msg"))
+	d := h.Sum(nil)
+	req := &pb.SignHashRequest{KeyName: "k", Alg: signAlg(t, alg), Hash: d}
+	if !crypto.SHA3_256.Available() {
+		e.expect(wire.StatusPsaErrorNotSupported, alice, req)
+		e.expect(wire.StatusPsaErrorNotSupported, alice, &pb.CanDoCryptoRequest{CheckType: pb.CheckType_USE,
+			Attributes: attrs(t, psa.Attributes{Type: psa.KeyTypeRSAKeyPair, Bits: 2048, Usage: uSign, Alg: alg})})
+		return
+	}
+	sig := e.sign(alice, "k", alg, d)
+	if err := rsa.VerifyPSS(&priv.PublicKey, crypto.SHA3_256, d, sig, &rsa.PSSOptions{SaltLength: 32}); err != nil {
+		t.Errorf("crypto/rsa: %v", err)
+	}
+	if ossl := needOpenSSLMaybe(t); ossl != nil {
+		out := ossl.run(nil, "dgst", "-sha3-256", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32",
+			"-verify", ossl.publicPEM("pub.pem", &priv.PublicKey), "-signature", ossl.file("sig", sig), ossl.file("msg", []byte("msg")))
+		if !strings.Contains(string(out), "Verified OK") {
+			t.Errorf("openssl: %s", out)
+		}
+	}
+}
