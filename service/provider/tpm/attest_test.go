@@ -216,3 +216,41 @@ func TestAttestationEndorsementAuth(t *testing.T) {
 		t.Fatalf("TPM holds %d transient objects, the provider accounts for %d", n, p.dev.loadedCount())
 	}
 }
+
+// TestSessionMemory: another client left every session slot taken; the
+// attestation's policy session needs one. Without a resource manager the
+// provider flushes them, logs it, and succeeds.
+func TestSessionMemory(t *testing.T) {
+	e := newEnv(t)
+	if err := generate(t, e.p, alice, "k", eccP256Sign); err != nil {
+		t.Fatal(err)
+	}
+	out, err := prepare(e.p, alice, "k", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := e.tpm.direct(t)
+	for i := 0; ; i++ {
+		_, err := tpm2.StartAuthSession{
+			TPMKey: tpm2.TPMRHNull, Bind: tpm2.TPMRHNull, NonceCaller: tpm2.TPM2BNonce{Buffer: make([]byte, 16)},
+			SessionType: tpm2.TPMSEHMAC, Symmetric: tpm2.TPMTSymDef{Algorithm: tpm2.TPMAlgNull}, AuthHash: tpm2.TPMAlgSHA256,
+		}.Execute(other)
+		if isSessionMemory(err) {
+			t.Logf("another client took %d sessions", i)
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 100 {
+			t.Fatal("the TPM never ran out of sessions")
+		}
+	}
+	blob, enc := makeCredential(t, verifierEK(t, out.GetAttestingKeyPub()), out.GetName(), []byte("despite"))
+	e.log.reset()
+	got, err := attest(e.p, alice, "k", blob, enc)
+	if err != nil || string(got) != "despite" {
+		t.Fatalf("attest with the sessions full: %q, %v", got, err)
+	}
+	e.log.mustFind(t, "out of session memory")
+}

@@ -24,7 +24,7 @@ func (p *Provider) canDoCrypto(r *pb.CanDoCryptoRequest) (*pb.CanDoCryptoResult,
 		return nil, err
 	}
 	if err := caps.checkKey(a); err != nil {
-		return nil, notSupported("%v", err)
+		return nil, asNotSupported(err)
 	}
 	switch ct {
 	case pb.CheckType_DERIVE:
@@ -53,7 +53,17 @@ func (p *Provider) canDoCrypto(r *pb.CanDoCryptoRequest) (*pb.CanDoCryptoResult,
 		return nil, notSupported("no usage flag to check")
 	}
 	if err := caps.checkAlg(a); err != nil {
-		return nil, notSupported("%v", err)
+		return nil, asNotSupported(err)
 	}
 	return &pb.CanDoCryptoResult{}, nil
+}
+
+// asNotSupported reports a failed capability check as NotSupported, which
+// is all CanDoCrypto answers, keeping the reason.
+func asNotSupported(err error) error {
+	s, msg := statusFor(err)
+	if s == wire.StatusPsaErrorNotSupported {
+		return err
+	}
+	return wire.Errorf(wire.StatusPsaErrorNotSupported, "%s", msg)
 }

@@ -47,9 +47,14 @@ type device struct {
 	root *rootKey
 	ek   *tpm2.TPMTPublic // the endorsement key's public area, once known
 
+	closed bool
+
 	// stats, for tests and logs
 	loads, flushes int
 }
+
+// errClosed is returned once the provider is closed.
+var errClosed = errors.New("the TPM provider is closed")
 
 // loaded is an object we loaded and have not flushed.
 type loaded struct {
@@ -105,8 +110,8 @@ func (o *op) release() {
 	o.pinned = nil
 }
 
-// maxAttempts bounds how often one operation is retried after recovering
-// from a fault (reconnect, cache check, memory flush, busy TPM).
+// maxBusyRetries bounds how often one operation is retried while the TPM
+// answers "busy, try again" warnings.
 const maxBusyRetries = 5
 
 // run executes fn with exclusive access to the TPM, connecting first if
@@ -120,9 +125,12 @@ const maxBusyRetries = 5
 func (d *device) run(fn func(*op) error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var reconnected, rechecked, flushedOwn, flushedForeign bool
+	var reconnected, rechecked, flushedOwn, flushedForeign, flushedSessions bool
 	busy := 0
 	for {
+		if d.closed {
+			return errClosed
+		}
 		if err := d.connect(); err != nil {
 			return err
 		}
@@ -163,6 +171,16 @@ func (d *device) run(fn func(*op) error) error {
 				return ferr
 			}
 			d.log.Warn("TPM still out of object memory; flushed transient objects we did not load (left by a crashed client?)", "flushed", n)
+			retry = n > 0
+		case isSessionMemory(err) && !flushedSessions && !d.resourceManaged:
+			// We keep no session between operations: every loaded one
+			// belongs to someone else (or to a crashed earlier us).
+			flushedSessions = true
+			n, ferr := d.flushSessions()
+			if ferr != nil {
+				return ferr
+			}
+			d.log.Warn("TPM out of session memory; flushed sessions left loaded by other clients", "flushed", n)
 			retry = n > 0
 		case o.usedCached && !rechecked && suspectStale(err):
 			rechecked = true
@@ -316,6 +334,32 @@ func (d *device) flushAll(all bool) error {
 		e = prev
 	}
 	return nil
+}
+
+// flushSessions flushes every loaded session (HMAC and policy).
+func (d *device) flushSessions() (int, error) {
+	n := 0
+	for _, ht := range []tpm2.TPMHT{tpm2.TPMHTHMACSession, tpm2.TPMHTPolicySession} {
+		rsp, err := tpm2.GetCapability{Capability: tpm2.TPMCapHandles, Property: uint32(ht) << 24, PropertyCount: 64}.Execute(d.t)
+		if err != nil {
+			return n, err
+		}
+		l, err := rsp.CapabilityData.Data.Handles()
+		if err != nil {
+			return n, err
+		}
+		for _, h := range l.Handle {
+			if uint32(h)>>24 != uint32(ht) {
+				continue
+			}
+			if _, err := (tpm2.FlushContext{FlushHandle: h}).Execute(d.t); err == nil {
+				n++
+			} else if isTransport(err) {
+				return n, err
+			}
+		}
+	}
+	return n, nil
 }
 
 // transientHandles lists the transient objects loaded in the TPM (only
@@ -520,6 +564,7 @@ func (d *device) close() error {
 		}
 		d.disconnect()
 	}
+	d.closed = true
 	d.lru.Init()
 	d.byID = map[string]*loaded{}
 	d.byHandle = map[tpm2.TPMHandle]*loaded{}
