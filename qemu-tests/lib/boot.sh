@@ -92,6 +92,7 @@ boot() {
 	qpid=$BG_PID
 	# Report results as the guest prints them.
 	local seen_end=0 ready=""
+	SERVICELOG=()
 	while IFS= read -r line; do
 		line=${line%$'\r'}
 		case $line in
@@ -101,7 +102,8 @@ boot() {
 			ready=${line#QT:INFO ready-uptime=}
 			READY_TIMES+=("$ARCH/$p ${ready}s")
 			;;
-		QT:INFO\ *) [ -n "$QT_VERBOSE" ] && echo "  info: ${line#QT:INFO }" ;;
+		QT:INFO\ *) [ -z "$QT_VERBOSE" ] || echo "  info: ${line#QT:INFO }" ;;
+		QT:SERVICELOG\ *) SERVICELOG+=("${line#QT:SERVICELOG }") ;;
 		QT:END*) seen_end=1 ;;
 		esac
 	done < <(tail -n +1 -F --pid="$qpid" "$d/console.log" 2>/dev/null | grep -a --line-buffered '^QT:')
@@ -111,6 +113,10 @@ boot() {
 	[ -n "${SWTPM_PID:-}" ] && stop_pid "$SWTPM_PID"
 	SWTPM_PID=
 	ts_host_stop
+	if [ ${#SERVICELOG[@]} -gt 0 ]; then
+		echo "---- end of /var/log/parsec.log in the $ARCH/$p guest ----"
+		printf '      %s\n' "${SERVICELOG[@]}"
+	fi
 	if [ "$seen_end" != 1 ]; then
 		if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 			fail_boot "$p" "guest killed after ${QT_BOOT_TIMEOUT}s timeout"
@@ -155,19 +161,54 @@ fail_boot() {
 }
 
 # ---- emulated secure world (TS provider) ----------------------------------
+# The emulator (tools/parsec-tsemu) runs on the host and listens on a private
+# Unix socket; QEMU connects a virtio-serial port to it, which the guest sees
+# as /dev/vport0p1 (named ts0). The provider speaks the emulator's framed
+# stream protocol over that port with buffers inline, so key material stays
+# in the host process, as it would in a secure partition. With
+# QT_TS_MODE=guest the emulator runs inside the guest instead (started by an
+# S10 init script, Unix socket with memfd shared memory).
 
-ts_host_start() { return 1; }
-ts_host_stop() { return 0; }
+TS_PID=
 
 # ts_setup: decide how the guest reaches the emulated secure world. Sets
-# TS_MODE (host: emulator on the host behind a virtio-serial port; guest:
-# emulator inside the guest) and TS_CONFIG_EXTRA, or TS_SETUP_ERROR.
+# TS_MODE and TS_CONFIG_EXTRA, or TS_SETUP_ERROR.
 ts_setup() {
-	TS_MODE= TS_CONFIG_EXTRA=
+	TS_MODE=${QT_TS_MODE:-host} TS_CONFIG_EXTRA=
 	if ! has_built parsec-tsemu; then
-		TS_SETUP_ERROR="tools/parsec-tsemu is not there to build yet: no TS tests"
+		TS_SETUP_ERROR="tools/parsec-tsemu did not build for $ARCH: no TS tests"
 		return 1
 	fi
-	TS_SETUP_ERROR="TS transport not wired yet"
-	return 1
+	case $TS_MODE in
+	host)
+		if [ ! -x "$ADIR/bin/parsec-tsemu.host" ]; then
+			TS_SETUP_ERROR="the host build of tools/parsec-tsemu failed: no TS tests"
+			return 1
+		fi
+		TS_CONFIG_EXTRA='emulator_socket = "serial:/dev/vport0p1"'
+		;;
+	guest) TS_CONFIG_EXTRA='emulator_socket = "/run/parsec-tsemu/tsemu.sock"' ;;
+	*)
+		TS_SETUP_ERROR="QT_TS_MODE=$TS_MODE: want host or guest"
+		return 1
+		;;
+	esac
+}
+
+ts_host_start() {
+	local d=$1/ts
+	mkdir -p "$d"
+	chmod 0700 "$d"
+	start_bg "$d/tsemu.log" "$ADIR/bin/parsec-tsemu.host" -listen "$d/tsemu.sock"
+	TS_PID=$BG_PID
+	wait_socket "$d/tsemu.sock" "$TS_PID" || {
+		cat "$d/tsemu.log" >&2
+		return 1
+	}
+}
+
+ts_host_stop() {
+	[ -n "${TS_PID:-}" ] && stop_pid "$TS_PID"
+	TS_PID=
+	return 0
 }

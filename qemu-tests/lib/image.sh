@@ -217,6 +217,12 @@ test_cpio() {
 	{
 		config_for "$p" $extra | sed '/^\[core_settings\]/a body_len_limit = 1024'
 	} >"$R/qt/reload.toml"
+	if [ "$p" = ts ] && [ "${TS_MODE:-}" = guest ]; then
+		# The emulator as a boot service of its own, before parsec (S20).
+		mkdir -p "$R/etc/init.d" "$R/etc/rc5.d"
+		install -m 0755 "$QT_DIR/tests/ts-guest/parsec-tsemu.init" "$R/etc/init.d/parsec-tsemu"
+		ln -s ../init.d/parsec-tsemu "$R/etc/rc5.d/S10parsec-tsemu"
+	fi
 	chown 999:999 "$R/etc/parsec" "$R/etc/parsec/config.toml"
 	chmod 0700 "$R/etc/parsec"
 	chmod 0400 "$R/etc/parsec/config.toml"
