@@ -160,12 +160,10 @@ why() {
 	tail -n 1 "$1.err" 2>/dev/null | tr -d '\r'
 }
 
+# key_bits_arg prints the --bits argument for RSA keys, if any.
 key_bits_arg() {
-	# $1: default size; prints the --bits argument for RSA keys, if any.
 	if [ -n "$RSA_KEY_SIZE" ]; then
 		echo "--bits $RSA_KEY_SIZE"
-	elif [ -n "$1" ]; then
-		echo "--bits $1"
 	fi
 }
 
@@ -229,7 +227,8 @@ test_encryption() {
 	flag=$2
 	shift 2
 	key="$PREFIX-rsa-enc"
-	# shellcheck disable=SC2046
+	# Unquoted on purpose: an empty flag or size must vanish.
+	# shellcheck disable=SC2046,SC2086
 	new_key rsa "$key" $flag $(key_bits_arg) || return
 
 	msg="$(date) Parsec $label encryption test"
