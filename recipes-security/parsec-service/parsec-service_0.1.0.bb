@@ -72,14 +72,17 @@ parsec_generate_config() {
 	done
 }
 
-# Paths and modes follow the Parsec book's Linux installation guide.
+# Paths follow the Parsec book's Linux installation guide. Unlike the book,
+# the binary and the config belong to root and are only readable by group
+# parsec: a compromised daemon cannot replace its own program or rewrite
+# its own configuration.
 do_install() {
-	install -d -m 0700 -o parsec -g parsec ${D}${libexecdir}/parsec
-	install -m 0700 -o parsec -g parsec ${B}/${GO_BUILD_BINDIR}/parsec ${D}${libexecdir}/parsec/parsec
+	install -d -m 0750 -o root -g parsec ${D}${libexecdir}/parsec
+	install -m 0750 -o root -g parsec ${B}/${GO_BUILD_BINDIR}/parsec ${D}${libexecdir}/parsec/parsec
 
 	parsec_generate_config ${B}/parsec-config.toml
-	install -d -m 0700 -o parsec -g parsec ${D}${sysconfdir}/parsec
-	install -m 0400 -o parsec -g parsec ${PARSEC_CONFIG} ${D}${sysconfdir}/parsec/config.toml
+	install -d -m 0750 -o root -g parsec ${D}${sysconfdir}/parsec
+	install -m 0640 -o root -g parsec ${PARSEC_CONFIG} ${D}${sysconfdir}/parsec/config.toml
 
 	install -d -m 0700 -o parsec -g parsec ${D}${PARSEC_STATEDIR}
 

@@ -297,15 +297,15 @@ class BrokenStaging(unittest.TestCase):
             copy_layer(root)
             p = os.path.join(root, SERVICE)
             text = open(p).read()
-            assert 'install -m 0400 -o parsec -g parsec ${PARSEC_CONFIG}' in text
+            assert 'install -m 0640 -o root -g parsec ${PARSEC_CONFIG}' in text
             with open(p, 'w') as f:
-                f.write(text.replace('install -m 0400 -o parsec -g parsec ${PARSEC_CONFIG}',
+                f.write(text.replace('install -m 0640 -o root -g parsec ${PARSEC_CONFIG}',
                                      'install -m 0644 -o parsec -g parsec ${PARSEC_CONFIG}'))
             r = subprocess.run([sys.executable, os.path.join(root, 'scripts/yocto-check/stage_install.py'),
                                 p, '--expect', os.path.join(root, 'scripts/yocto-check/expected/parsec-service.tree')],
                                capture_output=True, text=True, env=dict(os.environ, YOCTO_CHECK_LAYER=root))
             self.assertNotEqual(r.returncode, 0, msg=r.stdout)
-            self.assertRegex(r.stdout, r'FAIL: .*config.toml is f 0644 parsec parsec, expected f 0400')
+            self.assertRegex(r.stdout, r'FAIL: .*config.toml is f 0644 parsec parsec, expected f 0640')
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
