@@ -154,7 +154,15 @@ func (m *OnDisk) put(o Owner, name string, e Entry) {
 	byName[name] = e
 }
 
+// emptyName stands for the empty key name, which Parsec allows; it cannot
+// collide with an encoded name (those have a length divisible by 4) or a
+// hashed one ("h-" and 64 hex digits).
+const emptyName = "_empty"
+
 func fileName(keyName string) string {
+	if keyName == "" {
+		return emptyName
+	}
 	enc := base64.URLEncoding.EncodeToString([]byte(keyName))
 	if len(enc) <= maxEncodedName {
 		return enc

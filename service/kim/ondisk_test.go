@@ -28,7 +28,7 @@ func TestOnDiskPersistsAndIsolates(t *testing.T) {
 	bob := Owner{AuthType: wire.AuthUnixPeerCredentials, App: "1001"}
 	direct := Owner{AuthType: wire.AuthDirect, App: "1000"}
 	long := strings.Repeat("k/", 200)
-	for _, n := range []string{"a", "b", "with/slash:and=", long} {
+	for _, n := range []string{"a", "b", "with/slash:and=", long, ""} {
 		if err := m.Insert(alice, n, testEntry(1)); err != nil {
 			t.Fatalf("insert %q: %v", n, err)
 		}
@@ -64,7 +64,7 @@ func TestOnDiskPersistsAndIsolates(t *testing.T) {
 	for _, k := range got {
 		names = append(names, k.Name)
 	}
-	if strings.Join(names, ",") != strings.Join([]string{"a", long, "with/slash:and="}, ",") {
+	if strings.Join(names, ",") != strings.Join([]string{"", "a", long, "with/slash:and="}, ",") {
 		t.Fatalf("alice's keys after reload: %q", names)
 	}
 	b, err := m2.Get(bob, "a")
@@ -78,8 +78,8 @@ func TestOnDiskPersistsAndIsolates(t *testing.T) {
 		t.Fatalf("bob sees alice's key: %v", err)
 	}
 	all, _ := m2.All()
-	if len(all) != 5 {
-		t.Fatalf("All returned %d keys, want 5", len(all))
+	if len(all) != 6 {
+		t.Fatalf("All returned %d keys, want 6", len(all))
 	}
 }
 
