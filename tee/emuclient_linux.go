@@ -4,6 +4,7 @@ package tee
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -69,6 +70,12 @@ func DialEmulator(ctx context.Context, addr string) (*EmuConn, error) {
 		return nil, err
 	}
 	c := &EmuConn{addr: addr, inbox: make(chan *Frame, 4), dead: make(chan struct{})}
+	// A serial line may still carry answers meant for an earlier client
+	// of the same port; a random first sequence number keeps them from
+	// matching ours.
+	var seed [4]byte
+	rand.Read(seed[:])
+	c.seq = le.Uint32(seed[:])
 	var r io.Reader
 	switch kind {
 	case "serial":
@@ -127,21 +134,29 @@ func unwrapNetErr(err error) error {
 
 // makeRaw turns off the line discipline's processing when the serial path
 // is a tty (/dev/hvcN); virtio-serial ports (/dev/vportNpM) are not ttys
-// and are left alone.
+// and are left alone. It goes through SyscallConn: File.Fd would put the
+// file in blocking mode, and then Close could no longer stop a reader
+// still waiting on the line (which would steal the next client's bytes).
 func makeRaw(f *os.File) {
-	fd := int(f.Fd())
-	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	rc, err := f.SyscallConn()
 	if err != nil {
 		return
 	}
-	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-	t.Oflag &^= unix.OPOST
-	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	t.Cflag &^= unix.CSIZE | unix.PARENB
-	t.Cflag |= unix.CS8
-	t.Cc[unix.VMIN] = 1
-	t.Cc[unix.VTIME] = 0
-	unix.IoctlSetTermios(fd, unix.TCSETS, t)
+	rc.Control(func(u uintptr) {
+		fd := int(u)
+		t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+		if err != nil {
+			return
+		}
+		t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+		t.Oflag &^= unix.OPOST
+		t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+		t.Cflag &^= unix.CSIZE | unix.PARENB
+		t.Cflag |= unix.CS8
+		t.Cc[unix.VMIN] = 1
+		t.Cc[unix.VTIME] = 0
+		unix.IoctlSetTermios(fd, unix.TCSETS, t)
+	})
 }
 
 func (c *EmuConn) readLoop(r io.Reader) {
@@ -233,12 +248,8 @@ func (c *EmuConn) call(ctx context.Context, f *Frame, fd int) (*Frame, error) {
 	for {
 		select {
 		case r := <-c.inbox:
-			if r.Seq != f.Seq {
-				continue
-			}
-			if r.Type != f.Type|MsgResponse {
-				c.broken = fmt.Errorf("%w: response type %#x to request %#x", ErrFrame, r.Type, f.Type)
-				return nil, c.broken
+			if r.Seq != f.Seq || r.Type != f.Type|MsgResponse {
+				continue // a stale answer
 			}
 			return r, nil
 		case <-c.dead:

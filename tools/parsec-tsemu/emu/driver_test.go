@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -239,13 +240,23 @@ func openPTY(t *testing.T) (*os.File, string) {
 	if err != nil {
 		t.Skipf("no pty: %v", err)
 	}
-	var unlock int32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, m.Fd(), unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); e != 0 {
-		t.Skipf("unlockpt: %v", e)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	// Through SyscallConn: Fd would make the master blocking.
+	rc, err := m.SyscallConn()
 	if err != nil {
-		t.Skipf("ptsname: %v", err)
+		t.Fatal(err)
+	}
+	var n int
+	var e error
+	rc.Control(func(fd uintptr) {
+		var unlock int32
+		if _, _, en := syscall.Syscall(syscall.SYS_IOCTL, fd, unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); en != 0 {
+			e = en
+			return
+		}
+		n, e = unix.IoctlGetInt(int(fd), unix.TIOCGPTN)
+	})
+	if e != nil {
+		t.Skipf("pty: %v", e)
 	}
 	t.Cleanup(func() { m.Close() })
 	return m, "/dev/pts/" + itoa(n)
@@ -263,3 +274,45 @@ func itoa(n int) string {
 }
 
 var _ net.Conn = (*net.UnixConn)(nil)
+
+// On a serial line an answer meant for a client that gave up (or died)
+// can reach the next client of the port; it must be ignored.
+func TestStaleAnswersOnSerial(t *testing.T) {
+	f, err := emu.ParseFault("crypto/0x010c:delay=400*1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := emu.New(emu.Options{Faults: []emu.Fault{f}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, slave := openPTY(t)
+	go w.ServeConn(master)
+	hold, err := os.OpenFile(slave, os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	c1, err := tee.DialEmulator(ctxT(t), "serial:"+slave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl1, err := ts.Dial(ctxT(t), tee.EmuOpener{Conn: c1}, ts.ServiceCrypto, 4096, 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.NewCrypto(cl1).GenerateRandom(ctxT(t), 16); !errors.Is(err, tee.ErrTimeout) {
+		t.Fatalf("delayed call: %v", err)
+	}
+	c1.Close()
+	// The late answer arrives while the next client talks on the port.
+	c2 := dial(t, "serial:"+slave)
+	cr := ts.NewCrypto(caller(t, c2, ts.ServiceCrypto))
+	for i := 0; i < 5; i++ {
+		r, err := cr.GenerateRandom(ctxT(t), 32)
+		if err != nil || len(r) != 32 {
+			t.Fatalf("call %d on the new client: %v", i, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

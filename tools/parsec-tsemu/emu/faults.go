@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/parsec-go/parsec/ts"
 )
@@ -19,6 +20,7 @@ import (
 //	rpc=N     fail the call with TS RPC status N (the driver: EINVAL)
 //	psa=N     answer service status N
 //	exit      terminate the emulator mid-call
+//	delay=MS  answer normally, MS milliseconds late
 //
 // Count > 0 limits how many calls it hits.
 type Fault struct {
@@ -64,7 +66,7 @@ func ParseFault(s string) (Fault, error) {
 	}
 	switch kind {
 	case "hang", "garbage", "badlen", "exit":
-	case "rpc", "psa":
+	case "rpc", "psa", "delay":
 		if f.Arg == 0 {
 			return f, fmt.Errorf("fault %q: %s needs a non-zero status", s, kind)
 		}
@@ -122,6 +124,12 @@ func (fs *faults) apply(s *connState, p *Partition, req *Request) (Response, boo
 	case "exit":
 		fs.exit()
 		<-s.closed
+	case "delay":
+		select {
+		case <-time.After(time.Duration(hit.Arg) * time.Millisecond):
+		case <-s.closed:
+		}
+		return Response{}, false
 	}
 	return rpcError(ts.RPCInternal), true
 }
