@@ -348,9 +348,13 @@ func TestObjectMemoryWithResourceManager(t *testing.T) {
 	if err := generate(t, e.p, alice, "k", eccP256Sign); err != nil {
 		t.Fatal(err)
 	}
-	// Fill the TPM through another channel, then pretend ours is
-	// resource-managed so the provider may not flush them.
-	_ = e.p.Close()
+	// Empty our cache, fill the TPM through another channel, then pretend
+	// ours is resource-managed so the provider may not flush them.
+	e.p.dev.mu.Lock()
+	if err := e.p.dev.flushAll(true); err != nil {
+		t.Fatal(err)
+	}
+	e.p.dev.mu.Unlock()
 	other := e.tpm.direct(t)
 	for {
 		_, err := tpm2.CreatePrimary{PrimaryHandle: tpm2.TPMRHOwner, InPublic: tpm2.New2B(tpm2.ECCSRKTemplate)}.Execute(other)
