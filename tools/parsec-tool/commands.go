@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parsec-go/parsec/client"
 	"github.com/parsec-go/parsec/psa"
@@ -384,8 +385,59 @@ func runDecrypt(e *env, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, strings.ToValidUTF8(string(pt), "\uFFFD"))
+	fmt.Fprintln(e.stdout, lossyUTF8(pt))
 	return nil
+}
+
+// lossyUTF8 is Rust's String::from_utf8_lossy: each maximal invalid
+// subsequence (a truncated character counts as one) becomes U+FFFD.
+func lossyUTF8(b []byte) string {
+	var s strings.Builder
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r != utf8.RuneError || n != 1 {
+			s.Write(b[:n])
+			b = b[n:]
+			continue
+		}
+		s.WriteRune(utf8.RuneError)
+		b = b[invalidPrefix(b):]
+	}
+	return s.String()
+}
+
+// invalidPrefix is the length of the maximal subpart of an ill-formed
+// sequence at the start of b (Unicode 3.9, table 3-7): the lead byte plus
+// the continuation bytes that could still have completed it.
+func invalidPrefix(b []byte) int {
+	lo, hi := byte(0x80), byte(0xBF)
+	var need int
+	switch c := b[0]; {
+	case c >= 0xC2 && c <= 0xDF:
+		need = 1
+	case c == 0xE0:
+		need, lo = 2, 0xA0
+	case c == 0xED:
+		need, hi = 2, 0x9F
+	case c >= 0xE1 && c <= 0xEF:
+		need = 2
+	case c == 0xF0:
+		need, lo = 3, 0x90
+	case c == 0xF4:
+		need, hi = 3, 0x8F
+	case c >= 0xF1 && c <= 0xF3:
+		need = 3
+	default:
+		return 1
+	}
+	n := 1
+	for ; n <= need && n < len(b); n++ {
+		if b[n] < lo || b[n] > hi {
+			break
+		}
+		lo, hi = 0x80, 0xBF
+	}
+	return n
 }
 
 // decodeBase64 accepts standard base64 with padding, as the Rust tool's

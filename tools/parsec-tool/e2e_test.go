@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/parsec-go/parsec/client/parsectest"
@@ -363,6 +364,33 @@ func TestCLITestsScript(t *testing.T) {
 			if err != nil || !regexp.MustCompile(`(?m)^\d+ passed, 0 failed$`).Match(out) || bytes.Contains(out, []byte("SKIP")) {
 				t.Fatalf("parsec-cli-tests.sh: %v\n%s\nservice log:\n%s", err, out, s.Log())
 			}
+		})
+	}
+}
+
+// BenchmarkStartup reports the CPU time (user+sys, from the child's
+// rusage) of whole parsec-tool runs: "--version" is the start-up cost
+// alone, "ping" adds one request to a running service (the target is under
+// 5 ms of CPU). Run with: go test -run XXX -bench Startup ./tools/parsec-tool
+func BenchmarkStartup(b *testing.B) {
+	bin, err := parsectest.BuildBinary("./tools/parsec-tool")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := parsectest.Start(b, parsectest.Go, parsectest.Config{})
+	for _, args := range [][]string{{"--version"}, {"ping"}} {
+		b.Run(args[0], func(b *testing.B) {
+			var cpu int64
+			for i := 0; i < b.N; i++ {
+				cmd := exec.Command(bin, args...)
+				cmd.Env = []string{"PARSEC_SERVICE_ENDPOINT=" + s.Endpoint, "RUST_LOG=off"}
+				if err := cmd.Run(); err != nil {
+					b.Fatal(err)
+				}
+				ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+				cpu += ru.Utime.Nano() + ru.Stime.Nano()
+			}
+			b.ReportMetric(float64(cpu)/float64(b.N)/1e6, "cpu-ms/op")
 		})
 	}
 }

@@ -6,6 +6,18 @@
 // The service is found through PARSEC_SERVICE_ENDPOINT (default
 // unix:/run/parsec/parsec.sock); RUST_LOG sets the log level ("error"
 // silences the [INFO] lines on stderr).
+//
+// Deliberate differences from the Rust tool (scripts/tool-compare.sh checks
+// everything else and lists these as D1-D10):
+//   - errors are one line: Rust's text, the Parsec status name and what to
+//     do, instead of Rust's Debug chain (and instead of two lines for errors
+//     the tool itself detects);
+//   - list-opcodes is sorted by opcode (Rust prints a hash set's order);
+//   - help texts are written in our own words, with the same layout;
+//   - create-rsa-key -r/--for-signing-pss and create-csr for RSA-PSS keys,
+//     from newer upstream parsec-tool;
+//   - create-csr signs once (the Rust tool signs twice and keeps one);
+//   - endpoint errors name the socket path.
 package main
 
 import (
@@ -73,6 +85,10 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string, tt
 		log.errorf("Error spinning up the BasicClient: %s", describe(err, timeout))
 		return 1
 	}
+	if !inv.cmd.naked {
+		log.log("parsec_client::core::basic_client", levelDebug, "Parsec BasicClient created with implicit provider \"%v\" and authentication data \"%s\"",
+			c.Provider(), debugAuth(c.Authenticator()))
+	}
 	if inv.provider != nil {
 		p := wire.ProviderID(*inv.provider)
 		if !p.Valid() {
@@ -87,6 +103,20 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string, tt
 		return 1
 	}
 	return 0
+}
+
+// debugAuth renders the authentication data as the Rust client's Debug does.
+func debugAuth(a client.Authenticator) string {
+	switch a.Type() {
+	case wire.AuthDirect:
+		tok, _ := a.Token(context.Background())
+		return fmt.Sprintf("Direct(%q)", tok)
+	case wire.AuthUnixPeerCredentials:
+		return "UnixPeerCredentials"
+	case wire.AuthJwtSvid:
+		return "JwtSvid"
+	}
+	return "None"
 }
 
 // describe renders err as one line: what failed, the Parsec status name if

@@ -54,3 +54,23 @@ func TestDebugFormats(t *testing.T) {
 		}
 	}
 }
+
+func TestLossyUTF8(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+	}{
+		{"hello", "hello"},
+		{"h\xffi", "h\uFFFDi"},
+		{"\xe2\x82x", "\uFFFDx"},               // a truncated 3-byte character: one replacement
+		{"\xe2\x82\xac", "\u20ac"},             // the euro sign
+		{"\xf0\x9f\x98", "\uFFFD"},             // a truncated 4-byte character
+		{"\xed\xa0\x80", "\uFFFD\uFFFD\uFFFD"}, // a surrogate: every byte
+		{"\xc0\xaf", "\uFFFD\uFFFD"},           // overlong
+		{"a\x80\x80b", "a\uFFFD\uFFFDb"},
+	} {
+		if got := lossyUTF8([]byte(tc.in)); got != tc.want {
+			t.Errorf("lossyUTF8(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
