@@ -447,3 +447,113 @@ func TestBodyOverLimit(t *testing.T) {
 		wantStatus(t, err, wire.StatusBodySizeExceedsLimit)
 	})
 }
+
+// goOnly runs f against our service when it is among the kinds to test:
+// the Rust build lacks the Direct authenticator, and these operations are
+// not in its Mbed Crypto provider.
+func goOnly(t *testing.T, cfg parsectest.Config, f func(t *testing.T, s *parsectest.Service)) {
+	for _, k := range parsectest.Kinds() {
+		if k == parsectest.Go {
+			t.Run("go", func(t *testing.T) { f(t, parsectest.Start(t, k, cfg)) })
+			return
+		}
+	}
+	t.Skip("our service is not among PARSEC_TEST_SERVICES")
+}
+
+func TestDirectAuthAndAdmin(t *testing.T) {
+	goOnly(t, parsectest.Config{Auth: "Direct", Admins: []string{"admin"}}, func(t *testing.T, s *parsectest.Service) {
+		ctx := context.Background()
+		// Without an application name the client cannot use Direct.
+		if _, err := client.New(ctx, client.WithEndpoint(s.Endpoint)); !errors.Is(err, client.ErrNoAuthenticator) {
+			t.Fatalf("New without an app name = %v, want ErrNoAuthenticator", err)
+		}
+		alice := newClient(t, s, client.WithAppName("alice"))
+		bob := newClient(t, s, client.WithAppName("bob"))
+		admin := newClient(t, s, client.WithAppName("admin"))
+		if alice.Authenticator().Type() != wire.AuthDirect {
+			t.Fatalf("auth %v", alice.Authenticator().Type())
+		}
+		if err := alice.GenerateKey(ctx, "k", client.ECCP256SigningKey()); err != nil {
+			t.Fatal(err)
+		}
+		// Key names are per application.
+		if err := bob.GenerateKey(ctx, "k", client.ECCP256SigningKey()); err != nil {
+			t.Fatalf("bob's key k: %v", err)
+		}
+		if keys, err := bob.ListKeys(ctx); err != nil || len(keys) != 1 {
+			t.Fatalf("bob's keys = %v, %v", keys, err)
+		}
+		_, err := alice.ListClients(ctx)
+		wantStatus(t, err, wire.StatusAdminOperation)
+		clients, err := admin.ListClients(ctx)
+		if err != nil || fmt.Sprint(clients) != "[alice bob]" {
+			t.Fatalf("ListClients = %v, %v", clients, err)
+		}
+		if err := admin.DeleteClient(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if keys, err := alice.ListKeys(ctx); err != nil || len(keys) != 0 {
+			t.Fatalf("alice's keys after DeleteClient = %v, %v", keys, err)
+		}
+		if keys, err := bob.ListKeys(ctx); err != nil || len(keys) != 1 {
+			t.Fatalf("bob's keys after deleting alice = %v, %v", keys, err)
+		}
+	})
+}
+
+func TestMessageCipherMAC(t *testing.T) {
+	goOnly(t, parsectest.Config{}, func(t *testing.T, s *parsectest.Service) {
+		ctx := context.Background()
+		c := newClient(t, s)
+		if err := c.GenerateKey(ctx, "ecc", client.ECCP256SigningKey()); err != nil {
+			t.Fatal(err)
+		}
+		msg := []byte("sign the message itself")
+		sig, err := c.SignMessage(ctx, "ecc", psa.ECDSA(psa.AlgSHA256), msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.VerifyMessage(ctx, "ecc", psa.ECDSA(psa.AlgSHA256), msg, sig); err != nil {
+			t.Errorf("VerifyMessage: %v", err)
+		}
+		h := sha256.Sum256(msg)
+		if err := c.VerifyHash(ctx, "ecc", psa.ECDSA(psa.AlgSHA256), h[:], sig); err != nil {
+			t.Errorf("VerifyHash of SignMessage's signature: %v", err)
+		}
+		wantStatus(t, c.VerifyMessage(ctx, "ecc", psa.ECDSA(psa.AlgSHA256), []byte("other"), sig), wire.StatusPsaErrorInvalidSignature)
+		key := make([]byte, 16)
+		rand.Read(key)
+		ctr := psa.Attributes{Type: psa.KeyTypeAES, Bits: 128, Usage: psa.UsageEncrypt | psa.UsageDecrypt, Alg: psa.AlgCTR}
+		if err := c.ImportKey(ctx, "ctr", ctr, key); err != nil {
+			t.Fatal(err)
+		}
+		ct, err := c.CipherEncrypt(ctx, "ctr", psa.AlgCTR, []byte("counter mode"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The IV leads the ciphertext; Go decrypts it.
+		blk, _ := aes.NewCipher(key)
+		pt := make([]byte, len(ct)-16)
+		cipher.NewCTR(blk, ct[:16]).XORKeyStream(pt, ct[16:])
+		if string(pt) != "counter mode" {
+			t.Fatalf("Go decrypts the service's CTR output to %q", pt)
+		}
+		if pt, err := c.CipherDecrypt(ctx, "ctr", psa.AlgCTR, ct); err != nil || string(pt) != "counter mode" {
+			t.Fatalf("CipherDecrypt = %q, %v", pt, err)
+		}
+		hk := psa.Attributes{Type: psa.KeyTypeHMAC, Bits: 256, Usage: psa.UsageSignMessage | psa.UsageVerifyMessage, Alg: psa.HMAC(psa.AlgSHA256)}
+		if err := c.GenerateKey(ctx, "hmac", hk); err != nil {
+			t.Fatal(err)
+		}
+		mac, err := c.MacCompute(ctx, "hmac", psa.HMAC(psa.AlgSHA256), []byte("data"))
+		if err != nil || len(mac) != 32 {
+			t.Fatalf("MacCompute = %x, %v", mac, err)
+		}
+		if err := c.MacVerify(ctx, "hmac", psa.HMAC(psa.AlgSHA256), []byte("data"), mac); err != nil {
+			t.Errorf("MacVerify: %v", err)
+		}
+		mac[0] ^= 1
+		wantStatus(t, c.MacVerify(ctx, "hmac", psa.HMAC(psa.AlgSHA256), []byte("data"), mac), wire.StatusPsaErrorInvalidSignature)
+	})
+}
