@@ -3,6 +3,7 @@ package tpm
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	osexec "os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parsec-go/parsec/client"
 	"github.com/parsec-go/parsec/service/config"
 	"github.com/parsec-go/parsec/service/server"
 	"github.com/parsec-go/parsec/wire"
@@ -114,4 +116,122 @@ owner_hierarchy_auth = ""
 		}
 		run(t, "Rust parsec-tool 0.7.0", filepath.Join(wrappers, "parsec-tool"), filepath.Join(wrappers, "openssl"))
 	})
+}
+
+// startService runs the service in process with only the TPM provider on
+// the given swtpm and returns its socket.
+func startService(tb testing.TB, tcti string) string {
+	tb.Helper()
+	work := tb.TempDir()
+	sock := filepath.Join(work, "parsec.sock")
+	doc := fmt.Sprintf(`
+[core_settings]
+allow_root = true
+log_level = "error"
+[listener]
+listener_type = "DomainSocket"
+timeout = 200
+socket_path = %q
+[authenticator]
+auth_type = "UnixPeerCredentials"
+[[key_manager]]
+name = "on-disk-manager"
+manager_type = "OnDisk"
+store_path = %q
+[[provider]]
+provider_type = "Tpm"
+key_info_manager = "on-disk-manager"
+tcti = %q
+owner_hierarchy_auth = ""
+`, sock, filepath.Join(work, "mappings"), tcti)
+	cfg, _, err := config.Parse([]byte(doc))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	reg := server.Registry{"Tpm": {ID: wire.ProviderTpm, Factory: New}}
+	srv, err := server.New(cfg, filepath.Join(work, "config.toml"), reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	tb.Cleanup(func() { cancel(); <-done })
+	return sock
+}
+
+// startRustService starts the Rust Parsec 1.4.1 TPM provider on the given
+// swtpm, or skips without a cached trixie root.
+func startRustService(tb testing.TB, tcti string, extra ...string) string {
+	tb.Helper()
+	root := os.Getenv("TRIXIE_ROOT")
+	if root == "" {
+		home, _ := os.UserHomeDir()
+		root = filepath.Join(home, ".cache/parsec-go/trixie-root")
+	}
+	if _, err := os.Stat(filepath.Join(root, "usr/bin/parsec")); err != nil {
+		tb.Skipf("no cached trixie root at %s: no Rust service to compare with", root)
+	}
+	script, _ := filepath.Abs("../../../scripts/rust-parsec.sh")
+	dir := tb.TempDir()
+	args := append([]string{"--root", root, "start", "--dir", dir, "--provider", "tpm", "--tcti", tcti, "--log-level", "error"}, extra...)
+	out, err := osexec.Command(script, args...).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("starting the Rust service: %v\n%s", err, out)
+	}
+	tb.Cleanup(func() { _ = osexec.Command(script, "--root", root, "stop", "--dir", dir, "--purge").Run() })
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "PARSEC_SERVICE_ENDPOINT=unix:"); ok {
+			return v
+		}
+	}
+	tb.Fatalf("the Rust service printed no endpoint:\n%s", out)
+	return ""
+}
+
+// BenchmarkServiceSign: ECDSA P-256 signatures through the socket, one
+// client, our service and the Rust service each with only the TPM
+// provider on a private swtpm, in the same run. Reports p50/p90 and ops/s.
+//
+//	go test ./service/provider/tpm -run XXX -bench ServiceSign -benchtime 200x
+func BenchmarkServiceSign(b *testing.B) {
+	services := []struct {
+		name  string
+		start func(testing.TB, string) string
+	}{
+		{"go", func(tb testing.TB, tcti string) string { return startService(tb, tcti) }},
+		{"rust", func(tb testing.TB, tcti string) string { return startRustService(tb, tcti) }},
+		{"rust-idle-1ms", func(tb testing.TB, tcti string) string { return startRustService(tb, tcti, "--idle-sleep", "1") }},
+	}
+	for _, s := range services {
+		b.Run(s.name, func(b *testing.B) {
+			sock := s.start(b, startSwtpm(b).tcti)
+			ctx := context.Background()
+			c, err := client.New(ctx, client.WithSocketPath(sock), client.WithProvider(wire.ProviderTpm))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := c.GenerateKey(ctx, "bench", eccP256Sign); err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = c.DestroyKey(ctx, "bench") })
+			d := make([]byte, 32)
+			if _, err := c.SignHash(ctx, "bench", eccP256Sign.Alg, d); err != nil {
+				b.Fatal(err)
+			}
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				if _, err := c.SignHash(ctx, "bench", eccP256Sign.Alg, d); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			report(b, lat, elapsed)
+		})
+	}
 }
