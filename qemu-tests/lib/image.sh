@@ -203,7 +203,11 @@ test_cpio() {
 	if [ "${TEST_SET:-}" = tee ]; then
 		cp "$QT_DIR"/tests/tee/[0-9]*.sh "$R/qt/tests/"
 	else
+		# Common tests, plus the provider's own (tests/<provider>/).
 		cp "$QT_DIR"/tests/[0-9]*.sh "$R/qt/tests/"
+		if compgen -G "$QT_DIR/tests/$p/[0-9]*.sh" >/dev/null; then
+			cp "$QT_DIR/tests/$p"/[0-9]*.sh "$R/qt/tests/"
+		fi
 	fi
 	config_for "$p" >"$R/etc/parsec/config.toml"
 	# The reload test switches to this: one more provider where the image
