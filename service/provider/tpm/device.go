@@ -134,6 +134,18 @@ func (d *device) run(fn func(*op) error) error {
 		if err := d.connect(); err != nil {
 			return err
 		}
+		if d.recheck {
+			// The channel was lost, or the TPM reused a handle we held:
+			// verify the cache before trusting any of it.
+			d.recheck = false
+			if err := d.checkCache(); err != nil {
+				if isTransport(err) {
+					d.disconnect()
+				}
+				d.recheck = true
+				return err
+			}
+		}
 		o := &op{d: d, verified: rechecked}
 		err := fn(o)
 		o.release()
@@ -226,12 +238,6 @@ func (d *device) connect() error {
 		d.log.Info("TPM reconnected", "tcti", d.cfg.String())
 	}
 	d.caps = caps
-	if d.recheck {
-		d.recheck = false
-		if err := d.checkCache(); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 

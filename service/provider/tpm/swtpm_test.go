@@ -15,8 +15,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/google/go-tpm/tpm2"
-
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
@@ -249,15 +247,3 @@ func wantStatus(t testing.TB, err error, want wire.Status) {
 		t.Fatalf("status %v, want %v (err: %v)", got, want, err)
 	}
 }
-
-// handleCount is a helper for the cache tests.
-func handleCount(t testing.TB, tr tcti.Transport) int {
-	t.Helper()
-	hs, err := transientHandles(tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(hs)
-}
-
-var _ = tpm2.TPMRHNull
