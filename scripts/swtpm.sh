@@ -176,9 +176,9 @@ restart() {
 	port=$(cat "$d/ports")
 	stop "$d" 0
 	# The old process may hold the port for a moment after exit.
-	local i
-	for i in $(seq 1 100); do
-		port_in_use "$port" || port_in_use $((port + 1)) || break
+	local tries=100
+	while [ "$tries" -gt 0 ] && { port_in_use "$port" || port_in_use $((port + 1)); }; do
+		tries=$((tries - 1))
 		sleep 0.05
 	done
 	launch "$d" "$port" 2>>"$d/swtpm.log" || die "swtpm did not restart; see $d/swtpm.log"
