@@ -64,8 +64,8 @@ port_in_use() {
 }
 
 pick_ports() {
-	local p i
-	for i in $(seq 1 200); do
+	local p
+	for _ in $(seq 1 200); do
 		p=$((20000 + RANDOM % 40000))
 		p=$((p - p % 2))
 		if ! port_in_use "$p" && ! port_in_use $((p + 1)); then
@@ -101,8 +101,8 @@ print_env() {
 # Wait until the command port accepts connections (swtpm --daemon returns
 # before that in some versions).
 wait_listening() {
-	local port=$1 i
-	for i in $(seq 1 100); do
+	local port=$1
+	for _ in $(seq 1 100); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			return 0
 		fi
