@@ -6,14 +6,15 @@ import (
 
 	"github.com/google/go-tpm/tpm2"
 
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/tpm/tcti"
 	"github.com/parsec-go/parsec/wire"
 )
 
 // ErrSkipped is returned (wrapped) by New when skip_if_no_tpm is set and
 // the TPM cannot be reached: the service should start without this
-// provider.
-var ErrSkipped = errors.New("TPM provider skipped: no TPM reachable and skip_if_no_tpm = true")
+// provider. It wraps provider.ErrSkip, which the service recognises.
+var ErrSkipped = fmt.Errorf("%w: no TPM reachable and skip_if_no_tpm = true", provider.ErrSkip)
 
 // tpmRC extracts the TPM response code from err, if the TPM answered.
 func tpmRC(err error) (tpm2.TPMRC, bool) {

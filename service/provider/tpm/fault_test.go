@@ -14,6 +14,7 @@ import (
 
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/kim"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 )
@@ -426,8 +427,8 @@ func TestSkipIfNoTpm(t *testing.T) {
 	e := &env{t: t, kimDir: t.TempDir(), log: &logRecorder{t: t}}
 	cfg := Config{Tcti: fmt.Sprintf("swtpm:host=127.0.0.1,port=%d", port), SkipIfNoTpm: true}
 	_, err = e.tryOpen(cfg)
-	if !errors.Is(err, ErrSkipped) {
-		t.Fatalf("skip_if_no_tpm: got %v, want ErrSkipped", err)
+	if !errors.Is(err, ErrSkipped) || !errors.Is(err, provider.ErrSkip) {
+		t.Fatalf("skip_if_no_tpm: got %v, want ErrSkipped and provider.ErrSkip", err)
 	}
 	cfg.SkipIfNoTpm = false
 	_, err = e.tryOpen(cfg)

@@ -399,7 +399,14 @@ func TestGenerateNegative(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			e.log.reset()
 			wantStatus(t, generate(t, e.p, alice, c.key, c.a), c.want)
+			// Each refusal is logged with its status and cause.
+			e.log.mustFind(t, "PsaGenerateKey failed", c.want.String(), "cause=")
+			if c.name == "rsa-4096-not-on-this-tpm" {
+				// The cause names what this TPM offers instead.
+				e.log.mustFind(t, "PsaGenerateKey failed", "[1024 2048 3072]")
+			}
 			if c.key != "taken" {
 				_, err := exportPub(e.p, alice, c.key)
 				wantStatus(t, err, wire.StatusPsaErrorDoesNotExist)
