@@ -399,13 +399,16 @@ func TestGenerateNegative(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if c.name == "rsa-4096-not-on-this-tpm" && e.p.dev.caps.rsaBits[4096] {
+				t.Skip("this TPM has RSA-4096")
+			}
 			e.log.reset()
 			wantStatus(t, generate(t, e.p, alice, c.key, c.a), c.want)
 			// Each refusal is logged with its status and cause.
 			e.log.mustFind(t, "PsaGenerateKey failed", c.want.String(), "cause=")
 			if c.name == "rsa-4096-not-on-this-tpm" {
 				// The cause names what this TPM offers instead.
-				e.log.mustFind(t, "PsaGenerateKey failed", "[1024 2048 3072]")
+				e.log.mustFind(t, "PsaGenerateKey failed", fmt.Sprint(e.p.dev.caps.rsaSizes()))
 			}
 			if c.key != "taken" {
 				_, err := exportPub(e.p, alice, c.key)
@@ -493,6 +496,9 @@ func TestCanDoCrypto(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if c.name == "gen-rsa4096-absent" && e.p.dev.caps.rsaBits[4096] {
+				t.Skip("this TPM has RSA-4096")
+			}
 			err := canDo(t, e.p, c.ct, c.a)
 			wantStatus(t, err, c.want)
 		})
