@@ -13,6 +13,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"errors"
 	"math/big"
 	"path/filepath"
 	"testing"
@@ -350,4 +351,51 @@ func depsFor(k kim.Manager, c Config) (d provider.Deps) {
 	d.KIM = k
 	d.Decode = func(v any) error { *(v.(*Config)) = c; return nil }
 	return d
+}
+
+// Concurrent requests share one session: calls are serialised and
+// multi-part operations do not disturb each other.
+func TestConcurrentRequests(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "s")
+	startEmulator(t, sock)
+	p, _ := newProvider(t, Config{EmulatorSocket: sock}, newKIM(t, filepath.Join(dir, "kim")))
+	do[*pb.GenerateKeyResult](t, p, wire.OpPsaGenerateKey, &pb.GenerateKeyRequest{KeyName: "shared", Attributes: attrs(t, eccSign)})
+	in := bytes.Repeat([]byte{7}, 100000)
+	want := sha256.Sum256(in)
+	errs := make(chan error, 64)
+	for g := 0; g < 12; g++ {
+		go func(g int) {
+			for i := 0; i < 8; i++ {
+				var err error
+				switch (g + i) % 3 {
+				case 0:
+					var r proto.Message
+					r, err = p.Execute(ctxT(t), alice, wire.OpPsaHashCompute, &pb.HashComputeRequest{Alg: pb.Algorithm_SHA_256, Input: in})
+					if err == nil && !bytes.Equal(r.(*pb.HashComputeResult).Hash, want[:]) {
+						err = errors.New("wrong hash")
+					}
+				case 1:
+					d := sha256.Sum256([]byte{byte(g), byte(i)})
+					var r proto.Message
+					r, err = p.Execute(ctxT(t), alice, wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: "shared", Alg: signAlg(t, eccSign.Alg), Hash: d[:]})
+					if err == nil {
+						_, err = p.Execute(ctxT(t), alice, wire.OpPsaVerifyHash, &pb.VerifyHashRequest{KeyName: "shared", Alg: signAlg(t, eccSign.Alg), Hash: d[:], Signature: r.(*pb.SignHashResult).Signature})
+					}
+				case 2:
+					_, err = p.Execute(ctxT(t), alice, wire.OpPsaGenerateRandom, &pb.GenerateRandomRequest{Size: 5000})
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}(g)
+	}
+	for g := 0; g < 12; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
