@@ -64,6 +64,13 @@ func errnoOf(err error) syscall.Errno {
 // Name is the device path.
 func (k *Kernel) Name() string { return k.path }
 
+// Err implements Health: the timeout that broke the device, if any.
+func (k *Kernel) Err() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.broken
+}
+
 // ioctl runs one request with the argument page as scratch space. prep
 // fills the page and returns the pointer to pass; the call runs on its
 // own goroutine so that a context deadline can abandon it (the kernel call
