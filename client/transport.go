@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"syscall"
@@ -131,8 +130,7 @@ func (t *transport) roundTrip(ctx context.Context, msg []byte, op wire.Opcode) (
 		ctx, cancel = context.WithTimeout(ctx, t.timeout)
 		defer cancel()
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", t.socketPath)
+	conn, err := dialUnix(ctx, t.socketPath)
 	if err != nil {
 		return nil, t.dialError(err)
 	}
@@ -195,6 +193,8 @@ func (t *transport) dialError(err error) error {
 		hint = "no permission to connect to " + t.socketPath + "; run as a user allowed to use Parsec"
 	case errors.Is(err, syscall.ENOTSOCK), errors.Is(err, syscall.ENOTDIR):
 		hint = t.socketPath + " is not a socket; set " + EndpointEnv + " to the service's socket"
+	case errors.Is(err, syscall.EINVAL) && len(t.socketPath) > 107:
+		hint = "the socket path " + t.socketPath + " is longer than the 107 bytes a Unix socket address holds"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return fmt.Errorf("%w at %s: %w", ErrServiceUnreachable, t.socketPath, err)
 	default:
@@ -215,12 +215,40 @@ func (t *transport) ioError(ctx context.Context, op wire.Opcode, what string, er
 	if ctx.Err() != nil {
 		return fmt.Errorf("%v: %s: %w", op, what, ctx.Err())
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return fmt.Errorf("%v: %s: %w", op, what, context.DeadlineExceeded)
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return fmt.Errorf("%v: %s: the service closed the connection (%v)", op, what, err)
 	}
 	return fmt.Errorf("%v: %s: %w", op, what, err)
+}
+
+// dialUnix connects a Unix stream socket to path. It goes through os.File
+// rather than package net: the runtime poller still gives deadlines and
+// cancellation, and a client process (parsec-tool runs one or a few
+// requests) starts measurably faster without net's dialer.
+func dialUnix(ctx context.Context, path string) (*os.File, error) {
+	for {
+		fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK, 0)
+		if err != nil {
+			return nil, os.NewSyscallError("socket", err)
+		}
+		err = syscall.Connect(fd, &syscall.SockaddrUnix{Name: path})
+		if err == nil {
+			return os.NewFile(uintptr(fd), "unix:"+path), nil
+		}
+		syscall.Close(fd)
+		// A Unix socket refuses a non-blocking connect with EAGAIN while the
+		// service's accept backlog is full: try again until the context
+		// gives up, as a blocking connect would have waited.
+		if err != syscall.EAGAIN {
+			return nil, os.NewSyscallError("connect", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
 }
