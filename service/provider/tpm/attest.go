@@ -161,8 +161,13 @@ func (p *Provider) attestKey(app auth.Application, r *pb.AttestKeyRequest) (*pb.
 			}
 			return fmt.Errorf("TPM2_PolicySecret: %w", err)
 		}
+		// The credential comes back encrypted.
+		activate, err := o.authorize(key, b.auth, false, true)
+		if err != nil {
+			return err
+		}
 		rsp, err := tpm2.ActivateCredential{
-			ActivateHandle: tpm2.AuthHandle{Handle: key.handle, Name: key.name, Auth: tpm2.PasswordAuth(b.auth)},
+			ActivateHandle: activate,
 			KeyHandle:      tpm2.AuthHandle{Handle: ek.handle, Name: ek.name, Auth: sess},
 			CredentialBlob: tpm2.TPM2BIDObject{Buffer: ac.GetCredentialBlob()},
 			Secret:         tpm2.TPM2BEncryptedSecret{Buffer: ac.GetSecret()},

@@ -47,6 +47,11 @@ type device struct {
 	root *rootKey
 	ek   *tpm2.TPMTPublic // the endorsement key's public area, once known
 
+	// sess protects the bus (see busSession); nil until needed, or when
+	// sessions are off (noSessions, or a TPM without AES-CFB).
+	sess       *busSession
+	noSessions bool
+
 	closed bool
 
 	// stats, for tests and logs
@@ -70,6 +75,7 @@ type loaded struct {
 // cheaply while the TPM has not been reset.
 type rootKey struct {
 	name  tpm2.TPM2BName
+	pub   *tpm2.TPMTPublic
 	saved *tpm2.TPMSContext
 }
 
@@ -138,6 +144,7 @@ func (d *device) run(fn func(*op) error) error {
 			// The channel was lost, or the TPM reused a handle we held:
 			// verify the cache before trusting any of it.
 			d.recheck = false
+			d.dropSession()
 			if err := d.checkCache(); err != nil {
 				if isTransport(err) {
 					d.disconnect()
@@ -188,15 +195,23 @@ func (d *device) run(fn func(*op) error) error {
 			// We keep no session between operations: every loaded one
 			// belongs to someone else (or to a crashed earlier us).
 			flushedSessions = true
+			d.sess = nil // flushed with the others
 			n, ferr := d.flushSessions()
 			if ferr != nil {
 				return ferr
 			}
 			d.log.Warn("TPM out of session memory; flushed sessions left loaded by other clients", "flushed", n)
 			retry = n > 0
+		case errors.Is(err, errResponseHMAC):
+			// Our nonces no longer match the TPM's: start over.
+			d.log.Error("TPM response failed its session HMAC (altered on the bus, or the TPM restarted); starting a new session")
+			d.sess = nil
+			retry = !rechecked
+			rechecked = true
 		case o.usedCached && !rechecked && suspectStale(err):
 			rechecked = true
-			d.log.Debug("failure with a cached TPM handle; re-checking the cache", "err", err)
+			d.log.Debug("failure with a cached TPM handle or session; re-checking", "err", err)
+			d.dropSession()
 			if cerr := d.checkCache(); cerr != nil {
 				return cerr
 			}
@@ -479,13 +494,66 @@ func (o *op) storageRoot() (*loaded, error) {
 	}
 	l := d.insert(rootID, rsp.ObjectHandle, rsp.Name)
 	o.pin(l)
-	d.root = &rootKey{name: rsp.Name}
+	pub, err := rsp.OutPublic.Contents()
+	if err != nil {
+		return nil, fmt.Errorf("storage root public area: %w", err)
+	}
+	d.root = &rootKey{name: rsp.Name, pub: pub}
 	if s, err := (tpm2.ContextSave{SaveHandle: rsp.ObjectHandle}).Execute(d.t); err == nil {
 		d.root.saved = &s.Context
 	} else if isTransport(err) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// session returns the bus session, starting it if needed; nil when
+// sessions are off (then auth values go as passwords).
+func (o *op) session() (*busSession, error) {
+	d := o.d
+	if d.noSessions || d.caps == nil || !d.caps.algs[tpm2.TPMAlgAES] || !d.caps.algs[tpm2.TPMAlgCFB] {
+		return nil, nil
+	}
+	if d.sess != nil {
+		o.usedCached = true
+		return d.sess, nil
+	}
+	root, err := o.storageRoot()
+	if err != nil {
+		return nil, err
+	}
+	s, err := startBusSession(d.t, root, d.root.pub)
+	if err != nil {
+		return nil, err
+	}
+	d.sess = s
+	return s, nil
+}
+
+// dropSession flushes our bus session, if any. Best effort: after a TPM
+// restart it is gone already.
+func (d *device) dropSession() {
+	if d.sess == nil {
+		return
+	}
+	if d.t != nil {
+		_, _ = tpm2.FlushContext{FlushHandle: d.sess.handle}.Execute(d.t)
+	}
+	d.sess = nil
+}
+
+// authorize returns the handle with its authorization: an HMAC on the bus
+// session (encrypting the first command and/or response parameter as
+// asked), or a password when sessions are off.
+func (o *op) authorize(l *loaded, auth []byte, encIn, encOut bool) (tpm2.AuthHandle, error) {
+	s, err := o.session()
+	if err != nil {
+		return tpm2.AuthHandle{}, err
+	}
+	if s == nil {
+		return tpm2.AuthHandle{Handle: l.handle, Name: l.name, Auth: tpm2.PasswordAuth(auth)}, nil
+	}
+	return tpm2.AuthHandle{Handle: l.handle, Name: l.name, Auth: s.use(auth, encIn, encOut)}, nil
 }
 
 // hierarchyAuthError reports a hierarchy authorization the TPM refused.
@@ -566,6 +634,7 @@ func (d *device) close() error {
 	var err error
 	if d.t != nil {
 		if !d.recheck {
+			d.dropSession()
 			err = d.flushAll(true)
 		}
 		d.disconnect()

@@ -88,8 +88,13 @@ func (p *Provider) generateKey(app auth.Application, r *pb.GenerateKeyRequest) (
 		if err != nil {
 			return err
 		}
+		// The sensitive area (the new key's auth value) is encrypted.
+		parent, err := o.authorize(root, nil, true, false)
+		if err != nil {
+			return err
+		}
 		rsp, err := tpm2.Create{
-			ParentHandle: tpm2.AuthHandle{Handle: root.handle, Name: root.name, Auth: tpm2.PasswordAuth(nil)},
+			ParentHandle: parent,
 			InSensitive:  tpm2.TPM2BSensitiveCreate{Sensitive: &tpm2.TPMSSensitiveCreate{UserAuth: tpm2.TPM2BAuth{Buffer: keyAuth}}},
 			InPublic:     tpm2.New2B(tmpl),
 		}.Execute(o.tpm())
@@ -247,8 +252,12 @@ func (p *Provider) signHash(app auth.Application, r *pb.SignHashRequest) (*pb.Si
 		if err != nil {
 			return err
 		}
+		key, err := o.authorize(l, b.auth, false, false)
+		if err != nil {
+			return err
+		}
 		rsp, err := tpm2.Sign{
-			KeyHandle:  tpm2.AuthHandle{Handle: l.handle, Name: l.name, Auth: tpm2.PasswordAuth(b.auth)},
+			KeyHandle:  key,
 			Digest:     tpm2.TPM2BDigest{Buffer: r.GetHash()},
 			InScheme:   sigScheme(alg, th),
 			Validation: tpm2.TPMTTKHashCheck{Tag: tpm2.TPMSTHashCheck, Hierarchy: tpm2.TPMRHNull},
@@ -541,8 +550,13 @@ func (p *Provider) asymmetricDecrypt(app auth.Application, r *pb.AsymmetricDecry
 		if err != nil {
 			return err
 		}
+		// The plaintext comes back encrypted.
+		key, err := o.authorize(l, b.auth, false, true)
+		if err != nil {
+			return err
+		}
 		rsp, err := tpm2.RSADecrypt{
-			KeyHandle:  tpm2.AuthHandle{Handle: l.handle, Name: l.name, Auth: tpm2.PasswordAuth(b.auth)},
+			KeyHandle:  key,
 			CipherText: tpm2.TPM2BPublicKeyRSA{Buffer: r.GetCiphertext()},
 			InScheme:   scheme,
 			Label:      tpm2.TPM2BData{Buffer: r.GetSalt()},
@@ -604,7 +618,22 @@ func (p *Provider) generateRandom(r *pb.GenerateRandomRequest) (*pb.GenerateRand
 				if n > maxRandomChunk {
 					n = maxRandomChunk
 				}
-				rsp, err := tpm2.GetRandom{BytesRequested: uint16(n)}.Execute(o.tpm())
+				var extra []tpm2.Session
+				s, err := o.session()
+				var ha *hierarchyAuthError
+				if errors.As(err, &ha) {
+					// No storage root to salt the session with (wrong
+					// owner auth): random still works, unencrypted.
+					s, err = nil, nil
+				}
+				if err != nil {
+					return err
+				}
+				if s != nil {
+					// An encrypt-only session: the bytes come back encrypted.
+					extra = append(extra, s.use(nil, false, true))
+				}
+				rsp, err := tpm2.GetRandom{BytesRequested: uint16(n)}.Execute(o.tpm(), extra...)
 				if err != nil {
 					return fmt.Errorf("TPM2_GetRandom: %w", err)
 				}
