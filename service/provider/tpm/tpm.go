@@ -7,6 +7,15 @@
 // the TPM keeps nothing persistent for us. Loaded keys are cached in a
 // small LRU so that a signature is one TPM command. Public-key operations
 // (verify, encrypt, export) run in software on the stored public area.
+//
+// What crosses the bus is protected as in Parsec's Rust provider: a salted
+// HMAC session (see session.go) authorizes keys without sending their auth
+// values and encrypts the secrets commands and responses carry.
+//
+// All TPM access is serialised (device.go), which also recovers from the
+// faults a real deployment meets: a lost channel, a TPM restarted behind
+// our back (stale handles are detected, never used for another key), a TPM
+// full of objects or sessions left by others, and busy warnings.
 package tpm
 
 import (
