@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 ensure_go || exit 1
 export CGO_ENABLED=0
 
-suites_all="static unit interop yocto arm64 qemu"
+suites_all="static unit interop ts yocto arm64 qemu"
 suites_quick="static unit"
 
 passed=0
@@ -68,6 +68,13 @@ suite_unit() {
 suite_interop() {
 	[ -x scripts/interop.sh ] || { echo "scripts/interop.sh not present yet"; return 0; }
 	scripts/interop.sh
+}
+
+# ts: the CLI suite through our service with only the Trusted Services
+# provider, the emulated secure world in its own process, both encodings.
+suite_ts() {
+	scripts/ts-cli-tests.sh --encoding packed-c --transport unix &&
+		scripts/ts-cli-tests.sh --encoding protobuf --transport unix-inline
 }
 
 suite_yocto() {
