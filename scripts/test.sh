@@ -14,7 +14,9 @@ cd "$(dirname "$0")/.."
 ensure_go || exit 1
 export CGO_ENABLED=0
 
-suites_all="static unit interop ts yocto arm64 qemu"
+# interop runs before unit: it builds the cached trixie root that the TPM
+# provider's end-to-end test needs for its Rust parsec-tool half.
+suites_all="static interop unit ts yocto arm64 qemu"
 suites_quick="static unit"
 
 passed=0
