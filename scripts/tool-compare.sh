@@ -105,7 +105,7 @@ esac
 work=$(mktemp -d /tmp/tool-compare.XXXXXX)
 services_started=()
 cleanup() {
-	for d in "${services_started[@]}"; do
+	for d in "${services_started[@]+"${services_started[@]}"}"; do
 		stop_service "$d"
 	done
 	if [ "$keep" = 1 ]; then
@@ -147,7 +147,6 @@ start_rust() {
 		cat "$d.start.log" >&2
 		return 1
 	}
-	services_started+=("rust:$d")
 	sed -n 's/^PARSEC_SERVICE_ENDPOINT=//p' <<<"$out"
 }
 
@@ -176,7 +175,6 @@ store_path = "$d/keys"
 EOF
 	(cd "$d" && exec setsid "$work/parsec" -c "$d/config.toml") </dev/null >"$d/parsec.log" 2>&1 &
 	echo $! >"$d/parsec.pid"
-	services_started+=("go:$d")
 	for ((i = 0; i < 2000; i++)); do
 		if PARSEC_SERVICE_ENDPOINT="unix:$d/parsec.sock" RUST_LOG=off "$go_tool" ping >/dev/null 2>&1; then
 			echo "unix:$d/parsec.sock"
@@ -195,6 +193,8 @@ stop_service() {
 	rust) "$here/rust-parsec.sh" stop --dir "$d" >/dev/null 2>&1 ;;
 	go)
 		pid=$(cat "$d/parsec.pid" 2>/dev/null) || return 0
+		# Only our daemon on this config: the pid may have been reused.
+		tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF "$d/config.toml" || return 0
 		kill -TERM "$pid" 2>/dev/null
 		for ((i = 0; i < 500; i++)); do
 			kill -0 "$pid" 2>/dev/null || break
@@ -549,6 +549,11 @@ compare_endpoints() {
 run_against() {
 	svc=$1
 	mkdir -p "$work/$svc"
+	# start_* run in a subshell ($(...)), so the service is recorded here,
+	# before it starts, for cleanup to stop it whatever happens.
+	case $svc in
+	rust | go) services_started+=("$svc:$work/$svc/service") ;;
+	esac
 	case $svc in
 	rust) ep=$(start_rust "$work/$svc/service") || {
 		report "start the Rust service" mismatch "failed"
