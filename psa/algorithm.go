@@ -291,6 +291,55 @@ func (a Algorithm) String() string {
 		return "ECDH"
 	case a == AlgFFDH:
 		return "FFDH"
+	case a.IsKeyAgreement():
+		return "KEY_AGREEMENT(" + a.KeyAgreementBase().String() + ", " + a.KeyAgreementKDF().String() + ")"
+	case a.IsKeyDerivation():
+		switch a &^ hashMask {
+		case algHKDFBase:
+			return "HKDF(" + h + ")"
+		case algTLS12PRFBase:
+			return "TLS12_PRF(" + h + ")"
+		case algTLS12PSKToMSBase:
+			return "TLS12_PSK_TO_MS(" + h + ")"
+		}
+	case a.IsMAC():
+		var base string
+		switch b := a.MACBase(); {
+		case b == AlgCMAC:
+			base = "CMAC"
+		case b == AlgCBCMAC:
+			base = "CBC_MAC"
+		case b&^hashMask == algHMACBase:
+			base = "HMAC(" + h + ")"
+		default:
+			return fmt.Sprintf("Algorithm(%#08x)", uint32(a))
+		}
+		switch {
+		case a&AlgMACAtLeastThisLength != 0:
+			return fmt.Sprintf("AT_LEAST_THIS_LENGTH_MAC(%s, %d)", base, a.MACLength())
+		case a.MACLength() != 0:
+			return fmt.Sprintf("TRUNCATED_MAC(%s, %d)", base, a.MACLength())
+		}
+		return base
+	case a.IsAEAD():
+		names := map[Algorithm]string{AlgCCM: "CCM", AlgGCM: "GCM", AlgChaCha20Poly1305: "CHACHA20_POLY1305"}
+		base, ok := names[a.AEADBase()]
+		if !ok {
+			break
+		}
+		switch {
+		case a&AlgAEADAtLeastThisLength != 0:
+			return fmt.Sprintf("AEAD_WITH_AT_LEAST_THIS_LENGTH_TAG(%s, %d)", base, a.AEADTagLength())
+		case a == a.AEADBase():
+			return base
+		}
+		return fmt.Sprintf("AEAD_WITH_SHORTENED_TAG(%s, %d)", base, a.AEADTagLength())
+	case a.IsCipher():
+		names := map[Algorithm]string{AlgStreamCipher: "STREAM_CIPHER", AlgCTR: "CTR", AlgCFB: "CFB", AlgOFB: "OFB",
+			AlgXTS: "XTS", AlgECBNoPadding: "ECB_NO_PADDING", AlgCBCNoPadding: "CBC_NO_PADDING", AlgCBCPKCS7: "CBC_PKCS7"}
+		if n, ok := names[a]; ok {
+			return n
+		}
 	}
 	return fmt.Sprintf("Algorithm(%#08x)", uint32(a))
 }

@@ -157,3 +157,22 @@ func TestDeprecated(t *testing.T) {
 		t.Error("DES should be deprecated")
 	}
 }
+
+func TestAlgorithmNames(t *testing.T) {
+	tests := map[Algorithm]string{
+		ECDSA(AlgSHA256):         "ECDSA(SHA_256)",
+		AlgGCM:                   "GCM",
+		AEADWithTag(AlgCCM, 8):   "AEAD_WITH_SHORTENED_TAG(CCM, 8)",
+		AlgCBCPKCS7:              "CBC_PKCS7",
+		HMAC(AlgSHA384):          "HMAC(SHA_384)",
+		TruncatedMAC(AlgCMAC, 8): "TRUNCATED_MAC(CMAC, 8)",
+		HKDF(AlgSHA256):          "HKDF(SHA_256)",
+		KeyAgreementWithKDF(AlgECDH, HKDF(AlgSHA256)): "KEY_AGREEMENT(ECDH, HKDF(SHA_256))",
+		Algorithm(0x7f000001):                         "Algorithm(0x7f000001)",
+	}
+	for a, want := range tests {
+		if got := a.String(); got != want {
+			t.Errorf("%#x: got %q, want %q", uint32(a), got, want)
+		}
+	}
+}

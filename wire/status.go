@@ -63,7 +63,7 @@ const (
 
 var statusNames = map[Status]string{
 	StatusSuccess:                         "Success",
-	StatusWrongProviderID:                 "WrongProviderID",
+	StatusWrongProviderID:                 "WrongProviderId",
 	StatusContentTypeNotSupported:         "ContentTypeNotSupported",
 	StatusAcceptTypeNotSupported:          "AcceptTypeNotSupported",
 	StatusWireProtocolVersionNotSupported: "WireProtocolVersionNotSupported",
@@ -142,7 +142,7 @@ var statusText = map[Status]string{
 	StatusPsaErrorAlreadyExists:           "asking for an item that already exists",
 	StatusPsaErrorDoesNotExist:            "asking for an item that doesn't exist",
 	StatusPsaErrorInsufficientMemory:      "there is not enough runtime memory",
-	StatusPsaErrorInsufficientStorage:     "there is not enough persistent storage available",
+	StatusPsaErrorInsufficientStorage:     "there is not enough persistent storage",
 	StatusPsaErrorInsufficientData:        "insufficient data when attempting to read from a resource",
 	StatusPsaErrorCommunicationFailure:    "there was a communication failure inside the implementation",
 	StatusPsaErrorStorageFailure:          "there was a storage failure that may have led to data loss",
