@@ -16,7 +16,7 @@ export CGO_ENABLED=0
 
 # interop runs before unit: it builds the cached trixie root that the TPM
 # provider's end-to-end test needs for its Rust parsec-tool half.
-suites_all="static interop unit ts yocto arm64 qemu"
+suites_all="static interop unit ts fuzz yocto arm64 qemu"
 suites_quick="static unit"
 
 passed=0
@@ -77,6 +77,11 @@ suite_interop() {
 suite_ts() {
 	scripts/ts-cli-tests.sh --encoding packed-c --transport unix &&
 		scripts/ts-cli-tests.sh --encoding protobuf --transport unix-inline
+}
+
+# fuzz: a short slice of every fuzz target (scripts/fuzz.sh SECONDS for more).
+suite_fuzz() {
+	scripts/fuzz.sh 5
 }
 
 suite_yocto() {

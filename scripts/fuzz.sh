@@ -1,0 +1,31 @@
+#!/bin/sh
+# Runs every Go fuzz target in the repository for a while each.
+#
+#   scripts/fuzz.sh [SECONDS]     default 10 s per target (the CI slice);
+#                                 give more for a real campaign
+#
+# Findings are written by go test under the package's testdata/fuzz/ and
+# make this script fail; commit them as regression inputs once fixed.
+set -u
+cd "$(dirname "$0")/.."
+. scripts/lib/go.sh
+ensure_go || exit 1
+secs=${1:-10}
+passed=0
+failed=0
+for entry in $(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./vendor/' | sort); do
+	pkg=./$(dirname "${entry#./}")
+	for target in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$entry"); do
+		if go test -run '^$' -fuzz "^$target\$" -fuzztime "${secs}s" "$pkg" >/tmp/fuzz.$$ 2>&1; then
+			passed=$((passed + 1))
+			echo "PASS $pkg $target"
+		else
+			failed=$((failed + 1))
+			echo "FAIL $pkg $target"
+			tail -20 /tmp/fuzz.$$ | sed 's/^/     /'
+		fi
+	done
+done
+rm -f /tmp/fuzz.$$
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
