@@ -8,7 +8,7 @@ PIDS=() # every host process we start; the EXIT trap kills what is left
 start_bg() { # start_bg LOG CMD...: start CMD in the background, remember it
 	local log=$1
 	shift
-	"$@" >"$log" 2>&1 </dev/null &
+	"$@" >"$log" 2>&1 </dev/null 9>&- &
 	BG_PID=$!
 	PIDS+=("$BG_PID")
 }
