@@ -1,4 +1,7 @@
 # shellcheck shell=bash
+# Variables set here are read by image.sh and run; commas in QEMU options
+# are QEMU's, not array separators.
+# shellcheck disable=SC2034,SC2054
 # Booting one guest: swtpm and the emulated secure world on private sockets
 # in the run directory, QEMU under a hard timeout, results read from the
 # serial console as they arrive.
@@ -33,8 +36,7 @@ cleanup_procs() {
 }
 
 wait_socket() { # wait_socket PATH PID: until PATH is a socket or PID died
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -S "$1" ] && return 0
 		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.05
@@ -70,6 +72,7 @@ boot() {
 	else
 		test_cpio "$p" "$d/test.cpio.gz"
 		cat "$ADIR/sys.cpio.gz" "$RUN/app.cpio.gz" "$d/test.cpio.gz" >"$d/initrd.gz"
+		# shellcheck disable=SC2206 # QEMU_MACHINE is a list of options
 		args=(-nodefaults -no-reboot -display none -m "$QEMU_MEM" -smp "$QEMU_SMP"
 			$QEMU_MACHINE -kernel "$KERNEL" -initrd "$d/initrd.gz"
 			-append "console=$CONSOLE panic=-1 quiet loglevel=3"

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034,SC2054 # QEMU_ARGS_OVERRIDE is read by boot; commas are QEMU's
 # Optional tier --tee optee: a real secure world. TF-A for QEMU's virt board
 # is not packaged by Debian, so it is built (about 5 s) from Debian's own
 # trixie source package with bookworm's cross compiler; OP-TEE OS for QEMU
@@ -113,7 +114,7 @@ tee_tier() {
 	mkdir -p "$d"
 	# The TEE tests ride in their own test archive; the service runs with
 	# the software provider so the image boots as it does everywhere else.
-	TEST_SET=tee test_cpio software "$d/test.cpio.gz"
+	TEST_SET="tee" test_cpio software "$d/test.cpio.gz"
 	cat "$ADIR/sys.cpio.gz" "$RUN/app.cpio.gz" "$d/test.cpio.gz" >"$d/initrd.gz"
 	local q=(-nodefaults -no-reboot -display none -m 1024 -smp "$QEMU_SMP"
 		-M virt,secure=on,gic-version=3 -cpu cortex-a57 -bios "$QT_CACHE/optee/flash.bin" -monitor none)

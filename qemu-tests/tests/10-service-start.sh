@@ -5,8 +5,8 @@
 [ -x /usr/libexec/parsec/parsec ] || fail "no /usr/libexec/parsec/parsec in the image"
 pid=$(service_pid) || fail "no pidfile /run/parsec.pid"
 [ -d "/proc/$pid" ] || fail "pid $pid from the pidfile is not running"
-[ "$(readlink /proc/$pid/exe)" = /usr/libexec/parsec/parsec ] || fail "pid $pid runs $(readlink /proc/$pid/exe)"
-uid=$(awk '/^Uid:/{print $2}' /proc/$pid/status)
+[ "$(readlink "/proc/$pid/exe")" = /usr/libexec/parsec/parsec ] || fail "pid $pid runs $(readlink "/proc/$pid/exe")"
+uid=$(awk '/^Uid:/{print $2}' /proc/"$pid"/status)
 [ "$uid" = 999 ] || fail "service runs as uid $uid, want 999 (parsec)"
 [ -S "$SOCK" ] || fail "no socket at $SOCK"
 ls -ld /run/parsec "$SOCK"

@@ -3,5 +3,5 @@
 . /qt/lib.sh
 command -v parsec-cli-tests.sh >/dev/null || fail "parsec-cli-tests.sh is not in the image"
 command -v parsec-tool >/dev/null || fail "parsec-tool is not in the image"
-cd /tmp
+cd /tmp || exit 1
 as alice parsec-cli-tests.sh "-$QT_PROVIDER_ID"

@@ -7,7 +7,7 @@ tool alice export-public-key -k "$k" >/tmp/qt/before.pem || fail "export before 
 old=$(service_pid)
 /etc/init.d/parsec restart || fail "init script restart failed"
 new=$(service_pid)
-[ -n "$new" ] && [ "$new" != "$old" ] || fail "restart did not replace the process ($old -> $new)"
+{ [ -n "$new" ] && [ "$new" != "$old" ]; } || fail "restart did not replace the process ($old -> $new)"
 tool alice list-keys | grep -q "$k" || fail "key $k gone after restart: $(tool alice list-keys 2>&1)"
 tool alice export-public-key -k "$k" >/tmp/qt/after.pem || fail "export after restart failed"
 cmp /tmp/qt/before.pem /tmp/qt/after.pem || fail "public key changed across restart"

@@ -3,5 +3,5 @@
 . /qt/lib.sh
 pid=$(service_pid)
 as carol qt-helper burst -n 300 -workers 8 || fail "burst reported failures"
-[ "$(service_pid)" = "$pid" ] && [ -d "/proc/$pid" ] || fail "service process changed or died"
+{ [ "$(service_pid)" = "$pid" ] && [ -d "/proc/$pid" ]; } || fail "service process changed or died"
 as alice parsec-tool ping || fail "parsec-tool ping after the burst failed"
