@@ -10,8 +10,7 @@
 host_tools() {
 	local want=() cmd pkg
 	# command:package
-	for cmd in qemu-system-aarch64:qemu-system-arm qemu-system-arm:qemu-system-arm \
-		qemu-system-x86_64:qemu-system-x86 qemu-aarch64-static:qemu-user-static \
+	for cmd in "$QEMU:$QEMU_PKG" \
 		swtpm:swtpm depmod:kmod modprobe:kmod cpio:cpio gzip:gzip dpkg-deb:dpkg; do
 		pkg=${cmd#*:}
 		command -v "${cmd%%:*}" >/dev/null 2>&1 || want+=("$pkg")

@@ -9,9 +9,29 @@ cpio_of() { # DIR > archive
 	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1)
 }
 
-# run_guest_bin BIN ARGS: run a guest-architecture static binary on the host.
-run_guest_bin() {
-	if [ -n "$QEMU_USER" ]; then "$QEMU_USER" "$@"; else "$@"; fi
+# busybox_applets: the applet list of the guest's busybox. Debian builds
+# busybox-static with one configuration for every architecture, so the
+# host-architecture build of the same package lists the same applets; that
+# spares a user-mode emulator (qemu-user-static is 380 MB installed).
+busybox_applets() {
+	local hostarch d=$QT_CACHE/host-busybox
+	hostarch=$(dpkg --print-architecture)
+	if [ "$hostarch" = "$DEBARCH" ]; then
+		"$ADIR/root/bin/busybox" --list
+		return
+	fi
+	if [ ! -x "$d/root/bin/busybox" ]; then
+		rm -rf "$d"
+		fetch_debs "$d" "$hostarch" busybox-static
+		mkdir -p "$d/root"
+		dpkg-deb -x "$d"/debs/busybox-static_*.deb "$d/root"
+	fi
+	local want have
+	want=$(dpkg-deb -f "$ADIR"/debs/busybox-static_*.deb Version)
+	have=$(dpkg-deb -f "$d"/debs/busybox-static_*.deb Version)
+	# binNMU suffixes (+bN) differ per architecture, the source does not
+	[ "${want%+b*}" = "${have%+b*}" ] || note "busybox-static $have (host) vs $want ($DEBARCH): applet lists may differ"
+	"$d/root/bin/busybox" --list
 }
 
 # sys_cpio: the cached system part. Rebuilt when the fetched packages or
@@ -32,7 +52,7 @@ sys_cpio() {
 	# Applet links made here, not in the guest: `busybox --install` would
 	# point them at /proc/self/exe, which resolves to whatever program execs
 	# them.
-	for a in $(run_guest_bin "$R/bin/busybox" --list); do
+	for a in $(busybox_applets); do
 		[ "$a" = busybox ] || ln -s busybox "$R/bin/$a"
 	done
 	[ -e "$R/bin/init" ] || die "busybox for $ARCH has no init applet"
