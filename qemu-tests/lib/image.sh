@@ -91,6 +91,8 @@ sys_cpio() {
 }
 
 # go_build: our binaries for the guest (and the emulator for the host).
+# Plain flags (no -trimpath), so the compiled packages are shared with the
+# other suites' builds in the Go cache.
 # Missing packages are reported, not fatal: the tests that need them fail
 # with that reason.
 go_build() {
@@ -107,7 +109,7 @@ go_build() {
 			continue
 		fi
 		if (cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=$GOARCH_ GOARM=$GOARM_ \
-			go build -trimpath -ldflags='-s -w' -o "$out/$name" "$pkg") >"$out/$name.log" 2>&1; then
+			go build -ldflags='-s -w' -o "$out/$name" "$pkg") >"$out/$name.log" 2>&1; then
 			BUILT+=("$name")
 		else
 			note "building $name for $ARCH failed:"
@@ -115,7 +117,7 @@ go_build() {
 		fi
 	done
 	if has_built parsec-tsemu; then
-		(cd "$REPO" && CGO_ENABLED=0 go build -trimpath -o "$out/parsec-tsemu.host" ./tools/parsec-tsemu) \
+		(cd "$REPO" && CGO_ENABLED=0 go build -o "$out/parsec-tsemu.host" ./tools/parsec-tsemu) \
 			>"$out/parsec-tsemu.host.log" 2>&1 || note "building the host parsec-tsemu failed"
 	fi
 }
