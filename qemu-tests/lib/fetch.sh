@@ -120,14 +120,26 @@ fetch_arch() {
 	[ -n "$kpkg" ] || die "cannot resolve $KMETA for $DEBARCH (see $d/update.log)"
 	rm -rf "$ADIR/debs" "$ADIR/root"
 	fetch_debs "$ADIR" "$DEBARCH" "$kpkg" busybox-static openssl libssl3 libc6
+	unpack_arch
+	(cd "$ADIR/debs" && ls) >"$stamp"
+}
+
+# unpack_arch: the downloaded packages unpacked into $ADIR/root. Only the
+# kernel image is needed at boot; the rest (140 MB of modules for arm64) is
+# removed once the system archive is built and unpacked again when it has
+# to be rebuilt.
+unpack_arch() {
+	rm -rf "$ADIR/root"
 	mkdir -p "$ADIR/root"
-	local f
+	local f kv
 	for f in "$ADIR"/debs/*.deb; do
 		dpkg-deb -x "$f" "$ADIR/root"
 	done
-	local kv
 	kv=$(ls "$ADIR/root/lib/modules")
 	# Debian ships no modules.dep in the package; depmod works cross-arch.
 	depmod -b "$ADIR/root" "$kv"
-	(cd "$ADIR/debs" && ls) >"$stamp"
+}
+
+prune_arch() {
+	find "$ADIR/root" -mindepth 1 -maxdepth 1 ! -name boot -exec rm -rf {} +
 }

@@ -43,6 +43,7 @@ sys_cpio() {
 		return 0
 	fi
 	note "assembling the $ARCH system archive"
+	[ -d "$ADIR/root/lib/modules" ] || unpack_arch
 	local R=$ADIR/sys.root src=$ADIR/root kv a f rel m
 	rm -rf "$R"
 	mkdir -p "$R"/{bin,dev,proc,sys,run,tmp,root,etc/ssl,usr/bin,usr/sbin,usr/lib/ssl,var/lib,var/log}
@@ -88,6 +89,7 @@ sys_cpio() {
 	mv "$out.tmp" "$out"
 	echo "$key" >"$ADIR/sys.key"
 	rm -rf "$R"
+	prune_arch
 }
 
 # go_build: our binaries for the guest (and the emulator for the host).
