@@ -93,10 +93,23 @@ boot() {
 	t0=$(date +%s.%N)
 	start_bg "$d/qemu.log" timeout -k 5 "$QT_BOOT_TIMEOUT" "$QEMU" "${args[@]}"
 	qpid=$BG_PID
-	# Report results as the guest prints them.
-	local seen_end=0 ready=""
+	# Report results as the guest prints them. The guest powers off right
+	# after QT:END; a power-off that sticks is cut short rather than left to
+	# the boot timeout.
+	local seen_end=0 ready="" end_by=0 st
 	SERVICELOG=()
-	while IFS= read -r line; do
+	while true; do
+		if IFS= read -r -t 1 line; then
+			:
+		else
+			st=$?
+			[ "$st" -gt 128 ] || break # end of output (QEMU is gone)
+			if [ "$end_by" -gt 0 ] && [ "$SECONDS" -ge "$end_by" ]; then
+				kill "$qpid" 2>/dev/null || true
+				end_by=0
+			fi
+			continue
+		fi
 		line=${line%$'\r'}
 		case $line in
 		QT:RESULT\ *) report_result "$p" "${line#QT:RESULT }" ;;
@@ -107,9 +120,12 @@ boot() {
 			;;
 		QT:INFO\ *) [ -z "$QT_VERBOSE" ] || echo "  info: ${line#QT:INFO }" ;;
 		QT:SERVICELOG\ *) SERVICELOG+=("${line#QT:SERVICELOG }") ;;
-		QT:END*) seen_end=1 ;;
+		QT:END*)
+			seen_end=1
+			end_by=$((SECONDS + 20))
+			;;
 		esac
-	done < <(tail -n +1 -F --pid="$qpid" "$d/console.log" 2>/dev/null | grep -a --line-buffered '^QT:')
+	done < <(tail -n +1 -s 0.2 -F --pid="$qpid" "$d/console.log" 2>/dev/null | grep -a --line-buffered '^QT:')
 	wait "$qpid" 2>/dev/null || rc=$?
 	local wall
 	wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
