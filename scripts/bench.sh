@@ -66,6 +66,9 @@ measure() { # name socket pid
 	"$load" -endpoint "unix:$sock" -op ping -n 1 >/dev/null
 	sleep 1
 	R[$name,rss_idle]=$(rss_kb "$pid")
+	# Warm-up, so that the first measured point does not pay for the
+	# service's (or the page cache's) first requests.
+	"$load" -endpoint "unix:$sock" -op ping -clients 2 -duration 1s >/dev/null
 	for op in ping random sign; do
 		for c in 1 8; do
 			line=$("$load" -endpoint "unix:$sock" -op "$op" -clients "$c" -duration "${seconds}s")
