@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parsec-go/parsec/service/config"
+	"github.com/parsec-go/parsec/service/provider/software"
+	"github.com/parsec-go/parsec/wire"
+	"github.com/parsec-go/parsec/wire/pb"
+)
+
+// The in-process request path, measured from a client's point of view:
+// one connection per request, as every Parsec client does.
+// Compare runs with benchstat; scripts/bench.sh compares whole services.
+
+func startServer(b *testing.B) string {
+	b.Helper()
+	dir := b.TempDir()
+	doc := strings.ReplaceAll(`
+[core_settings]
+allow_root = true
+[listener]
+listener_type = "DomainSocket"
+timeout = 1000
+socket_path = "DIR/parsec.sock"
+[authenticator]
+auth_type = "UnixPeerCredentials"
+[[key_manager]]
+name = "kim"
+manager_type = "OnDisk"
+store_path = "DIR/mappings"
+[[provider]]
+provider_type = "MbedCrypto"
+key_info_manager = "kim"
+store_path = "DIR/keys"
+`, "DIR", dir)
+	path := filepath.Join(dir, "config.toml")
+	os.WriteFile(path, []byte(doc), 0o600)
+	cfg, _, err := config.Parse([]byte(doc))
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := New(cfg, path, Registry{"MbedCrypto": {ID: wire.ProviderMbedCrypto, Factory: software.New}}, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Serve(ctx); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	return s.SocketPath()
+}
+
+func request(provider wire.ProviderID, op wire.Opcode, m proto.Message, authed bool) []byte {
+	body, _ := proto.Marshal(m)
+	h := wire.Header{Provider: provider, Opcode: op, BodyLen: uint32(len(body))}
+	var auth []byte
+	if authed {
+		h.AuthType, h.AuthLen = wire.AuthUnixPeerCredentials, 4
+		auth = binary.LittleEndian.AppendUint32(nil, uint32(os.Getuid()))
+	}
+	return append(append(h.Marshal(nil), body...), auth...)
+}
+
+func roundTrip(b *testing.B, socket string, req []byte, buf []byte) {
+	conn, err := net.Dial("unix", socket)
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Write(req); err != nil {
+		b.Fatal(err)
+	}
+	n, err := io.ReadAtLeast(conn, buf, wire.HeaderSize)
+	conn.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := wire.ParseHeader(buf[:n])
+	if err != nil || h.Status != wire.StatusSuccess {
+		b.Fatalf("status %v, %v", h.Status, err)
+	}
+}
+
+func benchOp(b *testing.B, req []byte) {
+	socket := startServer(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		buf := make([]byte, 4096)
+		for pb.Next() {
+			roundTrip(b, socket, req, buf)
+		}
+	})
+}
+
+func BenchmarkPing(b *testing.B) {
+	benchOp(b, request(0, wire.OpPing, &pb.PingRequest{}, false))
+}
+
+func BenchmarkGenerateRandom(b *testing.B) {
+	benchOp(b, request(1, wire.OpPsaGenerateRandom, &pb.GenerateRandomRequest{Size: 32}, false))
+}
+
+func BenchmarkListKeysAuthenticated(b *testing.B) {
+	benchOp(b, request(0, wire.OpListKeys, &pb.ListKeysRequest{}, true))
+}
