@@ -96,13 +96,18 @@ boot() {
 	# Report results as the guest prints them. The guest powers off right
 	# after QT:END; a power-off that sticks is cut short rather than left to
 	# the boot timeout.
-	local seen_end=0 ready="" end_by=0 st
+	local seen_end=0 ready="" end_by=0 st partial="" plan="" name
+	local -A got=()
 	SERVICELOG=()
 	while true; do
 		if IFS= read -r -t 1 line; then
-			:
+			line=$partial$line
+			partial=
 		else
 			st=$?
+			# A timeout can land in the middle of a line: read keeps what it
+			# had, and the rest of the line comes with the next read.
+			partial+=$line
 			[ "$st" -gt 128 ] || break # end of output (QEMU is gone)
 			if [ "$end_by" -gt 0 ] && [ "$SECONDS" -ge "$end_by" ]; then
 				kill "$qpid" 2>/dev/null || true
@@ -112,7 +117,12 @@ boot() {
 		fi
 		line=${line%$'\r'}
 		case $line in
-		QT:RESULT\ *) report_result "$p" "${line#QT:RESULT }" ;;
+		QT:PLAN\ *) plan=${line#QT:PLAN } ;;
+		QT:RESULT\ *)
+			read -r _ name _ <<<"${line#QT:RESULT }"
+			got[$name]=1
+			report_result "$p" "${line#QT:RESULT }"
+			;;
 		QT:LOG\ *) LOGS+=("${line#QT:LOG }") ;;
 		QT:INFO\ ready-uptime=*)
 			ready=${line#QT:INFO ready-uptime=}
@@ -132,6 +142,13 @@ boot() {
 	[ -n "${SWTPM_PID:-}" ] && stop_pid "$SWTPM_PID"
 	SWTPM_PID=
 	ts_host_stop
+	# Every test the runner announced must have reported: a verdict lost on
+	# the way must not pass for a success.
+	for name in $plan; do
+		[ -n "${got[$name]:-}" ] && continue
+		FAILED=$((FAILED + 1))
+		printf 'FAIL  %-28s %s\n' "$ARCH/$p/$name" "no result came back from the guest"
+	done
 	if [ ${#SERVICELOG[@]} -gt 0 ]; then
 		echo "---- end of /var/log/parsec.log in the $ARCH/$p guest ----"
 		printf '      %s\n' "${SERVICELOG[@]}"
