@@ -89,3 +89,16 @@ func macLen(a Algorithm) int {
 	}
 	return 1 << 30
 }
+
+// CheckRSASize applies Parsec's rule on top of PSA: RSA keys with a stated
+// size are 1024, 2048 or 4096 bits (an import may leave the size to the
+// key data). Other key types pass.
+func (a Attributes) CheckRSASize(isImport bool) error {
+	if isImport && a.Bits == 0 {
+		return nil
+	}
+	if a.Type.IsRSA() && a.Bits != 1024 && a.Bits != 2048 && a.Bits != 4096 {
+		return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "RSA keys are 1024, 2048 or 4096 bits, not %d", a.Bits)
+	}
+	return nil
+}

@@ -176,3 +176,21 @@ func TestAlgorithmNames(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckRSASize(t *testing.T) {
+	rsa := func(bits uint32) Attributes { return Attributes{Type: KeyTypeRSAKeyPair, Bits: bits} }
+	for _, tt := range []struct {
+		a       Attributes
+		import_ bool
+		ok      bool
+	}{
+		{rsa(2048), false, true}, {rsa(1024), false, true}, {rsa(4096), false, true},
+		{rsa(3072), false, false}, {rsa(0), false, false}, {rsa(0), true, true}, {rsa(3072), true, false},
+		{Attributes{Type: ECCKeyPair(EccSecpR1), Bits: 256}, false, true},
+	} {
+		err := tt.a.CheckRSASize(tt.import_)
+		if (err == nil) != tt.ok || err != nil && !errors.Is(err, wire.StatusPsaErrorInvalidArgument) {
+			t.Errorf("%+v import=%v: %v", tt.a, tt.import_, err)
+		}
+	}
+}

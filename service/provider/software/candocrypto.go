@@ -37,7 +37,7 @@ func (p *Provider) canDoCrypto(r *pb.CanDoCryptoRequest) (*pb.CanDoCryptoResult,
 }
 
 func generateCheck(a psa.Attributes) error {
-	if err := checkRSASize(a, false); err != nil {
+	if err := a.CheckRSASize(false); err != nil {
 		return err
 	}
 	if a.Type.IsPublicKey() {
@@ -53,7 +53,7 @@ func generateCheck(a psa.Attributes) error {
 }
 
 func importCheck(a psa.Attributes) error {
-	if err := checkRSASize(a, true); err != nil {
+	if err := a.CheckRSASize(true); err != nil {
 		return err
 	}
 	if err := supportedType(a, true); err != nil {
@@ -116,7 +116,7 @@ func useCheck(a psa.Attributes) error {
 		return err
 	}
 	if a.Type.IsRSA() {
-		if err := checkRSASize(a, true); err != nil {
+		if err := a.CheckRSASize(true); err != nil {
 			return err
 		}
 	}

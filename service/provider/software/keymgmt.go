@@ -8,19 +8,6 @@ import (
 	"github.com/parsec-go/parsec/wire/pb"
 )
 
-// checkRSASize is Parsec's own rule on top of Mbed TLS: RSA keys with a
-// stated size must be 1024, 2048 or 4096 bits (import may leave the size
-// to the data).
-func checkRSASize(a psa.Attributes, isImport bool) error {
-	if isImport && a.Bits == 0 {
-		return nil
-	}
-	if a.Type.IsRSA() && a.Bits != 1024 && a.Bits != 2048 && a.Bits != 4096 {
-		return errInvalidArgument("RSA keys are 1024, 2048 or 4096 bits, not %d", a.Bits)
-	}
-	return nil
-}
-
 // nameFree fails early when the name is taken, before costly key
 // generation; Insert still decides races.
 func (p *Provider) nameFree(o kim.Owner, name string) error {
@@ -66,7 +53,7 @@ func (p *Provider) generateKey(app auth.Application, r *pb.GenerateKeyRequest) (
 	if a.Deprecated() && !p.settings.AllowDeprecated {
 		return nil, wire.Errorf(wire.StatusDeprecatedPrimitive, "%v with %v is deprecated", a.Type, a.Alg)
 	}
-	if err := checkRSASize(a, false); err != nil {
+	if err := a.CheckRSASize(false); err != nil {
 		return nil, err
 	}
 	o := kim.OwnerOf(app)
@@ -92,7 +79,7 @@ func (p *Provider) importKey(app auth.Application, r *pb.ImportKeyRequest) (*pb.
 		// Parsec only warns on import.
 		p.log.Warn("importing a key with a deprecated primitive", "type", a.Type, "alg", a.Alg)
 	}
-	if err := checkRSASize(a, true); err != nil {
+	if err := a.CheckRSASize(true); err != nil {
 		return nil, err
 	}
 	o := kim.OwnerOf(app)

@@ -12,18 +12,6 @@ import (
 	"github.com/parsec-go/parsec/wire/pb"
 )
 
-// checkRSASize is Parsec's rule: RSA keys with a stated size are 1024,
-// 2048 or 4096 bits (an import may leave the size to the data).
-func checkRSASize(a psa.Attributes, isImport bool) error {
-	if isImport && a.Bits == 0 {
-		return nil
-	}
-	if a.Type.IsRSA() && a.Bits != 1024 && a.Bits != 2048 && a.Bits != 4096 {
-		return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "RSA keys are 1024, 2048 or 4096 bits, not %d", a.Bits)
-	}
-	return nil
-}
-
 func (x *call) nameFree(o kim.Owner, name string) error {
 	_, err := x.p.kim.Get(o, name)
 	if err == nil {
@@ -94,7 +82,7 @@ func (x *call) generateKey(ctx context.Context, r *pb.GenerateKeyRequest) (*pb.G
 	if a.Deprecated() && !x.p.settings.AllowDeprecated {
 		return nil, wire.Errorf(wire.StatusDeprecatedPrimitive, "%v with %v is deprecated", a.Type, a.Alg)
 	}
-	if err := checkRSASize(a, false); err != nil {
+	if err := a.CheckRSASize(false); err != nil {
 		return nil, err
 	}
 	err = x.create(ctx, r.GetKeyName(), a, func(ka ts.KeyAttributes) (uint32, error) { return x.cr.GenerateKey(ctx, ka) })
@@ -112,7 +100,7 @@ func (x *call) importKey(ctx context.Context, r *pb.ImportKeyRequest) (*pb.Impor
 	if a.Deprecated() {
 		x.p.log.Warn("importing a key with a deprecated primitive", "type", a.Type, "alg", a.Alg)
 	}
-	if err := checkRSASize(a, true); err != nil {
+	if err := a.CheckRSASize(true); err != nil {
 		return nil, err
 	}
 	err = x.create(ctx, r.GetKeyName(), a, func(ka ts.KeyAttributes) (uint32, error) { return x.cr.ImportKey(ctx, ka, r.GetData()) })
@@ -187,7 +175,7 @@ func (p *Provider) canDoCrypto(r *pb.CanDoCryptoRequest) (*pb.CanDoCryptoResult,
 		a.Type == psa.KeyTypeCamellia || a.Type == psa.KeyTypeChaCha20
 	switch r.GetCheckType() {
 	case pb.CheckType_USE:
-		if checkRSASize(a, false) != nil {
+		if a.CheckRSASize(false) != nil {
 			return no("RSA keys of %d bits are not supported", a.Bits)
 		}
 		if a.Alg != psa.AlgNone && !fits(a.Type, a.Alg) {
@@ -197,14 +185,14 @@ func (p *Provider) canDoCrypto(r *pb.CanDoCryptoRequest) (*pb.CanDoCryptoResult,
 			return no("the protobuf interface has no %v operations", a.Alg)
 		}
 	case pb.CheckType_GENERATE:
-		if checkRSASize(a, false) != nil {
+		if a.CheckRSASize(false) != nil {
 			return no("RSA keys of %d bits are not supported", a.Bits)
 		}
 		if !creatable {
 			return no("%v keys cannot be generated", a.Type)
 		}
 	case pb.CheckType_IMPORT:
-		if checkRSASize(a, true) != nil {
+		if a.CheckRSASize(true) != nil {
 			return no("RSA keys of %d bits are not supported", a.Bits)
 		}
 		if !creatable && !a.Type.IsPublicKey() {
