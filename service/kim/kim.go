@@ -57,3 +57,17 @@ type Manager interface {
 	// All returns every key of every owner, internal ones included.
 	All() ([]Key, error)
 }
+
+// GetFor returns o's key name if it belongs to the provider instance
+// named provider. Names are unique per application across providers, so a
+// key held by another provider is, for this one, a key that does not exist.
+func GetFor(m Manager, o Owner, name, provider string) (Entry, error) {
+	e, err := m.Get(o, name)
+	if err != nil {
+		return e, err
+	}
+	if e.ProviderName != provider {
+		return Entry{}, wire.Errorf(wire.StatusPsaErrorDoesNotExist, "key %q belongs to provider %q, not %q", name, e.ProviderName, provider)
+	}
+	return e, nil
+}

@@ -153,3 +153,20 @@ func TestOnDiskWriteFailureIsKIMError(t *testing.T) {
 		t.Fatal("failed insert must not be visible")
 	}
 }
+
+func TestGetForOtherProviderIsDoesNotExist(t *testing.T) {
+	m, _ := OpenOnDisk(t.TempDir(), nil)
+	o := Owner{AuthType: wire.AuthDirect, App: "app"}
+	if err := m.Insert(o, "k", testEntry(1)); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := GetFor(m, o, "k", "mbed-crypto-provider"); err != nil || e.KeyID[0] != 1 {
+		t.Fatalf("own provider: %+v %v", e, err)
+	}
+	if _, err := GetFor(m, o, "k", "tpm-provider"); !errors.Is(err, wire.StatusPsaErrorDoesNotExist) {
+		t.Fatalf("other provider: %v", err)
+	}
+	if _, err := GetFor(m, o, "missing", "mbed-crypto-provider"); !errors.Is(err, wire.StatusPsaErrorDoesNotExist) {
+		t.Fatalf("missing key: %v", err)
+	}
+}

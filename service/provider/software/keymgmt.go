@@ -98,12 +98,9 @@ func (p *Provider) importKey(app auth.Application, r *pb.ImportKeyRequest) (*pb.
 
 func (p *Provider) destroyKey(app auth.Application, r *pb.DestroyKeyRequest) (*pb.DestroyKeyResult, error) {
 	o := kim.OwnerOf(app)
-	e, err := p.kim.Get(o, r.GetKeyName())
+	e, err := kim.GetFor(p.kim, o, r.GetKeyName(), p.info.Name)
 	if err != nil {
 		return nil, err
-	}
-	if e.ProviderName != p.info.Name {
-		return nil, errDoesNotExist("key %q does not exist in this provider", r.GetKeyName())
 	}
 	// Mapping first: once it is gone the key is unusable, whatever
 	// happens to the material next.

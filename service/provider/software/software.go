@@ -254,13 +254,9 @@ func decodeKeyID(b []byte) (uint32, bool) {
 
 // lookup resolves an application's key name to this provider's key.
 func (p *Provider) lookup(app auth.Application, name string) (*key, error) {
-	e, err := p.kim.Get(kim.OwnerOf(app), name)
+	e, err := kim.GetFor(p.kim, kim.OwnerOf(app), name, p.info.Name)
 	if err != nil {
 		return nil, err
-	}
-	if e.ProviderName != p.info.Name {
-		// The name exists, but for another provider: not ours to use.
-		return nil, errDoesNotExist("key %q does not exist in this provider", name)
 	}
 	id, ok := decodeKeyID(e.KeyID)
 	if !ok {

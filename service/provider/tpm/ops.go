@@ -22,12 +22,9 @@ const keyAuthSize = 32
 
 // lookup fetches the caller's key and decodes its TPM blob.
 func (p *Provider) lookup(app auth.Application, name string) (kim.Entry, *keyBlob, error) {
-	e, err := p.kim.Get(kim.OwnerOf(app), name)
+	e, err := kim.GetFor(p.kim, kim.OwnerOf(app), name, p.info.Name)
 	if err != nil {
 		return e, nil, err
-	}
-	if e.ProviderName != p.info.Name {
-		return e, nil, wire.Errorf(wire.StatusPsaErrorDoesNotExist, "key %q belongs to provider %q, not %q", name, e.ProviderName, p.info.Name)
 	}
 	b, err := decodeBlob(e.KeyID)
 	if err != nil {

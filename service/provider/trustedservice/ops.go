@@ -32,12 +32,9 @@ type keyRef struct {
 // key resolves a key name of the caller to this provider's key.
 func (x *call) key(name string) (keyRef, error) {
 	o := kim.OwnerOf(x.app)
-	e, err := x.p.kim.Get(o, name)
+	e, err := kim.GetFor(x.p.kim, o, name, x.p.info.Name)
 	if err != nil {
 		return keyRef{}, err
-	}
-	if e.ProviderName != x.p.info.Name {
-		return keyRef{}, wire.Errorf(wire.StatusPsaErrorDoesNotExist, "key %q does not exist in this provider", name)
 	}
 	id, ok := decodeKeyID(e.KeyID)
 	if !ok {
