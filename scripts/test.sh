@@ -79,9 +79,9 @@ suite_ts() {
 		scripts/ts-cli-tests.sh --encoding protobuf --transport unix-inline
 }
 
-# fuzz: a short slice of every fuzz target (scripts/fuzz.sh SECONDS for more).
+# fuzz: a short slice of every fuzz target (scripts/fuzz.sh N|DURATION for more).
 suite_fuzz() {
-	scripts/fuzz.sh 5
+	scripts/fuzz.sh 20000
 }
 
 suite_yocto() {
