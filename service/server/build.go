@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/parsec-go/parsec/internal/version"
@@ -20,10 +22,13 @@ import (
 // Registry maps config provider_type names to factories.
 type Registry map[string]RegisteredProvider
 
-// RegisteredProvider describes one provider kind.
+// RegisteredProvider describes one provider kind. A nil Factory marks a
+// kind this build knows but left out (a build tag); LeftOut then says how to
+// get it back, so a config naming it fails with more than "unknown".
 type RegisteredProvider struct {
 	ID      wire.ProviderID
 	Factory provider.Factory
+	LeftOut string
 }
 
 // generation is everything one config builds; a reload replaces it whole.
@@ -58,6 +63,10 @@ func build(cfg *config.Config, reg Registry, log *slog.Logger) (*generation, err
 	names := map[string]bool{}
 	for _, pc := range cfg.Providers {
 		rp, ok := reg[pc.ProviderType]
+		if ok && rp.Factory == nil {
+			g.close(log)
+			return nil, fmt.Errorf("config key \"provider.provider_type\" of [[provider]] #%d is %q, which was left out of this build (%s); available: %s", pc.Index, pc.ProviderType, rp.LeftOut, reg.names())
+		}
 		if !ok {
 			g.close(log)
 			return nil, fmt.Errorf("config key \"provider.provider_type\" of [[provider]] #%d is %q, which this build does not include; available: %s", pc.Index, pc.ProviderType, reg.names())
@@ -111,13 +120,14 @@ func build(cfg *config.Config, reg Registry, log *slog.Logger) (*generation, err
 	return g, nil
 }
 
+// names lists the kinds this build can start, in a stable order.
 func (r Registry) names() string {
-	s := ""
-	for n := range r {
-		if s != "" {
-			s += ", "
+	var built []string
+	for n, rp := range r {
+		if rp.Factory != nil {
+			built = append(built, n)
 		}
-		s += n
 	}
-	return s
+	sort.Strings(built)
+	return strings.Join(built, ", ")
 }

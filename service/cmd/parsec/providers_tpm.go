@@ -1,0 +1,13 @@
+//go:build !parsec_no_tpm
+
+package main
+
+import (
+	"github.com/parsec-go/parsec/service/provider/tpm"
+	"github.com/parsec-go/parsec/service/server"
+	"github.com/parsec-go/parsec/wire"
+)
+
+func tpmProvider() server.RegisteredProvider {
+	return server.RegisteredProvider{ID: wire.ProviderTpm, Factory: tpm.New}
+}

@@ -1,0 +1,13 @@
+//go:build !parsec_no_trustedservice
+
+package main
+
+import (
+	"github.com/parsec-go/parsec/service/provider/trustedservice"
+	"github.com/parsec-go/parsec/service/server"
+	"github.com/parsec-go/parsec/wire"
+)
+
+func trustedServiceProvider() server.RegisteredProvider {
+	return server.RegisteredProvider{ID: wire.ProviderTrustedService, Factory: trustedservice.New}
+}
