@@ -155,6 +155,9 @@ func parseKey(a psa.Attributes, data []byte) (*key, error) {
 		}
 		k.material = append([]byte(nil), data...)
 	case t == psa.KeyTypeRSAKeyPair:
+		if err := precheckRSAPrivateKey(data); err != nil {
+			return nil, err
+		}
 		priv, err := x509.ParsePKCS1PrivateKey(data)
 		if err != nil {
 			return nil, errInvalidArgument("RSA key pair is not a valid PKCS#1 RSAPrivateKey: %v", err)
