@@ -344,6 +344,74 @@ def check_recipe(root, path, res, run_go):
     res.check('Go build settings %s' % name, problems, ' '.join(pkgs))
 
 
+# PACKAGECONFIG values whose provider selection check_provider_tags tries.
+PROVIDER_CASES = ('MBED-CRYPTO', 'MBED-CRYPTO TPM', 'MBED-CRYPTO TS', 'MBED-CRYPTO TPM TS SWTPM',
+                  'TPM TS')
+
+
+def go_deps(root, pkgs, tags):
+    """In-module packages (module-relative) that pkgs link with these tags."""
+    env = dict(os.environ, GOFLAGS='-mod=vendor', CGO_ENABLED='0', GOTOOLCHAIN='local')
+    module, _, _ = layerlib.go_mod_info(root)
+    p = subprocess.run(['go', 'list', '-deps', '-f', '{{.ImportPath}}', '-tags', ','.join(tags)]
+                       + pkgs, cwd=root, capture_output=True, text=True, env=env)
+    if p.returncode:
+        raise RuntimeError(p.stderr.strip()[-500:])
+    return {line[len(module) + 1:] for line in p.stdout.split() if line.startswith(module + '/')}
+
+
+def check_provider_tags(root, path, res, run_go):
+    """A recipe with provider PACKAGECONFIG options builds exactly the chosen
+    hardware providers into its program: the Go build tags its GOBUILDFLAGS
+    get are ones the program's package defines (a misspelt tag is silently
+    ignored by go and would build every provider), and, with go, the build
+    links each provider's package exactly when its option is on."""
+    name = rel(root, path)
+    try:
+        d = layerlib.read_recipe(path, root, distro_features='systemd sysvinit tpm2')
+    except Exception:  # noqa: BLE001 - check_recipe reports it
+        return
+    if not any(d.getVarFlag('PACKAGECONFIG', o) is not None for o in layerlib.PROVIDER_PACKAGES):
+        return
+    module, _, _ = layerlib.go_mod_info(root)
+    pkgs = (d.getVar('GO_INSTALL') or '').split()
+    declared = set()
+    for pkg in pkgs:
+        declared |= layerlib.declared_build_tags(os.path.join(root, os.path.relpath(pkg, module)))
+    problems = []
+    summary = []
+    for pc in PROVIDER_CASES:
+        try:
+            dc = layerlib.read_recipe(path, root, distro_features='systemd sysvinit tpm2',
+                                      extra={'PACKAGECONFIG': pc})
+        except Exception as e:  # noqa: BLE001
+            problems.append('PACKAGECONFIG "%s": cannot evaluate: %s' % (pc, e))
+            continue
+        tags = layerlib.go_build_tags(dc.getVar('GOBUILDFLAGS'))
+        summary.append('%s: %s' % (pc, ','.join(tags) or '-'))
+        for t in tags:
+            if t not in declared:
+                problems.append('PACKAGECONFIG "%s": GOBUILDFLAGS has tag %s, which no //go:build '
+                                'line of %s tests' % (pc, t, ' '.join(pkgs)))
+        if not run_go:
+            continue
+        try:
+            deps = go_deps(root, pkgs, tags)
+        except RuntimeError as e:
+            problems.append('PACKAGECONFIG "%s": go list: %s' % (pc, e))
+            continue
+        on = pc.split()
+        for opt, pkg in sorted(layerlib.PROVIDER_PACKAGES.items()):
+            if (pkg in deps) != (opt in on):
+                problems.append('PACKAGECONFIG "%s" (tags "%s"): %s is %slinked' % (
+                    pc, ','.join(tags), pkg, '' if pkg in deps else 'not '))
+        for pkg in layerlib.ALWAYS_LINKED:
+            if pkg not in deps:
+                problems.append('PACKAGECONFIG "%s": %s is not linked' % (pc, pkg))
+    res.check('PACKAGECONFIG selects the providers built in %s%s'
+              % (name, '' if run_go else ' (tags only, no go list)'), problems, '; '.join(summary))
+
+
 def check_go_mod(root, res):
     module, goline, toolchain = layerlib.go_mod_info(root)
     problems = []
@@ -459,6 +527,7 @@ def main():
     check_syntax(root, res)
     for path in sorted(glob.glob(os.path.join(root, 'recipes-*', '*', '*.bb'))):
         check_recipe(root, path, res, not a.no_go)
+        check_provider_tags(root, path, res, not a.no_go)
     check_go_mod(root, res)
     if not a.no_go:
         check_vendor_sync(root, res)

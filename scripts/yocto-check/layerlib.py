@@ -2,8 +2,10 @@
 recipe with the oe-core stand-in, finding SRC_URI files the way the local
 fetcher does, and reporting results."""
 
+import glob
 import os
 import re
+import shlex
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,6 +24,43 @@ ARCHES = {
     'arm': dict(TARGET_ARCH='arm', TARGET_GOARCH='arm', GOARM='7',
                 TARGET_LOADER='/lib/ld-linux-armhf.so.3', override='arm'),
 }
+
+
+# parsec-service's PACKAGECONFIG options that select a hardware provider, and
+# the package implementing it (relative to the module): the daemon must link
+# the package exactly when the option is on. The software provider is linked
+# whatever MBED-CRYPTO says (the option only puts it into config.toml).
+PROVIDER_PACKAGES = {'TPM': 'service/provider/tpm', 'TS': 'service/provider/trustedservice'}
+ALWAYS_LINKED = ('service/provider/software',)
+
+
+def go_build_tags(flags):
+    """The build tags the go command takes from a flags string: the last
+    -tags wins, and its value is a comma (or, older, space) separated list."""
+    tags = ''
+    args = shlex.split(flags or '')
+    for i, a in enumerate(args):
+        name, eq, val = a.lstrip('-').partition('=')
+        if not a.startswith('-') or name != 'tags':
+            continue
+        if eq:
+            tags = val
+        elif i + 1 < len(args):
+            tags = args[i + 1]
+    return [t for t in re.split(r'[\s,]+', tags) if t]
+
+
+def declared_build_tags(pkgdir):
+    """Tags that the //go:build lines of the Go package in pkgdir test."""
+    out = set()
+    for f in glob.glob(os.path.join(pkgdir, '*.go')):
+        with open(f) as fh:
+            for line in fh:
+                if line.startswith('//go:build '):
+                    out.update(re.findall(r'[A-Za-z0-9_.]+', line[len('//go:build '):]))
+                elif line.startswith('package '):
+                    break
+    return out
 
 
 class Results:

@@ -5,7 +5,8 @@
 #                         lib/oeqa, go.mod and vendor/
 #   2. tests/test_checker.py  the checker fails on broken copies of the layer
 #   3. stage_install.py   the recipes' unpack/compile/install into staging
-#                         roots (several arches, releases, PACKAGECONFIGs)
+#                         roots (several arches, releases, PACKAGECONFIGs;
+#                         the daemon links only the providers chosen)
 #   4. Go 1.22 build      scarthgap's Go builds both programs
 #   5. check_kas.py       kas/*.yml against Debian kas's schema
 #   6. init-tests         sysvinit script and systemd units with the daemon
@@ -91,10 +92,10 @@ TOOL=$ROOT/recipes-security/parsec-tool/parsec-tool_0.1.0.bb
 
 step "static layer checks" "$PY" "$HERE/check_layer.py"
 unit "checker fails on broken layers" "$PY" "$HERE/tests/test_checker.py" -v
-step "staging: parsec-service amd64, wrynose, systemd+sysvinit+tpm2" \
+step "staging: parsec-service amd64, wrynose, systemd+sysvinit+tpm2 (MBED-CRYPTO TPM)" \
 	stage "$SERVICE" --create-host-accounts --run-version \
 	--expect "$HERE/expected/parsec-service.tree"
-step "staging: parsec-service arm64, scarthgap, usrmerge systemd" \
+step "staging: parsec-service arm64, scarthgap, usrmerge systemd (MBED-CRYPTO only)" \
 	stage "$SERVICE" --arch arm64 --release scarthgap --distro-features "systemd usrmerge" \
 	--expect "$HERE/expected/parsec-service.tree"
 step "staging: parsec-service arm (GOARM=7), sysvinit, TS+SWTPM" \

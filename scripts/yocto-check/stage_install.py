@@ -215,6 +215,38 @@ def check_binary(path, work, res, name):
     res.check('%s is a static executable without build paths' % name, problems, out.split(',')[1].strip() if ',' in out else '')
 
 
+def check_linked_providers(d, path, res):
+    """The daemon links each hardware provider exactly when its PACKAGECONFIG
+    option is on: the build tags the recipe derives reached the go command
+    (go version -m), and the providers' packages have symbols in the binary
+    or none (go tool nm; OE strips only later)."""
+    problems = []
+    want = sorted(layerlib.go_build_tags(d.getVar('GOBUILDFLAGS')))
+    p = subprocess.run(['go', 'version', '-m', path], capture_output=True, text=True)
+    got = []
+    for line in p.stdout.splitlines():
+        f = line.split()
+        if len(f) == 2 and f[0] == 'build' and f[1].startswith('-tags='):
+            got = sorted(t for t in f[1][len('-tags='):].split(',') if t)
+    if p.returncode:
+        problems.append('go version -m: %s' % p.stderr.strip())
+    elif got != want:
+        problems.append('built with tags %s, GOBUILDFLAGS has %s' % (got, want))
+    p = subprocess.run(['go', 'tool', 'nm', path], capture_output=True, text=True)
+    if p.returncode:
+        problems.append('go tool nm: %s' % p.stderr.strip()[-300:])
+    on = (d.getVar('PACKAGECONFIG') or '').split()
+    linked = []
+    for opt, pkg in sorted(layerlib.PROVIDER_PACKAGES.items()) + [(None, pkg) for pkg in layerlib.ALWAYS_LINKED]:
+        has = ('%s/%s.' % (d.getVar('GO_IMPORT'), pkg)) in p.stdout
+        if has:
+            linked.append(pkg.split('/')[-1])
+        if p.returncode == 0 and has != (opt is None or opt in on):
+            problems.append('%s is %slinked' % (pkg, '' if has else 'not '))
+    res.check('providers linked match PACKAGECONFIG', problems,
+              'tags %s; %s' % (','.join(got) or '-', ' '.join(linked)))
+
+
 def check_config(d, cfg_path, res):
     problems = []
     try:
@@ -365,6 +397,8 @@ def main():
         if kind == 'f' and path in (d.expand('${libexecdir}/parsec/parsec'),
                                     d.expand('${bindir}/parsec-tool')):
             check_binary(os.path.join(image, path.lstrip('/')), work, res, path)
+            if pn == 'parsec-service':
+                check_linked_providers(d, os.path.join(image, path.lstrip('/')), res)
             if a.run_version and path.endswith('/parsec'):
                 vp = subprocess.run([os.path.join(image, path.lstrip('/')), '--version'],
                                     capture_output=True, text=True)

@@ -60,6 +60,19 @@ def run_checks(root, *funcs):
 def recipes(root, res):
     for r in (SERVICE, 'recipes-security/parsec-tool/parsec-tool_0.1.0.bb'):
         check_layer.check_recipe(root, os.path.join(root, r), res, run_go=False)
+        check_layer.check_provider_tags(root, os.path.join(root, r), res, run_go=False)
+
+
+def drop_tags_line(path):
+    """Take from the service recipe at path the line that passes its tags to go."""
+    with open(path) as f:
+        text, n = re.subn(r'^GOBUILDFLAGS:append = .*-tags=.*\n', '', f.read(), flags=re.M)
+    assert n == 1, 'test setup: no single GOBUILDFLAGS -tags line in the recipe'
+    rewrite(path, text)
+
+
+def provider_tags_go(root, res):
+    check_layer.check_provider_tags(root, os.path.join(root, SERVICE), res, run_go=True)
 
 
 STATIC = (check_layer.check_layer_conf, check_layer.check_syntax, recipes,
@@ -239,6 +252,32 @@ class BrokenLayer(unittest.TestCase):
         self.edit(SERVICE, 'inherit update-rc.d systemd', 'inherit update-rcd systemd')
         self.assertFails(r'inherit of unknown class update-rcd')
 
+    # PACKAGECONFIG -> Go build tags -> providers linked.
+
+    def test_provider_tag_misspelt(self):
+        self.edit(SERVICE, "'parsec_no_tpm'", "'parsec_no_tmp'")
+        self.assertFails(r'GOBUILDFLAGS has tag parsec_no_tmp, which no //go:build line')
+
+    def test_provider_tags_swapped(self):
+        self.edit(SERVICE, "contains('PACKAGECONFIG', 'TPM', '', 'parsec_no_tpm', d)",
+                  "contains('PACKAGECONFIG', 'TS', '', 'parsec_no_tpm', d)")
+        self.assertFails(r'PACKAGECONFIG "MBED-CRYPTO TPM" .*service/provider/tpm is not linked',
+                         funcs=(provider_tags_go,))
+
+    def test_provider_tags_not_passed(self):
+        drop_tags_line(os.path.join(self.root, SERVICE))
+        self.assertFails(r'PACKAGECONFIG "MBED-CRYPTO" .*service/provider/tpm is linked',
+                         funcs=(provider_tags_go,))
+
+    def test_go_file_without_constraint(self):
+        self.edit('service/cmd/parsec/providers_trustedservice.go',
+                  '//go:build !parsec_no_trustedservice\n', '')
+        self.assertFails(r'PACKAGECONFIG "MBED-CRYPTO TPM" .*service/provider/trustedservice is linked',
+                         funcs=(provider_tags_go,))
+
+    def test_provider_tags_pristine(self):
+        self.assertEqual(run_checks(self.root, provider_tags_go), [])
+
     def test_vendor_out_of_sync(self):
         vendored = os.path.join(self.root, 'vendor', 'golang.org', 'x', 'sys', 'unix')
         victim = sorted(f for f in os.listdir(vendored) if f.endswith('.go'))[0]
@@ -306,6 +345,23 @@ class BrokenStaging(unittest.TestCase):
                                capture_output=True, text=True, env=dict(os.environ, YOCTO_CHECK_LAYER=root))
             self.assertNotEqual(r.returncode, 0, msg=r.stdout)
             self.assertRegex(r.stdout, r'FAIL: .*config.toml is f 0644 parsec parsec, expected f 0640')
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+    # Without the tags the recipe derives, a PACKAGECONFIG without TS still
+    # links the Trusted Services provider: the built binary shows it.
+    def test_provider_left_in_caught(self):
+        root = tempfile.mkdtemp(prefix='yocto-check-stage-')
+        try:
+            copy_layer(root)
+            p = os.path.join(root, SERVICE)
+            drop_tags_line(p)
+            r = subprocess.run([sys.executable, os.path.join(root, 'scripts/yocto-check/stage_install.py'),
+                                p, '--packageconfig', 'MBED-CRYPTO TPM'],
+                               capture_output=True, text=True, env=dict(os.environ, YOCTO_CHECK_LAYER=root))
+            self.assertNotEqual(r.returncode, 0, msg=r.stdout)
+            self.assertRegex(r.stdout, r'FAIL: .*providers linked match PACKAGECONFIG: '
+                             r'service/provider/trustedservice is linked')
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
