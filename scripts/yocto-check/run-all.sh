@@ -115,6 +115,13 @@ go122() {
 			echo "FAIL: $pkg with $GO122: $out"
 		fi
 	done
+	# The recipe's software-only build (PACKAGECONFIG without TPM and TS).
+	tags=parsec_no_tpm,parsec_no_trustedservice
+	if out=$(GOTOOLCHAIN=$GO122 GOFLAGS=-mod=vendor CGO_ENABLED=0 go build -trimpath -tags $tags -o /dev/null ./service/cmd/parsec 2>&1); then
+		echo "PASS: ./service/cmd/parsec -tags $tags builds with $GO122"
+	else
+		echo "FAIL: ./service/cmd/parsec -tags $tags with $GO122: $out"
+	fi
 }
 step "Go 1.22 build" go122
 
