@@ -10,12 +10,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
+	"os"
 	"sync"
-	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parsec-go/parsec/service/auth"
@@ -35,6 +33,15 @@ type Options struct {
 	LogErrorDetails bool
 }
 
+// Conn is the connection a request arrives on (service/listener's).
+type Conn interface {
+	io.ReadWriteCloser
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+	// PeerCredentials is the kernel's record of the client process.
+	PeerCredentials() (auth.Peer, error)
+}
+
 // FrontEnd is safe for concurrent use.
 type FrontEnd struct {
 	o Options
@@ -46,10 +53,10 @@ func New(o Options) *FrontEnd { return &FrontEnd{o: o} }
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
 // Serve handles the single request on conn and closes it.
-func (f *FrontEnd) Serve(ctx context.Context, conn net.Conn) {
+func (f *FrontEnd) Serve(ctx context.Context, conn Conn) {
 	defer conn.Close()
 	start := time.Now()
-	conn.SetDeadline(start.Add(f.o.Timeout))
+	conn.SetReadDeadline(start.Add(f.o.Timeout))
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(conn)
 	defer func() { br.Reset(nil); readers.Put(br) }()
@@ -109,13 +116,13 @@ func (f *FrontEnd) read(r io.Reader) (wire.Header, []byte, []byte, error) {
 	return h, buf[:h.BodyLen], buf[h.BodyLen:], nil
 }
 
-func (f *FrontEnd) handle(ctx context.Context, conn net.Conn, h wire.Header, body, authBytes []byte) (proto.Message, error) {
+func (f *FrontEnd) handle(ctx context.Context, conn Conn, h wire.Header, body, authBytes []byte) (proto.Message, error) {
 	var app auth.Application
 	switch h.AuthType {
 	case wire.AuthNone:
 		// Anonymous: fine for the operations that need no identity.
 	case f.o.Auth.Type():
-		peer, err := peerOf(conn)
+		peer, err := conn.PeerCredentials()
 		if err != nil {
 			return nil, wire.Errorf(wire.StatusAuthenticationError, "reading peer credentials: %v", err)
 		}
@@ -128,7 +135,7 @@ func (f *FrontEnd) handle(ctx context.Context, conn net.Conn, h wire.Header, bod
 	return f.o.Dispatcher.Dispatch(ctx, h, app, body)
 }
 
-func (f *FrontEnd) write(conn net.Conn, h wire.Header, body []byte) {
+func (f *FrontEnd) write(conn Conn, h wire.Header, body []byte) {
 	// The read may have used up the deadline (a client that went silent):
 	// the answer still gets its own time.
 	conn.SetWriteDeadline(time.Now().Add(f.o.Timeout))
@@ -136,30 +143,7 @@ func (f *FrontEnd) write(conn net.Conn, h wire.Header, body []byte) {
 	b := make([]byte, 0, wire.HeaderSize+len(body))
 	b = h.Marshal(b)
 	b = append(b, body...)
-	if _, err := conn.Write(b); err != nil && !errors.Is(err, net.ErrClosed) {
+	if _, err := conn.Write(b); err != nil && !errors.Is(err, os.ErrClosed) {
 		f.o.Log.Debug("writing response", "err", err)
 	}
-}
-
-// peerOf returns the kernel's credentials for the other end of conn.
-func peerOf(conn net.Conn) (auth.Peer, error) {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return auth.Peer{}, errors.New("connection has no peer credentials")
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return auth.Peer{}, err
-	}
-	var cred *unix.Ucred
-	var serr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, serr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return auth.Peer{}, err
-	}
-	if serr != nil {
-		return auth.Peer{}, serr
-	}
-	return auth.Peer{UID: cred.Uid, GID: cred.Gid, PID: cred.Pid}, nil
 }

@@ -9,12 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"runtime"
 	"sync"
 
 	"github.com/parsec-go/parsec/service/config"
+	"github.com/parsec-go/parsec/service/listener"
 	"github.com/parsec-go/parsec/service/systemd"
 )
 
@@ -42,14 +42,14 @@ type Server struct {
 	mu       sync.RWMutex
 	gen      *generation
 	inflight sync.WaitGroup
-	sem      chan struct{}
+	// concurrency bounds the requests served at once.
+	concurrency int
 
 	// OnConfig, if set, is called with each config a reload loads.
 	OnConfig func(*config.Config)
 
-	ln      *net.UnixListener
-	created bool
-	path    string
+	ln   *listener.Listener
+	path string
 }
 
 // New refuses root unless the config allows it, builds the providers and
@@ -62,13 +62,13 @@ func New(cfg *config.Config, configPath string, reg Registry, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
-	ln, created, err := listen(cfg.Listener)
+	ln, err := listener.Open(cfg.Listener)
 	if err != nil {
 		g.close(log)
 		return nil, err
 	}
-	s := &Server{reg: reg, log: log, configPath: configPath, gen: g, ln: ln, created: created, path: cfg.Listener.SocketPath}
-	s.sem = make(chan struct{}, concurrency(cfg))
+	s := &Server{reg: reg, log: log, configPath: configPath, gen: g, ln: ln, path: cfg.Listener.SocketPath}
+	s.concurrency = concurrency(cfg)
 	return s, nil
 }
 
@@ -94,7 +94,7 @@ func LoadConfig(path string, log *slog.Logger) (*config.Config, error) {
 }
 
 // SocketPath is where the service listens.
-func (s *Server) SocketPath() string { return s.ln.Addr().String() }
+func (s *Server) SocketPath() string { return s.ln.Path() }
 
 // Serve accepts connections until ctx is cancelled, then drains in-flight
 // requests and closes the providers.
@@ -103,33 +103,23 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-ctx.Done()
 		s.ln.Close()
 	}()
-	var err error
-	for {
-		conn, aerr := s.ln.AcceptUnix()
-		if aerr != nil {
-			if ctx.Err() == nil && !errors.Is(aerr, net.ErrClosed) {
-				err = aerr
-			}
-			break
-		}
-		s.sem <- struct{}{}
-		s.mu.RLock()
-		g := s.gen
-		s.inflight.Add(1)
-		s.mu.RUnlock()
-		go func() {
-			defer func() { <-s.sem; s.inflight.Done() }()
-			g.fe.Serve(ctx, conn)
-		}()
-	}
+	err := s.runWorkers(ctx, s.concurrency)
 	s.inflight.Wait()
 	s.mu.Lock()
 	s.gen.close(s.log)
 	s.mu.Unlock()
-	if s.created {
-		os.Remove(s.path)
-	}
+	s.ln.Remove()
 	return err
+}
+
+// serve runs one request on the current request path.
+func (s *Server) serve(ctx context.Context, conn *listener.Conn) {
+	s.mu.RLock()
+	g := s.gen
+	s.inflight.Add(1)
+	s.mu.RUnlock()
+	defer s.inflight.Done()
+	g.fe.Serve(ctx, conn)
 }
 
 // Reload re-reads the config and replaces the request path. A config that
