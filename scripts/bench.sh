@@ -8,9 +8,15 @@
 #   scripts/bench.sh [--seconds N] [--startup-runs N] [--out FILE]
 #
 # Services compared (software/Mbed Crypto provider, UnixPeerCredentials):
-#   go          our service, default config
+#   go          our service, default build and config
 #   rust        Rust Parsec, default config (idle_listener_sleep_duration 10 ms)
 #   rust-tuned  Rust Parsec with idle_listener_sleep_duration = 1
+# and, for start-up and idle memory only:
+#   go-sw       our service built with the software provider only
+#               (-tags parsec_no_tpm,parsec_no_trustedservice, what a Yocto
+#               build without TPM and TS in PACKAGECONFIG ships)
+#   floor       tools/parsec-load/floor, the smallest Go program that
+#               answers Ping: what any Go service pays on this machine
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/go.sh
@@ -32,6 +38,8 @@ work=$(mktemp -d /tmp/parsec-bench.XXXXXX)
 trap 'scripts/rust-parsec.sh stop --dir "$work/rust" >/dev/null 2>&1 || true; kill "${gopid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/bin" "$work/go"
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/bin/parsec" ./service/cmd/parsec
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -tags parsec_no_tpm,parsec_no_trustedservice -o "$work/bin/parsec-sw" ./service/cmd/parsec
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/bin/floor" ./tools/parsec-load/floor
 CGO_ENABLED=0 go build -trimpath -o "$work/bin/parsec-load" ./tools/parsec-load
 load=$work/bin/parsec-load
 root_ok=false
@@ -98,6 +106,25 @@ measure go "$work/go/parsec.sock" "$gopid"
 kill "$gopid"; wait "$gopid" 2>/dev/null || true; gopid=
 startup go "$work/bin/parsec -c $work/go/config.toml" "$work/go/parsec.sock"
 
+# Start-up and idle memory of the software-only build and of the floor.
+idle_only() { # name command...
+	local name=$1 pid
+	shift
+	rm -f "$work/go/parsec.sock"
+	"$@" &
+	pid=$!
+	for _ in $(seq 200); do [ -S "$work/go/parsec.sock" ] && break; sleep 0.05; done
+	"$load" -endpoint "unix:$work/go/parsec.sock" -op ping -n 1 >/dev/null
+	sleep 1
+	R[$name,rss_idle]=$(rss_kb "$pid")
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	startup "$name" "$*" "$work/go/parsec.sock"
+}
+echo "== go-sw, floor" >&2
+idle_only go-sw "$work/bin/parsec-sw" -c "$work/go/config.toml"
+idle_only floor "$work/bin/floor" "$work/go/parsec.sock"
+
 for variant in rust rust-tuned; do
 	echo "== $variant" >&2
 	args=(start --dir "$work/rust" --provider mbed-crypto --log-level error)
@@ -124,4 +151,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else
 	echo "| idle RSS, kB | ${R[go,rss_idle]} | ${R[rust,rss_idle]} | ${R[rust-tuned,rss_idle]} | $(ratio "${R[go,rss_idle]}" "${R[rust-tuned,rss_idle]}")x |"
 	echo "| peak RSS under load, kB | ${R[go,rss_peak]} | ${R[rust,rss_peak]} | ${R[rust-tuned,rss_peak]} | $(ratio "${R[go,rss_peak]}" "${R[rust-tuned,rss_peak]}")x |"
 	echo "| start-up to first ping (p50), ms | ${R[go,startup]} | ${R[rust,startup]} | ${R[rust-tuned,startup]} | $(ratio "${R[go,startup]}" "${R[rust-tuned,startup]}")x |"
+	echo
+	echo "| metric | parsec-go | parsec-go, software-only build | floor (smallest Go Ping responder) |"
+	echo "|---|---:|---:|---:|"
+	echo "| binary size, kB | $(($(stat -c %s "$work/bin/parsec") / 1024)) | $(($(stat -c %s "$work/bin/parsec-sw") / 1024)) | $(($(stat -c %s "$work/bin/floor") / 1024)) |"
+	echo "| idle RSS, kB | ${R[go,rss_idle]} | ${R[go-sw,rss_idle]} | ${R[floor,rss_idle]} |"
+	echo "| start-up to first ping (p50), ms | ${R[go,startup]} | ${R[go-sw,startup]} | ${R[floor,startup]} |"
 } | tee ${out:+"$out"}
