@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/parsec-go/parsec/wire"
-	"google.golang.org/protobuf/proto"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // Client talks to one Parsec service. It holds no connection: every
@@ -214,7 +214,7 @@ func (c *Client) WithTimeout(d time.Duration) *Client {
 // core sends a core operation: always to provider 0. Ping and the listing
 // operations go out anonymously, like the Rust client does during start-up;
 // the rest carry the client's authentication.
-func (c *Client) core(ctx context.Context, op wire.Opcode, req, res proto.Message) error {
+func (c *Client) core(ctx context.Context, op wire.Opcode, req, res protomsg.Message) error {
 	a := c.auth
 	if op == wire.OpPing {
 		a = NoAuth()
@@ -223,14 +223,14 @@ func (c *Client) core(ctx context.Context, op wire.Opcode, req, res proto.Messag
 }
 
 // crypto sends an operation to the client's crypto provider.
-func (c *Client) crypto(ctx context.Context, op wire.Opcode, req, res proto.Message) error {
+func (c *Client) crypto(ctx context.Context, op wire.Opcode, req, res protomsg.Message) error {
 	if c.provider == wire.ProviderCore {
 		return fmt.Errorf("%v: %w: the core provider has no crypto operations; pick one with WithProvider", op, ErrNoProvider)
 	}
 	return c.send(ctx, c.provider, c.auth, op, req, res)
 }
 
-func (c *Client) send(ctx context.Context, p wire.ProviderID, a Authenticator, op wire.Opcode, req, res proto.Message) error {
+func (c *Client) send(ctx context.Context, p wire.ProviderID, a Authenticator, op wire.Opcode, req, res protomsg.Message) error {
 	tok, err := a.Token(ctx)
 	if err != nil {
 		return fmt.Errorf("%v: %w", op, err)

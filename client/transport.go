@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/parsec-go/parsec/wire"
-	"google.golang.org/protobuf/proto"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // EndpointEnv is the environment variable Parsec clients read the service
@@ -89,11 +89,11 @@ type request struct {
 	opcode   wire.Opcode
 	auth     wire.AuthType
 	token    []byte
-	body     proto.Message
+	body     protomsg.Message
 }
 
-func (t *transport) do(ctx context.Context, req *request, res proto.Message) error {
-	body, err := proto.Marshal(req.body)
+func (t *transport) do(ctx context.Context, req *request, res protomsg.Message) error {
+	body, err := protomsg.Marshal(req.body)
 	if err != nil {
 		return fmt.Errorf("encoding %v request: %w", req.opcode, err)
 	}
@@ -117,7 +117,7 @@ func (t *transport) do(ctx context.Context, req *request, res proto.Message) err
 		return err
 	}
 	if res != nil {
-		if err := proto.Unmarshal(resp, res); err != nil {
+		if err := protomsg.Unmarshal(resp, res); err != nil {
 			return fmt.Errorf("%v: decoding the response: %w", req.opcode, err)
 		}
 	}

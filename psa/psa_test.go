@@ -6,7 +6,7 @@ import (
 
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
-	"google.golang.org/protobuf/proto"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 func TestNumericEncodings(t *testing.T) {
@@ -50,12 +50,12 @@ func TestAlgorithmProtoRoundTrip(t *testing.T) {
 			t.Fatalf("%v: to proto: %v", a, err)
 		}
 		// Through the wire bytes, as a request would carry it.
-		b, err := proto.Marshal(p)
+		b, err := protomsg.Marshal(p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var q pb.Algorithm
-		if err := proto.Unmarshal(b, &q); err != nil {
+		if err := protomsg.Unmarshal(b, &q); err != nil {
 			t.Fatal(err)
 		}
 		back, err := AlgorithmFromProto(&q)

@@ -7,11 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/ts/pb"
 	"github.com/parsec-go/parsec/wire"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 func unhex(t testing.TB, s string) []byte {
@@ -106,7 +105,7 @@ func TestPackedResponseParsing(t *testing.T) {
 func TestProtobufVectors(t *testing.T) {
 	cases := []struct {
 		name string
-		msg  proto.Message
+		msg  protomsg.Message
 		want string
 	}{
 		{"SignHashIn", &pb.SignHashIn{Id: 5, Alg: 0x06000609, Hash: []byte{0xaa, 0xaa}}, "0805 10 898c8030 1a02aaaa"},
@@ -118,7 +117,7 @@ func TestProtobufVectors(t *testing.T) {
 		{"AsymmetricDecryptIn", &pb.AsymmetricDecryptIn{Id: 1, Alg: 0x07000309, Ciphertext: []byte{2}, Salt: []byte{3}}, "0801 1089868038 1a0102 220103"},
 	}
 	for _, c := range cases {
-		got, err := proto.MarshalOptions{Deterministic: true}.Marshal(c.msg)
+		got, err := protomsg.Marshal(c.msg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +126,7 @@ func TestProtobufVectors(t *testing.T) {
 		}
 	}
 	var out pb.KeyAttributes
-	if err := proto.Unmarshal(unhex(t, "0892e201 108002 1801 2005 2a08 088060 10898c8030"), &out); err != nil {
+	if err := protomsg.Unmarshal(unhex(t, "0892e201 108002 1801 2005 2a08 088060 10898c8030"), &out); err != nil {
 		t.Fatal(err)
 	}
 	if a, err := AttributesFromPB(&out); err != nil || a != vecAttrs {
@@ -237,7 +236,7 @@ func FuzzParseResponses(f *testing.F) {
 		parseData(b, 1)
 		parseOptionalData(b, 1)
 		var out pb.KeyAttributes
-		if proto.Unmarshal(b, &out) == nil {
+		if protomsg.Unmarshal(b, &out) == nil {
 			AttributesFromPB(&out)
 		}
 	})

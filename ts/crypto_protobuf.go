@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/psa"
 	pc "github.com/parsec-go/parsec/ts/packedc"
 	"github.com/parsec-go/parsec/ts/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // protobufCrypto is the crypto service over its protobuf encoding (the
@@ -51,8 +50,8 @@ func AttributesFromPB(m *pb.KeyAttributes) (KeyAttributes, error) {
 	}, nil
 }
 
-func (p *protobufCrypto) call(ctx context.Context, op uint16, in, out proto.Message) error {
-	req, err := proto.MarshalOptions{Deterministic: true}.Marshal(in)
+func (p *protobufCrypto) call(ctx context.Context, op uint16, in, out protomsg.Message) error {
+	req, err := protomsg.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("ts: crypto-protobuf %s: %w", pc.CryptoOpName(op), err)
 	}
@@ -60,7 +59,7 @@ func (p *protobufCrypto) call(ctx context.Context, op uint16, in, out proto.Mess
 	if err != nil {
 		return err
 	}
-	if err := proto.Unmarshal(resp, out); err != nil {
+	if err := protomsg.Unmarshal(resp, out); err != nil {
 		return fmt.Errorf("ts: crypto-protobuf %s response: %w: %v", pc.CryptoOpName(op), ErrMalformed, err)
 	}
 	return nil

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // ping sends one Ping to the core provider with no authentication, as any
@@ -33,7 +33,7 @@ func pingPadded(sock string, timeout time.Duration, pad int) (maj, min uint32, e
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(timeout))
-	body, err := proto.Marshal(&pb.PingRequest{})
+	body, err := protomsg.Marshal(&pb.PingRequest{})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -60,7 +60,7 @@ func pingPadded(sock string, timeout time.Duration, pad int) (maj, min uint32, e
 		return 0, 0, fmt.Errorf("reading ping response body: %w", err)
 	}
 	var res pb.PingResult
-	if err := proto.Unmarshal(rb, &res); err != nil {
+	if err := protomsg.Unmarshal(rb, &res); err != nil {
 		return 0, 0, fmt.Errorf("decoding ping response: %w", err)
 	}
 	return res.WireProtocolVersionMaj, res.WireProtocolVersionMin, nil

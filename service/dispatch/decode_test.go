@@ -4,17 +4,16 @@ import (
 	"errors"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 func TestDecodeStatuses(t *testing.T) {
-	good, _ := proto.Marshal(&pb.HashComputeRequest{Alg: pb.Algorithm_SHA_256, Input: []byte("x")})
-	none, _ := proto.Marshal(&pb.HashComputeRequest{Input: []byte("x")})
-	unknown, _ := proto.Marshal(&pb.HashComputeRequest{Alg: 99})
-	noAlg, _ := proto.Marshal(&pb.SignHashRequest{KeyName: "k"})
+	good, _ := protomsg.Marshal(&pb.HashComputeRequest{Alg: pb.Algorithm_SHA_256, Input: []byte("x")})
+	none, _ := protomsg.Marshal(&pb.HashComputeRequest{Input: []byte("x")})
+	unknown, _ := protomsg.Marshal(&pb.HashComputeRequest{Alg: 99})
+	noAlg, _ := protomsg.Marshal(&pb.SignHashRequest{KeyName: "k"})
 	tests := []struct {
 		name string
 		op   wire.Opcode
@@ -40,7 +39,7 @@ func TestDecodeStatuses(t *testing.T) {
 // FuzzDecode: any body for any opcode decodes or fails with one of the two
 // body statuses; never a panic, never another status.
 func FuzzDecode(f *testing.F) {
-	seed, _ := proto.Marshal(&pb.GenerateKeyRequest{KeyName: "k", Attributes: &pb.KeyAttributes{KeyBits: 256}})
+	seed, _ := protomsg.Marshal(&pb.GenerateKeyRequest{KeyName: "k", Attributes: &pb.KeyAttributes{KeyBits: 256}})
 	f.Add(uint8(wire.OpPsaGenerateKey), seed)
 	f.Add(uint8(wire.OpPsaAeadEncrypt), []byte{0x12, 0x02, 0x08, 0x02})
 	f.Add(uint8(wire.OpCanDoCrypto), []byte{0x08, 0x01})

@@ -8,13 +8,12 @@ import (
 	"context"
 	"fmt"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/core"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // Dispatcher is immutable once built; a config reload builds a new one.
@@ -36,7 +35,7 @@ func New(c *core.Provider, backends []core.Backend) *Dispatcher {
 
 // Dispatch decodes body and executes the operation. The returned error
 // carries the response status.
-func (d *Dispatcher) Dispatch(ctx context.Context, h wire.Header, app auth.Application, body []byte) (proto.Message, error) {
+func (d *Dispatcher) Dispatch(ctx context.Context, h wire.Header, app auth.Application, body []byte) (protomsg.Message, error) {
 	var p provider.Provider
 	if h.Provider == wire.ProviderCore {
 		p = d.core
@@ -80,12 +79,12 @@ func (d *Dispatcher) Dispatch(ctx context.Context, h wire.Header, app auth.Appli
 // Decode decodes and validates the body of an op request:
 // DeserializingBodyFailed for bytes that are not the message, and
 // InvalidEncoding for a message Parsec's conversion would refuse.
-func Decode(op wire.Opcode, body []byte) (proto.Message, error) {
+func Decode(op wire.Opcode, body []byte) (protomsg.Message, error) {
 	req := pb.NewRequest(op)
 	if req == nil {
 		return nil, wire.Errorf(wire.StatusOpcodeDoesNotExist, "opcode %#x does not exist", uint32(op))
 	}
-	if err := proto.Unmarshal(body, req); err != nil {
+	if err := protomsg.Unmarshal(body, req); err != nil {
 		return nil, wire.Errorf(wire.StatusDeserializingBodyFailed, "decoding %v body: %v", op, err)
 	}
 	if err := Validate(req); err != nil {

@@ -1,18 +1,17 @@
 package dispatch
 
 import (
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // Validate checks a decoded request the way Parsec's protobuf conversion
 // does: mandatory sub-messages present, enums not NONE and known. It runs
 // before the identity check, as in Parsec, so a malformed body from an
 // anonymous client gets InvalidEncoding, not NotAuthenticated.
-func Validate(m proto.Message) error {
+func Validate(m protomsg.Message) error {
 	var err error
 	switch r := m.(type) {
 	case *pb.GenerateKeyRequest:

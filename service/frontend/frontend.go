@@ -14,11 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/dispatch"
 	"github.com/parsec-go/parsec/wire"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // Options configure a front end. A config reload builds a new FrontEnd.
@@ -73,7 +72,7 @@ func (f *FrontEnd) Serve(ctx context.Context, conn Conn) {
 	res, err := f.handle(ctx, conn, h, body, authBytes)
 	var out []byte
 	if err == nil {
-		out, err = proto.Marshal(res)
+		out, err = protomsg.Marshal(res)
 		if err != nil {
 			err = wire.Errorf(wire.StatusSerializingBodyFailed, "encoding %v result: %v", h.Opcode, err)
 		}
@@ -116,7 +115,7 @@ func (f *FrontEnd) read(r io.Reader) (wire.Header, []byte, []byte, error) {
 	return h, buf[:h.BodyLen], buf[h.BodyLen:], nil
 }
 
-func (f *FrontEnd) handle(ctx context.Context, conn Conn, h wire.Header, body, authBytes []byte) (proto.Message, error) {
+func (f *FrontEnd) handle(ctx context.Context, conn Conn, h wire.Header, body, authBytes []byte) (protomsg.Message, error) {
 	var app auth.Application
 	switch h.AuthType {
 	case wire.AuthNone:

@@ -8,11 +8,10 @@ import (
 	"errors"
 	"log/slog"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/wire"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // Info is a provider's identity in ListProviders.
@@ -41,7 +40,7 @@ type Provider interface {
 	// Accepts reports whether Execute handles op: the advertised opcodes
 	// plus any the provider answers without advertising (MAC).
 	Accepts(op wire.Opcode) bool
-	Execute(ctx context.Context, app auth.Application, op wire.Opcode, req proto.Message) (proto.Message, error)
+	Execute(ctx context.Context, app auth.Application, op wire.Opcode, req protomsg.Message) (protomsg.Message, error)
 	// Close releases the provider's resources (device handles, sessions).
 	Close() error
 }

@@ -12,12 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/service/config"
 	"github.com/parsec-go/parsec/service/provider/software"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // The in-process request path, measured from a client's point of view:
@@ -63,8 +62,8 @@ store_path = "DIR/keys"
 	return s.SocketPath()
 }
 
-func request(provider wire.ProviderID, op wire.Opcode, m proto.Message, authed bool) []byte {
-	body, _ := proto.Marshal(m)
+func request(provider wire.ProviderID, op wire.Opcode, m protomsg.Message, authed bool) []byte {
+	body, _ := protomsg.Marshal(m)
 	h := wire.Header{Provider: provider, Opcode: op, BodyLen: uint32(len(body))}
 	var auth []byte
 	if authed {

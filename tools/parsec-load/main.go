@@ -30,10 +30,10 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 func main() {
@@ -98,8 +98,8 @@ func main() {
 // request is a ready-to-send message: header and body bytes.
 type request []byte
 
-func build(provider wire.ProviderID, op wire.Opcode, m proto.Message, authed bool) request {
-	body, err := proto.Marshal(m)
+func build(provider wire.ProviderID, op wire.Opcode, m protomsg.Message, authed bool) request {
+	body, err := protomsg.Marshal(m)
 	if err != nil {
 		panic(err)
 	}

@@ -14,10 +14,9 @@ import (
 )
 
 const (
-	protowirePkg = protogen.GoImportPath("google.golang.org/protobuf/encoding/protowire")
-	mathPkg      = protogen.GoImportPath("math")
-	strconvPkg   = protogen.GoImportPath("strconv")
-	utf8Pkg      = protogen.GoImportPath("unicode/utf8")
+	mathPkg    = protogen.GoImportPath("math")
+	strconvPkg = protogen.GoImportPath("strconv")
+	utf8Pkg    = protogen.GoImportPath("unicode/utf8")
 )
 
 // Method names every message gets. Names protogen already keeps free of
@@ -138,6 +137,7 @@ type field struct {
 	packTag  []byte         // encoded tag for the packed form
 	repeated bool
 	packed   bool
+	rt       protogen.GoImportPath // the protomsg package
 }
 
 func (g *generator) newField(out *protogen.GeneratedFile, owner *protogen.Message, fl *protogen.Field) (*field, error) {
@@ -148,7 +148,7 @@ func (g *generator) newField(out *protogen.GeneratedFile, owner *protogen.Messag
 	if fd.HasOptionalKeyword() {
 		return nil, fmt.Errorf("%s: proto3 optional is not supported", fd.FullName())
 	}
-	f := &field{Field: fl, repeated: fd.IsList(), packed: fd.IsPacked()}
+	f := &field{Field: fl, repeated: fd.IsList(), packed: fd.IsPacked(), rt: g.runtime}
 	switch fd.Kind() {
 	case protoreflect.BoolKind:
 		f.elem, f.wt = "bool", protowire.VarintType
@@ -211,11 +211,11 @@ func (f *field) isBytes() bool   { return f.kind() == protoreflect.BytesKind }
 func (f *field) encode(out *protogen.GeneratedFile, v string) string {
 	switch f.kind() {
 	case protoreflect.BoolKind:
-		return out.QualifiedGoIdent(protowirePkg.Ident("EncodeBool")) + "(" + v + ")"
+		return f.rtIdent(out, "EncodeBool") + "(" + v + ")"
 	case protoreflect.Sint32Kind:
-		return out.QualifiedGoIdent(protowirePkg.Ident("EncodeZigZag")) + "(int64(" + v + "))"
+		return f.rtIdent(out, "EncodeZigZag") + "(int64(" + v + "))"
 	case protoreflect.Sint64Kind:
-		return out.QualifiedGoIdent(protowirePkg.Ident("EncodeZigZag")) + "(" + v + ")"
+		return f.rtIdent(out, "EncodeZigZag") + "(" + v + ")"
 	case protoreflect.FloatKind:
 		return out.QualifiedGoIdent(mathPkg.Ident("Float32bits")) + "(" + v + ")"
 	case protoreflect.DoubleKind:
@@ -234,11 +234,11 @@ func (f *field) encode(out *protogen.GeneratedFile, v string) string {
 func (f *field) decode(out *protogen.GeneratedFile, v string) string {
 	switch f.kind() {
 	case protoreflect.BoolKind:
-		return out.QualifiedGoIdent(protowirePkg.Ident("DecodeBool")) + "(" + v + ")"
+		return f.rtIdent(out, "DecodeBool") + "(" + v + ")"
 	case protoreflect.Sint32Kind:
-		return "int32(" + out.QualifiedGoIdent(protowirePkg.Ident("DecodeZigZag")) + "(" + v + " & " + out.QualifiedGoIdent(mathPkg.Ident("MaxUint32")) + "))"
+		return "int32(" + f.rtIdent(out, "DecodeZigZag") + "(" + v + " & " + out.QualifiedGoIdent(mathPkg.Ident("MaxUint32")) + "))"
 	case protoreflect.Sint64Kind:
-		return out.QualifiedGoIdent(protowirePkg.Ident("DecodeZigZag")) + "(" + v + ")"
+		return f.rtIdent(out, "DecodeZigZag") + "(" + v + ")"
 	case protoreflect.FloatKind:
 		return out.QualifiedGoIdent(mathPkg.Ident("Float32frombits")) + "(" + v + ")"
 	case protoreflect.DoubleKind:
@@ -416,8 +416,9 @@ func (g *generator) rt(out *protogen.GeneratedFile, id string) string {
 	return out.QualifiedGoIdent(g.runtime.Ident(id))
 }
 
-func pw(out *protogen.GeneratedFile, id string) string {
-	return out.QualifiedGoIdent(protowirePkg.Ident(id))
+// rtIdent names a function or constant of the run-time package.
+func (f *field) rtIdent(out *protogen.GeneratedFile, id string) string {
+	return out.QualifiedGoIdent(f.rt.Ident(id))
 }
 
 // valueSize returns the expression for the encoded size of one value v
@@ -431,12 +432,12 @@ func (f *field) valueSize(out *protogen.GeneratedFile, v string) string {
 	case protowire.BytesType:
 		switch {
 		case f.isMessage():
-			return pw(out, "SizeBytes") + "(" + v + ".ProtoSize())"
+			return f.rtIdent(out, "SizeBytes") + "(" + v + ".ProtoSize())"
 		default:
-			return pw(out, "SizeBytes") + "(len(" + v + "))"
+			return f.rtIdent(out, "SizeBytes") + "(len(" + v + "))"
 		}
 	}
-	return pw(out, "SizeVarint") + "(" + f.encode(out, v) + ")"
+	return f.rtIdent(out, "SizeVarint") + "(" + f.encode(out, v) + ")"
 }
 
 func (g *generator) size(out *protogen.GeneratedFile, name string, m *protogen.Message, plain []*field, byField map[*protogen.Field]*field) {
@@ -453,15 +454,15 @@ func (g *generator) size(out *protogen.GeneratedFile, name string, m *protogen.M
 			out.P("if len(", x, ") > 0 {")
 			switch f.wt {
 			case protowire.Fixed32Type:
-				out.P("n += ", len(f.packTag), " + ", pw(out, "SizeBytes"), "(4*len(", x, "))")
+				out.P("n += ", len(f.packTag), " + ", f.rtIdent(out, "SizeBytes"), "(4*len(", x, "))")
 			case protowire.Fixed64Type:
-				out.P("n += ", len(f.packTag), " + ", pw(out, "SizeBytes"), "(8*len(", x, "))")
+				out.P("n += ", len(f.packTag), " + ", f.rtIdent(out, "SizeBytes"), "(8*len(", x, "))")
 			default:
 				out.P("l := 0")
 				out.P("for _, v := range ", x, " {")
 				out.P("l += ", f.valueSize(out, "v"))
 				out.P("}")
-				out.P("n += ", len(f.packTag), " + ", pw(out, "SizeBytes"), "(l)")
+				out.P("n += ", len(f.packTag), " + ", f.rtIdent(out, "SizeBytes"), "(l)")
 			}
 			out.P("}")
 		case f.repeated:
@@ -497,15 +498,15 @@ func (g *generator) size(out *protogen.GeneratedFile, name string, m *protogen.M
 func (g *generator) appendValue(out *protogen.GeneratedFile, f *field, v string) {
 	switch f.wt {
 	case protowire.Fixed32Type:
-		out.P("b = ", pw(out, "AppendFixed32"), "(b, ", f.encode(out, v), ")")
+		out.P("b = ", f.rtIdent(out, "AppendFixed32"), "(b, ", f.encode(out, v), ")")
 	case protowire.Fixed64Type:
-		out.P("b = ", pw(out, "AppendFixed64"), "(b, ", f.encode(out, v), ")")
+		out.P("b = ", f.rtIdent(out, "AppendFixed64"), "(b, ", f.encode(out, v), ")")
 	case protowire.VarintType:
-		out.P("b = ", pw(out, "AppendVarint"), "(b, ", f.encode(out, v), ")")
+		out.P("b = ", f.rtIdent(out, "AppendVarint"), "(b, ", f.encode(out, v), ")")
 	default:
 		switch {
 		case f.isMessage():
-			out.P("b = ", pw(out, "AppendVarint"), "(b, uint64(", v, ".ProtoSize()))")
+			out.P("b = ", f.rtIdent(out, "AppendVarint"), "(b, uint64(", v, ".ProtoSize()))")
 			out.P("if b, err = ", v, ".MarshalAppend(b); err != nil {")
 			out.P("return b, err")
 			out.P("}")
@@ -513,9 +514,9 @@ func (g *generator) appendValue(out *protogen.GeneratedFile, f *field, v string)
 			out.P("if !", out.QualifiedGoIdent(utf8Pkg.Ident("ValidString")), "(", v, ") {")
 			out.P("return b, ", g.rt(out, "ErrInvalidUTF8"))
 			out.P("}")
-			out.P("b = ", pw(out, "AppendString"), "(b, ", v, ")")
+			out.P("b = ", f.rtIdent(out, "AppendString"), "(b, ", v, ")")
 		default:
-			out.P("b = ", pw(out, "AppendBytes"), "(b, ", v, ")")
+			out.P("b = ", f.rtIdent(out, "AppendBytes"), "(b, ", v, ")")
 		}
 	}
 }
@@ -543,15 +544,15 @@ func (g *generator) marshal(out *protogen.GeneratedFile, name string, m *protoge
 			out.P("b = append(b, ", byteLit(f.packTag), ")")
 			switch f.wt {
 			case protowire.Fixed32Type:
-				out.P("b = ", pw(out, "AppendVarint"), "(b, uint64(4*len(", x, ")))")
+				out.P("b = ", f.rtIdent(out, "AppendVarint"), "(b, uint64(4*len(", x, ")))")
 			case protowire.Fixed64Type:
-				out.P("b = ", pw(out, "AppendVarint"), "(b, uint64(8*len(", x, ")))")
+				out.P("b = ", f.rtIdent(out, "AppendVarint"), "(b, uint64(8*len(", x, ")))")
 			default:
 				out.P("l := 0")
 				out.P("for _, v := range ", x, " {")
 				out.P("l += ", f.valueSize(out, "v"))
 				out.P("}")
-				out.P("b = ", pw(out, "AppendVarint"), "(b, uint64(l))")
+				out.P("b = ", f.rtIdent(out, "AppendVarint"), "(b, uint64(l))")
 			}
 			out.P("for _, v := range ", x, " {")
 			g.appendValue(out, f, "v")
@@ -637,11 +638,11 @@ func (g *generator) unmarshal(out *protogen.GeneratedFile, name string, fields [
 func (g *generator) readScalar(out *protogen.GeneratedFile, f *field, buf string) {
 	switch f.wt {
 	case protowire.Fixed32Type:
-		out.P("v, m := ", pw(out, "ConsumeFixed32"), "(", buf, ")")
+		out.P("v, m := ", f.rtIdent(out, "ConsumeFixed32"), "(", buf, ")")
 	case protowire.Fixed64Type:
-		out.P("v, m := ", pw(out, "ConsumeFixed64"), "(", buf, ")")
+		out.P("v, m := ", f.rtIdent(out, "ConsumeFixed64"), "(", buf, ")")
 	default:
-		out.P("v, m := ", pw(out, "ConsumeVarint"), "(", buf, ")")
+		out.P("v, m := ", f.rtIdent(out, "ConsumeVarint"), "(", buf, ")")
 	}
 	out.P("if m < 0 {")
 	out.P("return ", g.rt(out, "ErrDecode"))
@@ -655,8 +656,8 @@ func (g *generator) consumeField(out *protogen.GeneratedFile, f *field) {
 		// Scalars: one value, or (repeated) a packed run of them; a
 		// repeated field accepts both forms whatever its declaration.
 		if f.repeated {
-			out.P("if typ == ", pw(out, "BytesType"), " {")
-			out.P("p, n := ", pw(out, "ConsumeBytes"), "(b)")
+			out.P("if typ == ", f.rtIdent(out, "BytesType"), " {")
+			out.P("p, n := ", f.rtIdent(out, "ConsumeBytes"), "(b)")
 			out.P("if n < 0 {")
 			out.P("return ", decErr)
 			out.P("}")
@@ -669,7 +670,7 @@ func (g *generator) consumeField(out *protogen.GeneratedFile, f *field) {
 			out.P("continue")
 			out.P("}")
 		}
-		out.P("if typ == ", pw(out, wireTypeName(f.wt)), " {")
+		out.P("if typ == ", f.rtIdent(out, wireTypeName(f.wt)), " {")
 		g.readScalar(out, f, "b")
 		switch {
 		case f.repeated:
@@ -684,8 +685,8 @@ func (g *generator) consumeField(out *protogen.GeneratedFile, f *field) {
 		out.P("}")
 		return
 	}
-	out.P("if typ == ", pw(out, "BytesType"), " {")
-	out.P("v, n := ", pw(out, "ConsumeBytes"), "(b)")
+	out.P("if typ == ", f.rtIdent(out, "BytesType"), " {")
+	out.P("v, n := ", f.rtIdent(out, "ConsumeBytes"), "(b)")
 	out.P("if n < 0 {")
 	out.P("return ", decErr)
 	out.P("}")

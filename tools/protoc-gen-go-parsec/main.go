@@ -1,13 +1,14 @@
 // Command protoc-gen-go-parsec is a protoc plugin that generates Go code for
-// proto3 messages using only google.golang.org/protobuf/encoding/protowire
-// at run time.
+// proto3 messages needing nothing at run time but the standard library and
+// the small wire/protomsg package: none of google.golang.org/protobuf.
 //
 // The generated types carry protoc-gen-go's public names (message structs,
 // Outer_Inner nesting, fields, GetX getters, oneof interfaces and wrappers,
 // enum types, constants, _name/_value maps, String and Enum), so code
 // written against protoc-gen-go output keeps compiling. What they do not
-// carry is protobuf-go's reflection runtime: no descriptors, no registration
-// at init, no protoimpl state. Each message instead gets ProtoSize,
+// carry is protobuf-go's runtime: no descriptors, no registration at init,
+// no protoimpl state (and not even protowire, whose errors package hashes
+// the executable at start-up). Each message instead gets ProtoSize,
 // MarshalAppend, Unmarshal and Reset (the protomsg.Message interface), whose
 // encoding is byte-identical to proto.Marshal and whose decoding follows
 // proto.Unmarshal; wire/pb and ts/pb test that against protoc-gen-go output.

@@ -1,14 +1,13 @@
 package pb
 
 import (
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/wire"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // NewRequest returns an empty request message for op, or nil if op has no
 // contract.
-func NewRequest(op wire.Opcode) proto.Message {
+func NewRequest(op wire.Opcode) protomsg.Message {
 	switch op {
 	case wire.OpPing:
 		return &PingRequest{}
@@ -78,7 +77,7 @@ func NewRequest(op wire.Opcode) proto.Message {
 
 // NewResult returns an empty result message for op, or nil if op has no
 // contract.
-func NewResult(op wire.Opcode) proto.Message {
+func NewResult(op wire.Opcode) protomsg.Message {
 	switch op {
 	case wire.OpPing:
 		return &PingResult{}

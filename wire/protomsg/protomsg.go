@@ -3,19 +3,15 @@
 // interface, Marshal and Unmarshal, and the few decode helpers the generated
 // code shares.
 //
-// The generated code encodes and decodes with
-// google.golang.org/protobuf/encoding/protowire only, so a program using it
-// does not link protobuf-go's reflection runtime (descriptors, registries,
-// start-up initialisation). Its output is byte-identical to proto.Marshal
+// The generated code needs nothing but this package (and the standard
+// library) at run time, so a program using it links none of protobuf-go:
+// no reflection runtime, no descriptors or registries, nothing run at
+// start-up. Its output is byte-identical to proto.Marshal
 // and its decoding follows proto.Unmarshal; the differential tests in
 // wire/pb and ts/pb hold it to that.
 package protomsg
 
-import (
-	"errors"
-
-	"google.golang.org/protobuf/encoding/protowire"
-)
+import "errors"
 
 // Message is a generated protobuf message.
 type Message interface {
@@ -41,15 +37,15 @@ var (
 	// ErrInvalidUTF8: a string field that is not UTF-8, refused in proto3
 	// both when encoding and when decoding.
 	ErrInvalidUTF8 = errors.New("proto: string field contains invalid UTF-8")
-	// ErrRecursionDepth: messages nested deeper than
-	// protowire.DefaultRecursionLimit.
+	// ErrRecursionDepth: messages nested deeper than RecursionLimit.
 	ErrRecursionDepth = errors.New("proto: exceeded maximum recursion depth")
 	// ErrNilMessage: Unmarshal into a nil message.
 	ErrNilMessage = errors.New("proto: unmarshal into a nil message")
 )
 
-// RecursionLimit is the nesting depth Unmarshal accepts, protobuf-go's.
-const RecursionLimit = protowire.DefaultRecursionLimit
+// RecursionLimit is the nesting depth Unmarshal accepts, protobuf-go's
+// default.
+const RecursionLimit = 10000
 
 // Marshal returns the wire encoding of m.
 func Marshal(m Message) ([]byte, error) {
@@ -64,34 +60,4 @@ func Marshal(m Message) ([]byte, error) {
 // Unmarshal decodes b into m, replacing what m held.
 func Unmarshal(b []byte, m Message) error {
 	return m.Unmarshal(b)
-}
-
-// ConsumeTag parses a field tag. It returns n < 0 for a malformed varint, a
-// field number outside 1..protowire.MaxValidNumber or an end-group tag
-// (groups are only skipped as unknown fields, so an end-group tag here has
-// no matching start), exactly the tags proto.Unmarshal refuses.
-func ConsumeTag(b []byte) (protowire.Number, protowire.Type, int) {
-	v, n := protowire.ConsumeVarint(b)
-	if n < 0 {
-		return 0, 0, n
-	}
-	num := v >> 3
-	if num < uint64(protowire.MinValidNumber) || num > uint64(protowire.MaxValidNumber) {
-		return 0, 0, -1
-	}
-	typ := protowire.Type(v & 7)
-	if typ == protowire.EndGroupType {
-		return 0, 0, -1
-	}
-	return protowire.Number(num), typ, n
-}
-
-// SkipField returns the length of the value of an unknown field, or
-// ErrDecode if it is malformed.
-func SkipField(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
-	n := protowire.ConsumeFieldValue(num, typ, b)
-	if n < 0 {
-		return 0, ErrDecode
-	}
-	return n, nil
 }

@@ -20,10 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 var daemonBin string
@@ -168,9 +167,9 @@ func readResponse(conn net.Conn) (wire.Status, []byte, error) {
 func uidAuth() []byte { return binary.LittleEndian.AppendUint32(nil, uint32(os.Getuid())) }
 
 // call sends a typed request as the current uid.
-func call(t *testing.T, socket string, provider wire.ProviderID, op wire.Opcode, req, res proto.Message) wire.Status {
+func call(t *testing.T, socket string, provider wire.ProviderID, op wire.Opcode, req, res protomsg.Message) wire.Status {
 	t.Helper()
-	body, err := proto.Marshal(req)
+	body, err := protomsg.Marshal(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +178,7 @@ func call(t *testing.T, socket string, provider wire.ProviderID, op wire.Opcode,
 		t.Fatalf("%v: %v", op, err)
 	}
 	if st == wire.StatusSuccess && res != nil {
-		if err := proto.Unmarshal(rb, res); err != nil {
+		if err := protomsg.Unmarshal(rb, res); err != nil {
 			t.Fatalf("%v result: %v", op, err)
 		}
 	}
@@ -207,9 +206,9 @@ func TestPingBytes(t *testing.T) {
 
 func TestStatusCodesMatchParsec(t *testing.T) {
 	d := startDaemon(t, "UnixPeerCredentials")
-	genKey, _ := proto.Marshal(&pb.GenerateKeyRequest{KeyName: "k"}) // no attributes: invalid
-	listOpcodes := func(id uint32) []byte { b, _ := proto.Marshal(&pb.ListOpcodesRequest{ProviderId: id}); return b }
-	random, _ := proto.Marshal(&pb.GenerateRandomRequest{Size: 8})
+	genKey, _ := protomsg.Marshal(&pb.GenerateKeyRequest{KeyName: "k"}) // no attributes: invalid
+	listOpcodes := func(id uint32) []byte { b, _ := protomsg.Marshal(&pb.ListOpcodesRequest{ProviderId: id}); return b }
+	random, _ := protomsg.Marshal(&pb.GenerateRandomRequest{Size: 8})
 	badUID := binary.LittleEndian.AppendUint32(nil, uint32(os.Getuid())+1)
 	tests := []struct {
 		name string
@@ -251,8 +250,8 @@ func TestStatusCodesMatchParsec(t *testing.T) {
 	}
 }
 
-func mustMarshal(m proto.Message) []byte {
-	b, err := proto.Marshal(m)
+func mustMarshal(m protomsg.Message) []byte {
+	b, err := protomsg.Marshal(m)
 	if err != nil {
 		panic(err)
 	}
@@ -562,26 +561,26 @@ func TestTenantsAreIsolated(t *testing.T) {
 func childMain() int {
 	socket := os.Getenv(childEnv)
 	name := func(st wire.Status) string { return st.String() }
-	do := func(op wire.Opcode, req, res proto.Message) wire.Status {
-		body, _ := proto.Marshal(req)
+	do := func(op wire.Opcode, req, res protomsg.Message) wire.Status {
+		body, _ := protomsg.Marshal(req)
 		st, rb, err := rawCall(socket, wire.Header{Provider: 1, Opcode: op, AuthType: wire.AuthUnixPeerCredentials}, body, uidAuth())
 		if err != nil {
 			fmt.Println("error:", err)
 			os.Exit(2)
 		}
 		if res != nil && st == 0 {
-			proto.Unmarshal(rb, res)
+			protomsg.Unmarshal(rb, res)
 		}
 		return st
 	}
 	list := func() string {
-		body, _ := proto.Marshal(&pb.ListKeysRequest{})
+		body, _ := protomsg.Marshal(&pb.ListKeysRequest{})
 		st, rb, err := rawCall(socket, wire.Header{Opcode: wire.OpListKeys, AuthType: wire.AuthUnixPeerCredentials}, body, uidAuth())
 		if err != nil || st != 0 {
 			return "error " + strconv.Itoa(int(st))
 		}
 		var lk pb.ListKeysResult
-		proto.Unmarshal(rb, &lk)
+		protomsg.Unmarshal(rb, &lk)
 		var names []string
 		for _, k := range lk.Keys {
 			names = append(names, k.Name)

@@ -7,14 +7,13 @@ import (
 	"log/slog"
 	"sort"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // Backend is a configured crypto provider with the key info manager its
@@ -61,7 +60,7 @@ func (p *Provider) Accepts(op wire.Opcode) bool { return op.IsCore() }
 func (p *Provider) Close() error                { return nil }
 
 // Execute implements provider.Provider.
-func (p *Provider) Execute(ctx context.Context, app auth.Application, op wire.Opcode, req proto.Message) (proto.Message, error) {
+func (p *Provider) Execute(ctx context.Context, app auth.Application, op wire.Opcode, req protomsg.Message) (protomsg.Message, error) {
 	switch op {
 	case wire.OpPing:
 		return &pb.PingResult{WireProtocolVersionMaj: uint32(wire.VersionMajor), WireProtocolVersionMin: uint32(wire.VersionMinor)}, nil
@@ -100,7 +99,7 @@ func (p *Provider) listProviders() *pb.ListProvidersResult {
 	return r
 }
 
-func (p *Provider) listOpcodes(req *pb.ListOpcodesRequest) (proto.Message, error) {
+func (p *Provider) listOpcodes(req *pb.ListOpcodesRequest) (protomsg.Message, error) {
 	id := req.GetProviderId()
 	if id > 255 || !wire.ProviderID(id).Valid() {
 		return nil, wire.Errorf(wire.StatusProviderDoesNotExist, "provider %d does not exist", id)
@@ -143,7 +142,7 @@ func ownKeys(b Backend, o kim.Owner) ([]kim.Key, error) {
 	return own, nil
 }
 
-func (p *Provider) listKeys(app auth.Application) (proto.Message, error) {
+func (p *Provider) listKeys(app auth.Application) (protomsg.Message, error) {
 	r := &pb.ListKeysResult{}
 	for _, b := range p.backends {
 		keys, err := ownKeys(b, kim.OwnerOf(app))
@@ -163,7 +162,7 @@ func (p *Provider) listKeys(app auth.Application) (proto.Message, error) {
 	return r, nil
 }
 
-func (p *Provider) listClients() (proto.Message, error) {
+func (p *Provider) listClients() (protomsg.Message, error) {
 	seen := map[string]bool{}
 	for _, b := range p.backends {
 		all, err := b.KIM.All()

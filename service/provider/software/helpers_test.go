@@ -14,14 +14,13 @@ import (
 	"sync"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 var (
@@ -84,7 +83,7 @@ func (e *env) open(m kim.Manager) *Provider {
 	return p
 }
 
-func (e *env) exec(app auth.Application, req proto.Message) (proto.Message, error) {
+func (e *env) exec(app auth.Application, req protomsg.Message) (protomsg.Message, error) {
 	op := opFor(req)
 	if !e.p.Accepts(op) {
 		e.t.Fatalf("provider does not accept %v", op)
@@ -93,7 +92,7 @@ func (e *env) exec(app auth.Application, req proto.Message) (proto.Message, erro
 }
 
 // must runs a request that has to succeed.
-func (e *env) must(app auth.Application, req proto.Message) proto.Message {
+func (e *env) must(app auth.Application, req protomsg.Message) protomsg.Message {
 	e.t.Helper()
 	res, err := e.exec(app, req)
 	if err != nil {
@@ -103,7 +102,7 @@ func (e *env) must(app auth.Application, req proto.Message) proto.Message {
 }
 
 // status runs a request and returns its Parsec status.
-func (e *env) status(app auth.Application, req proto.Message) wire.Status {
+func (e *env) status(app auth.Application, req protomsg.Message) wire.Status {
 	e.t.Helper()
 	_, err := e.exec(app, req)
 	var we *wire.Error
@@ -114,14 +113,14 @@ func (e *env) status(app auth.Application, req proto.Message) wire.Status {
 }
 
 // expect checks a request fails (or succeeds) with the given status.
-func (e *env) expect(want wire.Status, app auth.Application, req proto.Message) {
+func (e *env) expect(want wire.Status, app auth.Application, req protomsg.Message) {
 	e.t.Helper()
 	if got := e.status(app, req); got != want {
 		e.t.Errorf("%T: status %v (%d), want %v (%d)", req, got, got, want, want)
 	}
 }
 
-func opFor(req proto.Message) wire.Opcode {
+func opFor(req protomsg.Message) wire.Opcode {
 	switch req.(type) {
 	case *pb.GenerateKeyRequest:
 		return wire.OpPsaGenerateKey
@@ -308,6 +307,6 @@ func testECDHKey(t testing.TB) *ecdh.PrivateKey {
 	return k
 }
 
-type protoMsg = proto.Message
+type protoMsg = protomsg.Message
 
 func x509PKCS1(k *rsa.PrivateKey) []byte { return x509.MarshalPKCS1PrivateKey(k) }

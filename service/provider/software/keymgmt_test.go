@@ -12,11 +12,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 func TestOpcodesAndInfo(t *testing.T) {
@@ -184,7 +183,7 @@ func TestDuplicateNamesAndTenants(t *testing.T) {
 	}
 	// Bob sees none of Alice's keys and can use the same name.
 	hash := make([]byte, 32)
-	for _, req := range []proto.Message{
+	for _, req := range []protomsg.Message{
 		&pb.ExportKeyRequest{KeyName: "k"},
 		&pb.ExportPublicKeyRequest{KeyName: "k"},
 		&pb.DestroyKeyRequest{KeyName: "k"},

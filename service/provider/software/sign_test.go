@@ -15,12 +15,11 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/provider/software/internal/sha3"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // ecdsaPublic turns an exported uncompressed point into a crypto/ecdsa key.
@@ -248,7 +247,7 @@ func TestSignPolicy(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		req  proto.Message
+		req  protomsg.Message
 		want wire.Status
 	}{
 		{"other hash than the policy", signReq("ecdsa256", psa.ECDSA(psa.AlgSHA384), sum384(nil)), wire.StatusPsaErrorNotPermitted},

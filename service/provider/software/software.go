@@ -26,13 +26,12 @@ import (
 	"log/slog"
 	"sync"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // DefaultStorePath is where key material lives unless store_path says
@@ -192,7 +191,7 @@ func (p *Provider) Close() error {
 }
 
 // Execute implements provider.Provider.
-func (p *Provider) Execute(_ context.Context, app auth.Application, op wire.Opcode, req proto.Message) (proto.Message, error) {
+func (p *Provider) Execute(_ context.Context, app auth.Application, op wire.Opcode, req protomsg.Message) (protomsg.Message, error) {
 	switch r := req.(type) {
 	case *pb.GenerateKeyRequest:
 		return p.generateKey(app, r)

@@ -4,18 +4,17 @@ import (
 	"context"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // Request helpers: each builds the protobuf request the front end would
 // hand the provider and runs it through Execute.
 
-func call(p *Provider, app auth.Application, op wire.Opcode, req proto.Message) (proto.Message, error) {
+func call(p *Provider, app auth.Application, op wire.Opcode, req protomsg.Message) (protomsg.Message, error) {
 	return p.Execute(context.Background(), app, op, req)
 }
 

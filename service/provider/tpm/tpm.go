@@ -26,14 +26,13 @@ import (
 	"log/slog"
 	"strings"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/tpm/tcti"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // Config is the provider's [[provider]] table (provider_type = "Tpm"),
@@ -206,7 +205,7 @@ func (p *Provider) Accepts(op wire.Opcode) bool {
 func (p *Provider) Close() error { return p.dev.close() }
 
 // Execute implements provider.Provider.
-func (p *Provider) Execute(ctx context.Context, app auth.Application, op wire.Opcode, req proto.Message) (proto.Message, error) {
+func (p *Provider) Execute(ctx context.Context, app auth.Application, op wire.Opcode, req protomsg.Message) (protomsg.Message, error) {
 	res, err := p.execute(app, op, req)
 	if err != nil {
 		s, cause := statusFor(err)
@@ -226,7 +225,7 @@ func (p *Provider) Execute(ctx context.Context, app auth.Application, op wire.Op
 	return res, nil
 }
 
-func (p *Provider) execute(app auth.Application, op wire.Opcode, req proto.Message) (proto.Message, error) {
+func (p *Provider) execute(app auth.Application, op wire.Opcode, req protomsg.Message) (protomsg.Message, error) {
 	switch r := req.(type) {
 	case *pb.GenerateKeyRequest:
 		return p.generateKey(app, r)

@@ -18,13 +18,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 func attrs(t *testing.T, a psa.Attributes) *pb.KeyAttributes {
@@ -55,7 +54,7 @@ func encAlg(t *testing.T, a psa.Algorithm) *pb.Algorithm_AsymmetricEncryption {
 }
 
 // do runs a request and fails the test on error.
-func do[T proto.Message](t *testing.T, p *Provider, op wire.Opcode, req proto.Message) T {
+func do[T protomsg.Message](t *testing.T, p *Provider, op wire.Opcode, req protomsg.Message) T {
 	t.Helper()
 	res, err := p.Execute(ctxT(t), alice, op, req)
 	if err != nil {
@@ -64,7 +63,7 @@ func do[T proto.Message](t *testing.T, p *Provider, op wire.Opcode, req proto.Me
 	return res.(T)
 }
 
-func exec1(t *testing.T, p *Provider, op wire.Opcode, req proto.Message) error {
+func exec1(t *testing.T, p *Provider, op wire.Opcode, req protomsg.Message) error {
 	t.Helper()
 	_, err := p.Execute(ctxT(t), alice, op, req)
 	return err
@@ -370,14 +369,14 @@ func TestConcurrentRequests(t *testing.T) {
 				var err error
 				switch (g + i) % 3 {
 				case 0:
-					var r proto.Message
+					var r protomsg.Message
 					r, err = p.Execute(ctxT(t), alice, wire.OpPsaHashCompute, &pb.HashComputeRequest{Alg: pb.Algorithm_SHA_256, Input: in})
 					if err == nil && !bytes.Equal(r.(*pb.HashComputeResult).Hash, want[:]) {
 						err = errors.New("wrong hash")
 					}
 				case 1:
 					d := sha256.Sum256([]byte{byte(g), byte(i)})
-					var r proto.Message
+					var r protomsg.Message
 					r, err = p.Execute(ctxT(t), alice, wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: "shared", Alg: signAlg(t, eccSign.Alg), Hash: d[:]})
 					if err == nil {
 						_, err = p.Execute(ctxT(t), alice, wire.OpPsaVerifyHash, &pb.VerifyHashRequest{KeyName: "shared", Alg: signAlg(t, eccSign.Alg), Hash: d[:], Signature: r.(*pb.SignHashResult).Signature})

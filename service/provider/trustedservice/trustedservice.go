@@ -62,8 +62,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
@@ -72,6 +70,7 @@ import (
 	pc "github.com/parsec-go/parsec/ts/packedc"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // Config is the provider's own part of its [[provider]] table.
@@ -381,7 +380,7 @@ func (p *Provider) Close() error {
 }
 
 // Execute implements provider.Provider.
-func (p *Provider) Execute(ctx context.Context, app auth.Application, op wire.Opcode, req proto.Message) (proto.Message, error) {
+func (p *Provider) Execute(ctx context.Context, app auth.Application, op wire.Opcode, req protomsg.Message) (protomsg.Message, error) {
 	if !p.Accepts(op) {
 		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v is not supported by the Trusted Service provider with the %s encoding", op, p.enc)
 	}

@@ -1,12 +1,11 @@
 package emu
 
 import (
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/ts"
 	pc "github.com/parsec-go/parsec/ts/packedc"
 	"github.com/parsec-go/parsec/ts/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // cryptoProtobuf is the crypto service's protobuf interface (interface id
@@ -19,7 +18,7 @@ type cryptoProtobuf struct {
 
 func (s *cryptoProtobuf) Handle(req *Request) Response {
 	c, e := req.Client, s.e
-	var in, out proto.Message
+	var in, out protomsg.Message
 	switch req.Opcode {
 	case pc.OpGenerateKey:
 		in = &pb.GenerateKeyIn{}
@@ -49,7 +48,7 @@ func (s *cryptoProtobuf) Handle(req *Request) Response {
 		}
 		return rpcError(ts.RPCInvalidValue)
 	}
-	if err := proto.Unmarshal(req.Body, in); err != nil {
+	if err := protomsg.Unmarshal(req.Body, in); err != nil {
 		return rpcError(ts.RPCInvalidRequestBody)
 	}
 	var err error
@@ -104,7 +103,7 @@ func (s *cryptoProtobuf) Handle(req *Request) Response {
 	if err != nil {
 		return psaResult(nil, err)
 	}
-	b, merr := proto.MarshalOptions{Deterministic: true}.Marshal(out)
+	b, merr := protomsg.Marshal(out)
 	if merr != nil {
 		return rpcError(ts.RPCInternal)
 	}

@@ -9,7 +9,6 @@ package kindspb
 
 import (
 	protomsg "github.com/parsec-go/parsec/wire/protomsg"
-	protowire "google.golang.org/protobuf/encoding/protowire"
 	math "math"
 	strconv "strconv"
 	utf8 "unicode/utf8"
@@ -252,22 +251,22 @@ func (x *Scalars) ProtoSize() (n int) {
 		n += 1 + 4
 	}
 	if x.FInt32 != 0 {
-		n += 1 + protowire.SizeVarint(uint64(x.FInt32))
+		n += 1 + protomsg.SizeVarint(uint64(x.FInt32))
 	}
 	if x.FInt64 != 0 {
-		n += 1 + protowire.SizeVarint(uint64(x.FInt64))
+		n += 1 + protomsg.SizeVarint(uint64(x.FInt64))
 	}
 	if x.FUint32 != 0 {
-		n += 1 + protowire.SizeVarint(uint64(x.FUint32))
+		n += 1 + protomsg.SizeVarint(uint64(x.FUint32))
 	}
 	if x.FUint64 != 0 {
-		n += 1 + protowire.SizeVarint(x.FUint64)
+		n += 1 + protomsg.SizeVarint(x.FUint64)
 	}
 	if x.FSint32 != 0 {
-		n += 1 + protowire.SizeVarint(protowire.EncodeZigZag(int64(x.FSint32)))
+		n += 1 + protomsg.SizeVarint(protomsg.EncodeZigZag(int64(x.FSint32)))
 	}
 	if x.FSint64 != 0 {
-		n += 1 + protowire.SizeVarint(protowire.EncodeZigZag(x.FSint64))
+		n += 1 + protomsg.SizeVarint(protomsg.EncodeZigZag(x.FSint64))
 	}
 	if x.FFixed32 != 0 {
 		n += 1 + 4
@@ -282,19 +281,19 @@ func (x *Scalars) ProtoSize() (n int) {
 		n += 1 + 8
 	}
 	if x.FBool {
-		n += 1 + protowire.SizeVarint(protowire.EncodeBool(x.FBool))
+		n += 1 + protomsg.SizeVarint(protomsg.EncodeBool(x.FBool))
 	}
 	if len(x.FString) > 0 {
-		n += 1 + protowire.SizeBytes(len(x.FString))
+		n += 1 + protomsg.SizeBytes(len(x.FString))
 	}
 	if len(x.FBytes) > 0 {
-		n += 1 + protowire.SizeBytes(len(x.FBytes))
+		n += 1 + protomsg.SizeBytes(len(x.FBytes))
 	}
 	if x.FColor != 0 {
-		n += 2 + protowire.SizeVarint(uint64(x.FColor))
+		n += 2 + protomsg.SizeVarint(uint64(x.FColor))
 	}
 	if x.FAliased != 0 {
-		n += 2 + protowire.SizeVarint(uint64(x.FAliased))
+		n += 2 + protomsg.SizeVarint(uint64(x.FAliased))
 	}
 	return n
 }
@@ -306,74 +305,74 @@ func (x *Scalars) MarshalAppend(b []byte) ([]byte, error) {
 	}
 	if x.FDouble != 0 || math.Signbit(float64(x.FDouble)) {
 		b = append(b, 0x09)
-		b = protowire.AppendFixed64(b, math.Float64bits(x.FDouble))
+		b = protomsg.AppendFixed64(b, math.Float64bits(x.FDouble))
 	}
 	if x.FFloat != 0 || math.Signbit(float64(x.FFloat)) {
 		b = append(b, 0x15)
-		b = protowire.AppendFixed32(b, math.Float32bits(x.FFloat))
+		b = protomsg.AppendFixed32(b, math.Float32bits(x.FFloat))
 	}
 	if x.FInt32 != 0 {
 		b = append(b, 0x18)
-		b = protowire.AppendVarint(b, uint64(x.FInt32))
+		b = protomsg.AppendVarint(b, uint64(x.FInt32))
 	}
 	if x.FInt64 != 0 {
 		b = append(b, 0x20)
-		b = protowire.AppendVarint(b, uint64(x.FInt64))
+		b = protomsg.AppendVarint(b, uint64(x.FInt64))
 	}
 	if x.FUint32 != 0 {
 		b = append(b, 0x28)
-		b = protowire.AppendVarint(b, uint64(x.FUint32))
+		b = protomsg.AppendVarint(b, uint64(x.FUint32))
 	}
 	if x.FUint64 != 0 {
 		b = append(b, 0x30)
-		b = protowire.AppendVarint(b, x.FUint64)
+		b = protomsg.AppendVarint(b, x.FUint64)
 	}
 	if x.FSint32 != 0 {
 		b = append(b, 0x38)
-		b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(x.FSint32)))
+		b = protomsg.AppendVarint(b, protomsg.EncodeZigZag(int64(x.FSint32)))
 	}
 	if x.FSint64 != 0 {
 		b = append(b, 0x40)
-		b = protowire.AppendVarint(b, protowire.EncodeZigZag(x.FSint64))
+		b = protomsg.AppendVarint(b, protomsg.EncodeZigZag(x.FSint64))
 	}
 	if x.FFixed32 != 0 {
 		b = append(b, 0x4d)
-		b = protowire.AppendFixed32(b, uint32(x.FFixed32))
+		b = protomsg.AppendFixed32(b, uint32(x.FFixed32))
 	}
 	if x.FFixed64 != 0 {
 		b = append(b, 0x51)
-		b = protowire.AppendFixed64(b, x.FFixed64)
+		b = protomsg.AppendFixed64(b, x.FFixed64)
 	}
 	if x.FSfixed32 != 0 {
 		b = append(b, 0x5d)
-		b = protowire.AppendFixed32(b, uint32(x.FSfixed32))
+		b = protomsg.AppendFixed32(b, uint32(x.FSfixed32))
 	}
 	if x.FSfixed64 != 0 {
 		b = append(b, 0x61)
-		b = protowire.AppendFixed64(b, uint64(x.FSfixed64))
+		b = protomsg.AppendFixed64(b, uint64(x.FSfixed64))
 	}
 	if x.FBool {
 		b = append(b, 0x68)
-		b = protowire.AppendVarint(b, protowire.EncodeBool(x.FBool))
+		b = protomsg.AppendVarint(b, protomsg.EncodeBool(x.FBool))
 	}
 	if len(x.FString) > 0 {
 		b = append(b, 0x72)
 		if !utf8.ValidString(x.FString) {
 			return b, protomsg.ErrInvalidUTF8
 		}
-		b = protowire.AppendString(b, x.FString)
+		b = protomsg.AppendString(b, x.FString)
 	}
 	if len(x.FBytes) > 0 {
 		b = append(b, 0x7a)
-		b = protowire.AppendBytes(b, x.FBytes)
+		b = protomsg.AppendBytes(b, x.FBytes)
 	}
 	if x.FColor != 0 {
 		b = append(b, 0x80, 0x01)
-		b = protowire.AppendVarint(b, uint64(x.FColor))
+		b = protomsg.AppendVarint(b, uint64(x.FColor))
 	}
 	if x.FAliased != 0 {
 		b = append(b, 0x88, 0x01)
-		b = protowire.AppendVarint(b, uint64(x.FAliased))
+		b = protomsg.AppendVarint(b, uint64(x.FAliased))
 	}
 	return b, nil
 }
@@ -399,8 +398,8 @@ func (x *Scalars) unmarshalMerge(b []byte, depth int) error {
 		b = b[n:]
 		switch num {
 		case 1:
-			if typ == protowire.Fixed64Type {
-				v, m := protowire.ConsumeFixed64(b)
+			if typ == protomsg.Fixed64Type {
+				v, m := protomsg.ConsumeFixed64(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -409,8 +408,8 @@ func (x *Scalars) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 2:
-			if typ == protowire.Fixed32Type {
-				v, m := protowire.ConsumeFixed32(b)
+			if typ == protomsg.Fixed32Type {
+				v, m := protomsg.ConsumeFixed32(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -419,8 +418,8 @@ func (x *Scalars) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 3:
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -429,8 +428,8 @@ func (x *Scalars) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 4:
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -439,8 +438,8 @@ func (x *Scalars) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 5:
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -449,8 +448,8 @@ func (x *Scalars) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 6:
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -459,28 +458,28 @@ func (x *Scalars) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 7:
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
-				x.FSint32 = int32(protowire.DecodeZigZag(v & math.MaxUint32))
+				x.FSint32 = int32(protomsg.DecodeZigZag(v & math.MaxUint32))
 				b = b[m:]
 				continue
 			}
 		case 8:
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
-				x.FSint64 = protowire.DecodeZigZag(v)
+				x.FSint64 = protomsg.DecodeZigZag(v)
 				b = b[m:]
 				continue
 			}
 		case 9:
-			if typ == protowire.Fixed32Type {
-				v, m := protowire.ConsumeFixed32(b)
+			if typ == protomsg.Fixed32Type {
+				v, m := protomsg.ConsumeFixed32(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -489,8 +488,8 @@ func (x *Scalars) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 10:
-			if typ == protowire.Fixed64Type {
-				v, m := protowire.ConsumeFixed64(b)
+			if typ == protomsg.Fixed64Type {
+				v, m := protomsg.ConsumeFixed64(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -499,8 +498,8 @@ func (x *Scalars) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 11:
-			if typ == protowire.Fixed32Type {
-				v, m := protowire.ConsumeFixed32(b)
+			if typ == protomsg.Fixed32Type {
+				v, m := protomsg.ConsumeFixed32(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -509,8 +508,8 @@ func (x *Scalars) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 12:
-			if typ == protowire.Fixed64Type {
-				v, m := protowire.ConsumeFixed64(b)
+			if typ == protomsg.Fixed64Type {
+				v, m := protomsg.ConsumeFixed64(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -519,18 +518,18 @@ func (x *Scalars) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 13:
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
-				x.FBool = protowire.DecodeBool(v)
+				x.FBool = protomsg.DecodeBool(v)
 				b = b[m:]
 				continue
 			}
 		case 14:
-			if typ == protowire.BytesType {
-				v, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				v, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
@@ -542,8 +541,8 @@ func (x *Scalars) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 15:
-			if typ == protowire.BytesType {
-				v, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				v, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
@@ -552,8 +551,8 @@ func (x *Scalars) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 16:
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -562,8 +561,8 @@ func (x *Scalars) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 17:
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -736,90 +735,90 @@ func (x *Repeated) ProtoSize() (n int) {
 		return 0
 	}
 	if len(x.RDouble) > 0 {
-		n += 1 + protowire.SizeBytes(8*len(x.RDouble))
+		n += 1 + protomsg.SizeBytes(8*len(x.RDouble))
 	}
 	if len(x.RFloat) > 0 {
-		n += 1 + protowire.SizeBytes(4*len(x.RFloat))
+		n += 1 + protomsg.SizeBytes(4*len(x.RFloat))
 	}
 	if len(x.RInt32) > 0 {
 		l := 0
 		for _, v := range x.RInt32 {
-			l += protowire.SizeVarint(uint64(v))
+			l += protomsg.SizeVarint(uint64(v))
 		}
-		n += 1 + protowire.SizeBytes(l)
+		n += 1 + protomsg.SizeBytes(l)
 	}
 	if len(x.RInt64) > 0 {
 		l := 0
 		for _, v := range x.RInt64 {
-			l += protowire.SizeVarint(uint64(v))
+			l += protomsg.SizeVarint(uint64(v))
 		}
-		n += 1 + protowire.SizeBytes(l)
+		n += 1 + protomsg.SizeBytes(l)
 	}
 	if len(x.RUint32) > 0 {
 		l := 0
 		for _, v := range x.RUint32 {
-			l += protowire.SizeVarint(uint64(v))
+			l += protomsg.SizeVarint(uint64(v))
 		}
-		n += 1 + protowire.SizeBytes(l)
+		n += 1 + protomsg.SizeBytes(l)
 	}
 	if len(x.RUint64) > 0 {
 		l := 0
 		for _, v := range x.RUint64 {
-			l += protowire.SizeVarint(v)
+			l += protomsg.SizeVarint(v)
 		}
-		n += 1 + protowire.SizeBytes(l)
+		n += 1 + protomsg.SizeBytes(l)
 	}
 	if len(x.RSint32) > 0 {
 		l := 0
 		for _, v := range x.RSint32 {
-			l += protowire.SizeVarint(protowire.EncodeZigZag(int64(v)))
+			l += protomsg.SizeVarint(protomsg.EncodeZigZag(int64(v)))
 		}
-		n += 1 + protowire.SizeBytes(l)
+		n += 1 + protomsg.SizeBytes(l)
 	}
 	if len(x.RSint64) > 0 {
 		l := 0
 		for _, v := range x.RSint64 {
-			l += protowire.SizeVarint(protowire.EncodeZigZag(v))
+			l += protomsg.SizeVarint(protomsg.EncodeZigZag(v))
 		}
-		n += 1 + protowire.SizeBytes(l)
+		n += 1 + protomsg.SizeBytes(l)
 	}
 	if len(x.RFixed32) > 0 {
-		n += 1 + protowire.SizeBytes(4*len(x.RFixed32))
+		n += 1 + protomsg.SizeBytes(4*len(x.RFixed32))
 	}
 	if len(x.RFixed64) > 0 {
-		n += 1 + protowire.SizeBytes(8*len(x.RFixed64))
+		n += 1 + protomsg.SizeBytes(8*len(x.RFixed64))
 	}
 	if len(x.RSfixed32) > 0 {
-		n += 1 + protowire.SizeBytes(4*len(x.RSfixed32))
+		n += 1 + protomsg.SizeBytes(4*len(x.RSfixed32))
 	}
 	if len(x.RSfixed64) > 0 {
-		n += 1 + protowire.SizeBytes(8*len(x.RSfixed64))
+		n += 1 + protomsg.SizeBytes(8*len(x.RSfixed64))
 	}
 	if len(x.RBool) > 0 {
 		l := 0
 		for _, v := range x.RBool {
-			l += protowire.SizeVarint(protowire.EncodeBool(v))
+			l += protomsg.SizeVarint(protomsg.EncodeBool(v))
 		}
-		n += 1 + protowire.SizeBytes(l)
+		n += 1 + protomsg.SizeBytes(l)
 	}
 	for _, v := range x.RString {
-		n += 1 + protowire.SizeBytes(len(v))
+		n += 1 + protomsg.SizeBytes(len(v))
 	}
 	for _, v := range x.RBytes {
-		n += 1 + protowire.SizeBytes(len(v))
+		n += 1 + protomsg.SizeBytes(len(v))
 	}
 	if len(x.RColor) > 0 {
 		l := 0
 		for _, v := range x.RColor {
-			l += protowire.SizeVarint(uint64(v))
+			l += protomsg.SizeVarint(uint64(v))
 		}
-		n += 2 + protowire.SizeBytes(l)
+		n += 2 + protomsg.SizeBytes(l)
 	}
 	for _, v := range x.RUnpacked {
-		n += 2 + protowire.SizeVarint(uint64(v))
+		n += 2 + protomsg.SizeVarint(uint64(v))
 	}
 	for _, v := range x.RMsg {
-		n += 2 + protowire.SizeBytes(v.ProtoSize())
+		n += 2 + protomsg.SizeBytes(v.ProtoSize())
 	}
 	return n
 }
@@ -832,121 +831,121 @@ func (x *Repeated) MarshalAppend(b []byte) ([]byte, error) {
 	var err error
 	if len(x.RDouble) > 0 {
 		b = append(b, 0x0a)
-		b = protowire.AppendVarint(b, uint64(8*len(x.RDouble)))
+		b = protomsg.AppendVarint(b, uint64(8*len(x.RDouble)))
 		for _, v := range x.RDouble {
-			b = protowire.AppendFixed64(b, math.Float64bits(v))
+			b = protomsg.AppendFixed64(b, math.Float64bits(v))
 		}
 	}
 	if len(x.RFloat) > 0 {
 		b = append(b, 0x12)
-		b = protowire.AppendVarint(b, uint64(4*len(x.RFloat)))
+		b = protomsg.AppendVarint(b, uint64(4*len(x.RFloat)))
 		for _, v := range x.RFloat {
-			b = protowire.AppendFixed32(b, math.Float32bits(v))
+			b = protomsg.AppendFixed32(b, math.Float32bits(v))
 		}
 	}
 	if len(x.RInt32) > 0 {
 		b = append(b, 0x1a)
 		l := 0
 		for _, v := range x.RInt32 {
-			l += protowire.SizeVarint(uint64(v))
+			l += protomsg.SizeVarint(uint64(v))
 		}
-		b = protowire.AppendVarint(b, uint64(l))
+		b = protomsg.AppendVarint(b, uint64(l))
 		for _, v := range x.RInt32 {
-			b = protowire.AppendVarint(b, uint64(v))
+			b = protomsg.AppendVarint(b, uint64(v))
 		}
 	}
 	if len(x.RInt64) > 0 {
 		b = append(b, 0x22)
 		l := 0
 		for _, v := range x.RInt64 {
-			l += protowire.SizeVarint(uint64(v))
+			l += protomsg.SizeVarint(uint64(v))
 		}
-		b = protowire.AppendVarint(b, uint64(l))
+		b = protomsg.AppendVarint(b, uint64(l))
 		for _, v := range x.RInt64 {
-			b = protowire.AppendVarint(b, uint64(v))
+			b = protomsg.AppendVarint(b, uint64(v))
 		}
 	}
 	if len(x.RUint32) > 0 {
 		b = append(b, 0x2a)
 		l := 0
 		for _, v := range x.RUint32 {
-			l += protowire.SizeVarint(uint64(v))
+			l += protomsg.SizeVarint(uint64(v))
 		}
-		b = protowire.AppendVarint(b, uint64(l))
+		b = protomsg.AppendVarint(b, uint64(l))
 		for _, v := range x.RUint32 {
-			b = protowire.AppendVarint(b, uint64(v))
+			b = protomsg.AppendVarint(b, uint64(v))
 		}
 	}
 	if len(x.RUint64) > 0 {
 		b = append(b, 0x32)
 		l := 0
 		for _, v := range x.RUint64 {
-			l += protowire.SizeVarint(v)
+			l += protomsg.SizeVarint(v)
 		}
-		b = protowire.AppendVarint(b, uint64(l))
+		b = protomsg.AppendVarint(b, uint64(l))
 		for _, v := range x.RUint64 {
-			b = protowire.AppendVarint(b, v)
+			b = protomsg.AppendVarint(b, v)
 		}
 	}
 	if len(x.RSint32) > 0 {
 		b = append(b, 0x3a)
 		l := 0
 		for _, v := range x.RSint32 {
-			l += protowire.SizeVarint(protowire.EncodeZigZag(int64(v)))
+			l += protomsg.SizeVarint(protomsg.EncodeZigZag(int64(v)))
 		}
-		b = protowire.AppendVarint(b, uint64(l))
+		b = protomsg.AppendVarint(b, uint64(l))
 		for _, v := range x.RSint32 {
-			b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(v)))
+			b = protomsg.AppendVarint(b, protomsg.EncodeZigZag(int64(v)))
 		}
 	}
 	if len(x.RSint64) > 0 {
 		b = append(b, 0x42)
 		l := 0
 		for _, v := range x.RSint64 {
-			l += protowire.SizeVarint(protowire.EncodeZigZag(v))
+			l += protomsg.SizeVarint(protomsg.EncodeZigZag(v))
 		}
-		b = protowire.AppendVarint(b, uint64(l))
+		b = protomsg.AppendVarint(b, uint64(l))
 		for _, v := range x.RSint64 {
-			b = protowire.AppendVarint(b, protowire.EncodeZigZag(v))
+			b = protomsg.AppendVarint(b, protomsg.EncodeZigZag(v))
 		}
 	}
 	if len(x.RFixed32) > 0 {
 		b = append(b, 0x4a)
-		b = protowire.AppendVarint(b, uint64(4*len(x.RFixed32)))
+		b = protomsg.AppendVarint(b, uint64(4*len(x.RFixed32)))
 		for _, v := range x.RFixed32 {
-			b = protowire.AppendFixed32(b, uint32(v))
+			b = protomsg.AppendFixed32(b, uint32(v))
 		}
 	}
 	if len(x.RFixed64) > 0 {
 		b = append(b, 0x52)
-		b = protowire.AppendVarint(b, uint64(8*len(x.RFixed64)))
+		b = protomsg.AppendVarint(b, uint64(8*len(x.RFixed64)))
 		for _, v := range x.RFixed64 {
-			b = protowire.AppendFixed64(b, v)
+			b = protomsg.AppendFixed64(b, v)
 		}
 	}
 	if len(x.RSfixed32) > 0 {
 		b = append(b, 0x5a)
-		b = protowire.AppendVarint(b, uint64(4*len(x.RSfixed32)))
+		b = protomsg.AppendVarint(b, uint64(4*len(x.RSfixed32)))
 		for _, v := range x.RSfixed32 {
-			b = protowire.AppendFixed32(b, uint32(v))
+			b = protomsg.AppendFixed32(b, uint32(v))
 		}
 	}
 	if len(x.RSfixed64) > 0 {
 		b = append(b, 0x62)
-		b = protowire.AppendVarint(b, uint64(8*len(x.RSfixed64)))
+		b = protomsg.AppendVarint(b, uint64(8*len(x.RSfixed64)))
 		for _, v := range x.RSfixed64 {
-			b = protowire.AppendFixed64(b, uint64(v))
+			b = protomsg.AppendFixed64(b, uint64(v))
 		}
 	}
 	if len(x.RBool) > 0 {
 		b = append(b, 0x6a)
 		l := 0
 		for _, v := range x.RBool {
-			l += protowire.SizeVarint(protowire.EncodeBool(v))
+			l += protomsg.SizeVarint(protomsg.EncodeBool(v))
 		}
-		b = protowire.AppendVarint(b, uint64(l))
+		b = protomsg.AppendVarint(b, uint64(l))
 		for _, v := range x.RBool {
-			b = protowire.AppendVarint(b, protowire.EncodeBool(v))
+			b = protomsg.AppendVarint(b, protomsg.EncodeBool(v))
 		}
 	}
 	for _, v := range x.RString {
@@ -954,30 +953,30 @@ func (x *Repeated) MarshalAppend(b []byte) ([]byte, error) {
 		if !utf8.ValidString(v) {
 			return b, protomsg.ErrInvalidUTF8
 		}
-		b = protowire.AppendString(b, v)
+		b = protomsg.AppendString(b, v)
 	}
 	for _, v := range x.RBytes {
 		b = append(b, 0x7a)
-		b = protowire.AppendBytes(b, v)
+		b = protomsg.AppendBytes(b, v)
 	}
 	if len(x.RColor) > 0 {
 		b = append(b, 0x82, 0x01)
 		l := 0
 		for _, v := range x.RColor {
-			l += protowire.SizeVarint(uint64(v))
+			l += protomsg.SizeVarint(uint64(v))
 		}
-		b = protowire.AppendVarint(b, uint64(l))
+		b = protomsg.AppendVarint(b, uint64(l))
 		for _, v := range x.RColor {
-			b = protowire.AppendVarint(b, uint64(v))
+			b = protomsg.AppendVarint(b, uint64(v))
 		}
 	}
 	for _, v := range x.RUnpacked {
 		b = append(b, 0x88, 0x01)
-		b = protowire.AppendVarint(b, uint64(v))
+		b = protomsg.AppendVarint(b, uint64(v))
 	}
 	for _, v := range x.RMsg {
 		b = append(b, 0x92, 0x01)
-		b = protowire.AppendVarint(b, uint64(v.ProtoSize()))
+		b = protomsg.AppendVarint(b, uint64(v.ProtoSize()))
 		if b, err = v.MarshalAppend(b); err != nil {
 			return b, err
 		}
@@ -1006,13 +1005,13 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 		b = b[n:]
 		switch num {
 		case 1:
-			if typ == protowire.BytesType {
-				p, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				p, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
 				for len(p) > 0 {
-					v, m := protowire.ConsumeFixed64(p)
+					v, m := protomsg.ConsumeFixed64(p)
 					if m < 0 {
 						return protomsg.ErrDecode
 					}
@@ -1022,8 +1021,8 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				b = b[n:]
 				continue
 			}
-			if typ == protowire.Fixed64Type {
-				v, m := protowire.ConsumeFixed64(b)
+			if typ == protomsg.Fixed64Type {
+				v, m := protomsg.ConsumeFixed64(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1032,13 +1031,13 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 2:
-			if typ == protowire.BytesType {
-				p, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				p, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
 				for len(p) > 0 {
-					v, m := protowire.ConsumeFixed32(p)
+					v, m := protomsg.ConsumeFixed32(p)
 					if m < 0 {
 						return protomsg.ErrDecode
 					}
@@ -1048,8 +1047,8 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				b = b[n:]
 				continue
 			}
-			if typ == protowire.Fixed32Type {
-				v, m := protowire.ConsumeFixed32(b)
+			if typ == protomsg.Fixed32Type {
+				v, m := protomsg.ConsumeFixed32(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1058,13 +1057,13 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 3:
-			if typ == protowire.BytesType {
-				p, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				p, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
 				for len(p) > 0 {
-					v, m := protowire.ConsumeVarint(p)
+					v, m := protomsg.ConsumeVarint(p)
 					if m < 0 {
 						return protomsg.ErrDecode
 					}
@@ -1074,8 +1073,8 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				b = b[n:]
 				continue
 			}
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1084,13 +1083,13 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 4:
-			if typ == protowire.BytesType {
-				p, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				p, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
 				for len(p) > 0 {
-					v, m := protowire.ConsumeVarint(p)
+					v, m := protomsg.ConsumeVarint(p)
 					if m < 0 {
 						return protomsg.ErrDecode
 					}
@@ -1100,8 +1099,8 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				b = b[n:]
 				continue
 			}
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1110,13 +1109,13 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 5:
-			if typ == protowire.BytesType {
-				p, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				p, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
 				for len(p) > 0 {
-					v, m := protowire.ConsumeVarint(p)
+					v, m := protomsg.ConsumeVarint(p)
 					if m < 0 {
 						return protomsg.ErrDecode
 					}
@@ -1126,8 +1125,8 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				b = b[n:]
 				continue
 			}
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1136,13 +1135,13 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 6:
-			if typ == protowire.BytesType {
-				p, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				p, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
 				for len(p) > 0 {
-					v, m := protowire.ConsumeVarint(p)
+					v, m := protomsg.ConsumeVarint(p)
 					if m < 0 {
 						return protomsg.ErrDecode
 					}
@@ -1152,8 +1151,8 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				b = b[n:]
 				continue
 			}
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1162,65 +1161,65 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 7:
-			if typ == protowire.BytesType {
-				p, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				p, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
 				for len(p) > 0 {
-					v, m := protowire.ConsumeVarint(p)
+					v, m := protomsg.ConsumeVarint(p)
 					if m < 0 {
 						return protomsg.ErrDecode
 					}
-					x.RSint32 = append(x.RSint32, int32(protowire.DecodeZigZag(v&math.MaxUint32)))
+					x.RSint32 = append(x.RSint32, int32(protomsg.DecodeZigZag(v&math.MaxUint32)))
 					p = p[m:]
 				}
 				b = b[n:]
 				continue
 			}
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
-				x.RSint32 = append(x.RSint32, int32(protowire.DecodeZigZag(v&math.MaxUint32)))
+				x.RSint32 = append(x.RSint32, int32(protomsg.DecodeZigZag(v&math.MaxUint32)))
 				b = b[m:]
 				continue
 			}
 		case 8:
-			if typ == protowire.BytesType {
-				p, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				p, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
 				for len(p) > 0 {
-					v, m := protowire.ConsumeVarint(p)
+					v, m := protomsg.ConsumeVarint(p)
 					if m < 0 {
 						return protomsg.ErrDecode
 					}
-					x.RSint64 = append(x.RSint64, protowire.DecodeZigZag(v))
+					x.RSint64 = append(x.RSint64, protomsg.DecodeZigZag(v))
 					p = p[m:]
 				}
 				b = b[n:]
 				continue
 			}
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
-				x.RSint64 = append(x.RSint64, protowire.DecodeZigZag(v))
+				x.RSint64 = append(x.RSint64, protomsg.DecodeZigZag(v))
 				b = b[m:]
 				continue
 			}
 		case 9:
-			if typ == protowire.BytesType {
-				p, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				p, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
 				for len(p) > 0 {
-					v, m := protowire.ConsumeFixed32(p)
+					v, m := protomsg.ConsumeFixed32(p)
 					if m < 0 {
 						return protomsg.ErrDecode
 					}
@@ -1230,8 +1229,8 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				b = b[n:]
 				continue
 			}
-			if typ == protowire.Fixed32Type {
-				v, m := protowire.ConsumeFixed32(b)
+			if typ == protomsg.Fixed32Type {
+				v, m := protomsg.ConsumeFixed32(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1240,13 +1239,13 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 10:
-			if typ == protowire.BytesType {
-				p, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				p, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
 				for len(p) > 0 {
-					v, m := protowire.ConsumeFixed64(p)
+					v, m := protomsg.ConsumeFixed64(p)
 					if m < 0 {
 						return protomsg.ErrDecode
 					}
@@ -1256,8 +1255,8 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				b = b[n:]
 				continue
 			}
-			if typ == protowire.Fixed64Type {
-				v, m := protowire.ConsumeFixed64(b)
+			if typ == protomsg.Fixed64Type {
+				v, m := protomsg.ConsumeFixed64(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1266,13 +1265,13 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 11:
-			if typ == protowire.BytesType {
-				p, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				p, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
 				for len(p) > 0 {
-					v, m := protowire.ConsumeFixed32(p)
+					v, m := protomsg.ConsumeFixed32(p)
 					if m < 0 {
 						return protomsg.ErrDecode
 					}
@@ -1282,8 +1281,8 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				b = b[n:]
 				continue
 			}
-			if typ == protowire.Fixed32Type {
-				v, m := protowire.ConsumeFixed32(b)
+			if typ == protomsg.Fixed32Type {
+				v, m := protomsg.ConsumeFixed32(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1292,13 +1291,13 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 12:
-			if typ == protowire.BytesType {
-				p, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				p, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
 				for len(p) > 0 {
-					v, m := protowire.ConsumeFixed64(p)
+					v, m := protomsg.ConsumeFixed64(p)
 					if m < 0 {
 						return protomsg.ErrDecode
 					}
@@ -1308,8 +1307,8 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				b = b[n:]
 				continue
 			}
-			if typ == protowire.Fixed64Type {
-				v, m := protowire.ConsumeFixed64(b)
+			if typ == protomsg.Fixed64Type {
+				v, m := protomsg.ConsumeFixed64(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1318,34 +1317,34 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 13:
-			if typ == protowire.BytesType {
-				p, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				p, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
 				for len(p) > 0 {
-					v, m := protowire.ConsumeVarint(p)
+					v, m := protomsg.ConsumeVarint(p)
 					if m < 0 {
 						return protomsg.ErrDecode
 					}
-					x.RBool = append(x.RBool, protowire.DecodeBool(v))
+					x.RBool = append(x.RBool, protomsg.DecodeBool(v))
 					p = p[m:]
 				}
 				b = b[n:]
 				continue
 			}
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
-				x.RBool = append(x.RBool, protowire.DecodeBool(v))
+				x.RBool = append(x.RBool, protomsg.DecodeBool(v))
 				b = b[m:]
 				continue
 			}
 		case 14:
-			if typ == protowire.BytesType {
-				v, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				v, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1357,8 +1356,8 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 15:
-			if typ == protowire.BytesType {
-				v, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				v, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1367,13 +1366,13 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 16:
-			if typ == protowire.BytesType {
-				p, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				p, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
 				for len(p) > 0 {
-					v, m := protowire.ConsumeVarint(p)
+					v, m := protomsg.ConsumeVarint(p)
 					if m < 0 {
 						return protomsg.ErrDecode
 					}
@@ -1383,8 +1382,8 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				b = b[n:]
 				continue
 			}
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1393,13 +1392,13 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 17:
-			if typ == protowire.BytesType {
-				p, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				p, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
 				for len(p) > 0 {
-					v, m := protowire.ConsumeVarint(p)
+					v, m := protomsg.ConsumeVarint(p)
 					if m < 0 {
 						return protomsg.ErrDecode
 					}
@@ -1409,8 +1408,8 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				b = b[n:]
 				continue
 			}
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1419,8 +1418,8 @@ func (x *Repeated) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 18:
-			if typ == protowire.BytesType {
-				v, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				v, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1639,40 +1638,40 @@ func (x *Holder) ProtoSize() (n int) {
 		return 0
 	}
 	if x.After != 0 {
-		n += 1 + protowire.SizeVarint(uint64(x.After))
+		n += 1 + protomsg.SizeVarint(uint64(x.After))
 	}
 	if x.Single != nil {
-		n += 1 + protowire.SizeBytes(x.Single.ProtoSize())
+		n += 1 + protomsg.SizeBytes(x.Single.ProtoSize())
 	}
 	if x.Inner != nil {
-		n += 1 + protowire.SizeBytes(x.Inner.ProtoSize())
+		n += 1 + protomsg.SizeBytes(x.Inner.ProtoSize())
 	}
 	if x.Lists != nil {
-		n += 1 + protowire.SizeBytes(x.Lists.ProtoSize())
+		n += 1 + protomsg.SizeBytes(x.Lists.ProtoSize())
 	}
 	for _, v := range x.Children {
-		n += 3 + protowire.SizeBytes(v.ProtoSize())
+		n += 3 + protomsg.SizeBytes(v.ProtoSize())
 	}
 	switch v := x.First.(type) {
 	case *Holder_OInt32:
 		if v != nil {
-			n += 1 + protowire.SizeVarint(uint64(v.OInt32))
+			n += 1 + protomsg.SizeVarint(uint64(v.OInt32))
 		}
 	case *Holder_OString:
 		if v != nil {
-			n += 1 + protowire.SizeBytes(len(v.OString))
+			n += 1 + protomsg.SizeBytes(len(v.OString))
 		}
 	case *Holder_OBytes:
 		if v != nil {
-			n += 1 + protowire.SizeBytes(len(v.OBytes))
+			n += 1 + protomsg.SizeBytes(len(v.OBytes))
 		}
 	case *Holder_OColor:
 		if v != nil {
-			n += 1 + protowire.SizeVarint(uint64(v.OColor))
+			n += 1 + protomsg.SizeVarint(uint64(v.OColor))
 		}
 	case *Holder_OMsg:
 		if v != nil {
-			n += 1 + protowire.SizeBytes(v.OMsg.ProtoSize())
+			n += 1 + protomsg.SizeBytes(v.OMsg.ProtoSize())
 		}
 	case *Holder_ODouble:
 		if v != nil {
@@ -1682,11 +1681,11 @@ func (x *Holder) ProtoSize() (n int) {
 	switch v := x.Second.(type) {
 	case *Holder_Nested_:
 		if v != nil {
-			n += 1 + protowire.SizeBytes(v.Nested.ProtoSize())
+			n += 1 + protomsg.SizeBytes(v.Nested.ProtoSize())
 		}
 	case *Holder_OBool:
 		if v != nil {
-			n += 1 + protowire.SizeVarint(protowire.EncodeBool(v.OBool))
+			n += 1 + protomsg.SizeVarint(protomsg.EncodeBool(v.OBool))
 		}
 	}
 	return n
@@ -1700,32 +1699,32 @@ func (x *Holder) MarshalAppend(b []byte) ([]byte, error) {
 	var err error
 	if x.After != 0 {
 		b = append(b, 0x10)
-		b = protowire.AppendVarint(b, uint64(x.After))
+		b = protomsg.AppendVarint(b, uint64(x.After))
 	}
 	if x.Single != nil {
 		b = append(b, 0x2a)
-		b = protowire.AppendVarint(b, uint64(x.Single.ProtoSize()))
+		b = protomsg.AppendVarint(b, uint64(x.Single.ProtoSize()))
 		if b, err = x.Single.MarshalAppend(b); err != nil {
 			return b, err
 		}
 	}
 	if x.Inner != nil {
 		b = append(b, 0x5a)
-		b = protowire.AppendVarint(b, uint64(x.Inner.ProtoSize()))
+		b = protomsg.AppendVarint(b, uint64(x.Inner.ProtoSize()))
 		if b, err = x.Inner.MarshalAppend(b); err != nil {
 			return b, err
 		}
 	}
 	if x.Lists != nil {
 		b = append(b, 0x62)
-		b = protowire.AppendVarint(b, uint64(x.Lists.ProtoSize()))
+		b = protomsg.AppendVarint(b, uint64(x.Lists.ProtoSize()))
 		if b, err = x.Lists.MarshalAppend(b); err != nil {
 			return b, err
 		}
 	}
 	for _, v := range x.Children {
 		b = append(b, 0x82, 0xea, 0x30)
-		b = protowire.AppendVarint(b, uint64(v.ProtoSize()))
+		b = protomsg.AppendVarint(b, uint64(v.ProtoSize()))
 		if b, err = v.MarshalAppend(b); err != nil {
 			return b, err
 		}
@@ -1734,7 +1733,7 @@ func (x *Holder) MarshalAppend(b []byte) ([]byte, error) {
 	case *Holder_OInt32:
 		if v != nil {
 			b = append(b, 0x18)
-			b = protowire.AppendVarint(b, uint64(v.OInt32))
+			b = protomsg.AppendVarint(b, uint64(v.OInt32))
 		}
 	case *Holder_OString:
 		if v != nil {
@@ -1742,22 +1741,22 @@ func (x *Holder) MarshalAppend(b []byte) ([]byte, error) {
 			if !utf8.ValidString(v.OString) {
 				return b, protomsg.ErrInvalidUTF8
 			}
-			b = protowire.AppendString(b, v.OString)
+			b = protomsg.AppendString(b, v.OString)
 		}
 	case *Holder_OBytes:
 		if v != nil {
 			b = append(b, 0x3a)
-			b = protowire.AppendBytes(b, v.OBytes)
+			b = protomsg.AppendBytes(b, v.OBytes)
 		}
 	case *Holder_OColor:
 		if v != nil {
 			b = append(b, 0x40)
-			b = protowire.AppendVarint(b, uint64(v.OColor))
+			b = protomsg.AppendVarint(b, uint64(v.OColor))
 		}
 	case *Holder_OMsg:
 		if v != nil {
 			b = append(b, 0x4a)
-			b = protowire.AppendVarint(b, uint64(v.OMsg.ProtoSize()))
+			b = protomsg.AppendVarint(b, uint64(v.OMsg.ProtoSize()))
 			if b, err = v.OMsg.MarshalAppend(b); err != nil {
 				return b, err
 			}
@@ -1765,14 +1764,14 @@ func (x *Holder) MarshalAppend(b []byte) ([]byte, error) {
 	case *Holder_ODouble:
 		if v != nil {
 			b = append(b, 0x51)
-			b = protowire.AppendFixed64(b, math.Float64bits(v.ODouble))
+			b = protomsg.AppendFixed64(b, math.Float64bits(v.ODouble))
 		}
 	}
 	switch v := x.Second.(type) {
 	case *Holder_Nested_:
 		if v != nil {
 			b = append(b, 0x22)
-			b = protowire.AppendVarint(b, uint64(v.Nested.ProtoSize()))
+			b = protomsg.AppendVarint(b, uint64(v.Nested.ProtoSize()))
 			if b, err = v.Nested.MarshalAppend(b); err != nil {
 				return b, err
 			}
@@ -1780,7 +1779,7 @@ func (x *Holder) MarshalAppend(b []byte) ([]byte, error) {
 	case *Holder_OBool:
 		if v != nil {
 			b = append(b, 0x30)
-			b = protowire.AppendVarint(b, protowire.EncodeBool(v.OBool))
+			b = protomsg.AppendVarint(b, protomsg.EncodeBool(v.OBool))
 		}
 	}
 	return b, nil
@@ -1807,8 +1806,8 @@ func (x *Holder) unmarshalMerge(b []byte, depth int) error {
 		b = b[n:]
 		switch num {
 		case 5:
-			if typ == protowire.BytesType {
-				v, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				v, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1822,8 +1821,8 @@ func (x *Holder) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 3:
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1832,8 +1831,8 @@ func (x *Holder) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 1:
-			if typ == protowire.BytesType {
-				v, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				v, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1845,8 +1844,8 @@ func (x *Holder) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 7:
-			if typ == protowire.BytesType {
-				v, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				v, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1855,8 +1854,8 @@ func (x *Holder) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 8:
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1865,8 +1864,8 @@ func (x *Holder) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 9:
-			if typ == protowire.BytesType {
-				v, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				v, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1885,8 +1884,8 @@ func (x *Holder) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 10:
-			if typ == protowire.Fixed64Type {
-				v, m := protowire.ConsumeFixed64(b)
+			if typ == protomsg.Fixed64Type {
+				v, m := protomsg.ConsumeFixed64(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1895,8 +1894,8 @@ func (x *Holder) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 2:
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1905,8 +1904,8 @@ func (x *Holder) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 4:
-			if typ == protowire.BytesType {
-				v, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				v, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1925,18 +1924,18 @@ func (x *Holder) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 6:
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
-				x.Second = &Holder_OBool{OBool: protowire.DecodeBool(v)}
+				x.Second = &Holder_OBool{OBool: protomsg.DecodeBool(v)}
 				b = b[m:]
 				continue
 			}
 		case 100000:
-			if typ == protowire.BytesType {
-				v, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				v, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1949,8 +1948,8 @@ func (x *Holder) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 11:
-			if typ == protowire.BytesType {
-				v, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				v, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
@@ -1964,8 +1963,8 @@ func (x *Holder) unmarshalMerge(b []byte, depth int) error {
 				continue
 			}
 		case 12:
-			if typ == protowire.BytesType {
-				v, n := protowire.ConsumeBytes(b)
+			if typ == protomsg.BytesType {
+				v, n := protomsg.ConsumeBytes(b)
 				if n < 0 {
 					return protomsg.ErrDecode
 				}
@@ -2056,7 +2055,7 @@ func (x *Holder_Nested_Inner) ProtoSize() (n int) {
 		return 0
 	}
 	if x.V != 0 {
-		n += 1 + protowire.SizeVarint(protowire.EncodeZigZag(x.V))
+		n += 1 + protomsg.SizeVarint(protomsg.EncodeZigZag(x.V))
 	}
 	return n
 }
@@ -2068,7 +2067,7 @@ func (x *Holder_Nested_Inner) MarshalAppend(b []byte) ([]byte, error) {
 	}
 	if x.V != 0 {
 		b = append(b, 0x08)
-		b = protowire.AppendVarint(b, protowire.EncodeZigZag(x.V))
+		b = protomsg.AppendVarint(b, protomsg.EncodeZigZag(x.V))
 	}
 	return b, nil
 }
@@ -2094,12 +2093,12 @@ func (x *Holder_Nested_Inner) unmarshalMerge(b []byte, depth int) error {
 		b = b[n:]
 		switch num {
 		case 1:
-			if typ == protowire.VarintType {
-				v, m := protowire.ConsumeVarint(b)
+			if typ == protomsg.VarintType {
+				v, m := protomsg.ConsumeVarint(b)
 				if m < 0 {
 					return protomsg.ErrDecode
 				}
-				x.V = protowire.DecodeZigZag(v)
+				x.V = protomsg.DecodeZigZag(v)
 				b = b[m:]
 				continue
 			}
