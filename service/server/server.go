@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"github.com/parsec-go/parsec/service/config"
@@ -112,13 +113,22 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
-// serve runs one request on the current request path.
+// serve runs one request on the current request path. A bug that panics
+// while serving one client costs that client its answer (the connection
+// is closed unanswered, as the Rust service's worker threads do), not the
+// service its other clients.
 func (s *Server) serve(ctx context.Context, conn *listener.Conn) {
 	s.mu.RLock()
 	g := s.gen
 	s.inflight.Add(1)
 	s.mu.RUnlock()
 	defer s.inflight.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			conn.Close()
+			s.log.Error("request handler panicked; connection closed unanswered", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
 	g.fe.Serve(ctx, conn)
 }
 

@@ -1,0 +1,141 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/config"
+	"github.com/parsec-go/parsec/service/provider"
+	"github.com/parsec-go/parsec/wire"
+	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
+)
+
+// crashing stands for a provider with a bug: every GenerateRandom panics.
+type crashing struct{}
+
+func (crashing) Info() provider.Info {
+	return provider.Info{ID: wire.ProviderMbedCrypto, Name: "crashing"}
+}
+func (crashing) Opcodes() []wire.Opcode { return []wire.Opcode{wire.OpPsaGenerateRandom} }
+func (crashing) Accepts(op wire.Opcode) bool {
+	return op == wire.OpPsaGenerateRandom
+}
+func (crashing) Execute(context.Context, auth.Application, wire.Opcode, protomsg.Message) (protomsg.Message, error) {
+	panic("provider bug")
+}
+func (crashing) Close() error { return nil }
+
+// syncBuffer collects the service's log across its goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func roundTripStatus(t *testing.T, socket string, req []byte) (wire.Status, error) {
+	t.Helper()
+	conn, err := net.Dial("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(conn)
+	if err != nil {
+		return 0, err
+	}
+	h, err := wire.ParseHeader(b)
+	if err != nil {
+		return 0, err
+	}
+	return h.Status, nil
+}
+
+// A request that hits a bug loses its answer; the service and every
+// other client carry on.
+func TestPanicCostsOneRequest(t *testing.T) {
+	dir := t.TempDir()
+	doc := strings.ReplaceAll(`
+[core_settings]
+allow_root = true
+[listener]
+listener_type = "DomainSocket"
+timeout = 1000
+socket_path = "DIR/parsec.sock"
+[authenticator]
+auth_type = "Direct"
+[[key_manager]]
+name = "kim"
+manager_type = "OnDisk"
+store_path = "DIR/mappings"
+[[provider]]
+provider_type = "MbedCrypto"
+key_info_manager = "kim"
+`, "DIR", dir)
+	path := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := config.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	reg := Registry{"MbedCrypto": {ID: wire.ProviderMbedCrypto, Factory: func(provider.Deps) (provider.Provider, error) { return crashing{}, nil }}}
+	s, err := New(cfg, path, reg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+
+	random := request(wire.ProviderMbedCrypto, wire.OpPsaGenerateRandom, &pb.GenerateRandomRequest{Size: 8}, false)
+	ping := request(wire.ProviderCore, wire.OpPing, &pb.PingRequest{}, false)
+	for i := 0; i < 3; i++ {
+		if st, err := roundTripStatus(t, s.SocketPath(), random); err == nil {
+			t.Fatalf("the crashing request was answered with status %v", st)
+		}
+		if st, err := roundTripStatus(t, s.SocketPath(), ping); err != nil || st != wire.StatusSuccess {
+			t.Fatalf("ping after a crash: %v, %v", st, err)
+		}
+	}
+	if !strings.Contains(logs.String(), "provider bug") {
+		t.Errorf("the panic was not logged:\n%s", logs.String())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the service did not stop")
+	}
+}
