@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/parsec-go/parsec/client"
+	"github.com/parsec-go/parsec/internal/syncbuf"
 )
 
 // Kind names a service implementation.
@@ -198,25 +199,6 @@ key_info_manager = "on-disk-manager"
 store_path = "{{dir}}/keys"
 `
 
-// safeBuffer is a bytes.Buffer the daemon's output goroutine and the test
-// may use at once.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func startGo(t testing.TB, cfg Config) *Service {
 	t.Helper()
 	bin, err := BuildBinary("./service/cmd/parsec")
@@ -237,7 +219,7 @@ func startGo(t testing.TB, cfg Config) *Service {
 	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	log := &safeBuffer{}
+	log := &syncbuf.Buffer{}
 	cmd := exec.Command(bin, "-c", cfgPath)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = log, log

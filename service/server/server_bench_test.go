@@ -1,18 +1,13 @@
 package server
 
 import (
-	"context"
 	"encoding/binary"
 	"io"
-	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/parsec-go/parsec/service/config"
 	"github.com/parsec-go/parsec/service/provider/software"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
@@ -24,42 +19,7 @@ import (
 // Compare runs with benchstat; scripts/bench.sh compares whole services.
 
 func startServer(b *testing.B) string {
-	b.Helper()
-	dir := b.TempDir()
-	doc := strings.ReplaceAll(`
-[core_settings]
-allow_root = true
-[listener]
-listener_type = "DomainSocket"
-timeout = 1000
-socket_path = "DIR/parsec.sock"
-[authenticator]
-auth_type = "UnixPeerCredentials"
-[[key_manager]]
-name = "kim"
-manager_type = "OnDisk"
-store_path = "DIR/mappings"
-[[provider]]
-provider_type = "MbedCrypto"
-key_info_manager = "kim"
-store_path = "DIR/keys"
-`, "DIR", dir)
-	path := filepath.Join(dir, "config.toml")
-	os.WriteFile(path, []byte(doc), 0o600)
-	cfg, _, err := config.Parse([]byte(doc))
-	if err != nil {
-		b.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := New(cfg, path, Registry{"MbedCrypto": {ID: wire.ProviderMbedCrypto, Factory: software.New}}, log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.Serve(ctx); close(done) }()
-	b.Cleanup(func() { cancel(); <-done })
-	return s.SocketPath()
+	return testServer(b, "UnixPeerCredentials", software.New, io.Discard).SocketPath()
 }
 
 func request(provider wire.ProviderID, op wire.Opcode, m protomsg.Message, authed bool) []byte {

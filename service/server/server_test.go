@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -9,10 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/parsec-go/parsec/internal/syncbuf"
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/config"
 	"github.com/parsec-go/parsec/service/provider"
@@ -36,24 +35,6 @@ func (crashing) Execute(context.Context, auth.Application, wire.Opcode, protomsg
 }
 func (crashing) Close() error { return nil }
 
-// syncBuffer collects the service's log across its goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func roundTripStatus(t *testing.T, socket string, req []byte) (wire.Status, error) {
 	t.Helper()
 	conn, err := net.Dial("unix", socket)
@@ -76,11 +57,13 @@ func roundTripStatus(t *testing.T, socket string, req []byte) (wire.Status, erro
 	return h.Status, nil
 }
 
-// A request that hits a bug loses its answer; the service and every
-// other client carry on.
-func TestPanicCostsOneRequest(t *testing.T) {
-	dir := t.TempDir()
-	doc := strings.ReplaceAll(`
+// testServer serves a temporary socket with one MbedCrypto-slot provider
+// made by factory, logging to log, until the test ends; Serve must then
+// return cleanly.
+func testServer(tb testing.TB, auth string, factory provider.Factory, log io.Writer) *Server {
+	tb.Helper()
+	dir := tb.TempDir()
+	doc := strings.NewReplacer("DIR", dir, "AUTH", auth).Replace(`
 [core_settings]
 allow_root = true
 [listener]
@@ -88,7 +71,7 @@ listener_type = "DomainSocket"
 timeout = 1000
 socket_path = "DIR/parsec.sock"
 [authenticator]
-auth_type = "Direct"
+auth_type = "AUTH"
 [[key_manager]]
 name = "kim"
 manager_type = "OnDisk"
@@ -96,26 +79,43 @@ store_path = "DIR/mappings"
 [[provider]]
 provider_type = "MbedCrypto"
 key_info_manager = "kim"
-`, "DIR", dir)
+store_path = "DIR/keys"
+`)
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	cfg, _, err := config.Parse([]byte(doc))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	var logs syncBuffer
-	log := slog.New(slog.NewTextHandler(&logs, nil))
-	reg := Registry{"MbedCrypto": {ID: wire.ProviderMbedCrypto, Factory: func(provider.Deps) (provider.Provider, error) { return crashing{}, nil }}}
-	s, err := New(cfg, path, reg, log)
+	reg := Registry{"MbedCrypto": {ID: wire.ProviderMbedCrypto, Factory: factory}}
+	s, err := New(cfg, path, reg, slog.New(slog.NewTextHandler(log, nil)))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				tb.Errorf("serve: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			tb.Error("the service did not stop")
+		}
+	})
+	return s
+}
 
+// A request that hits a bug loses its answer; the service and every
+// other client carry on.
+func TestPanicCostsOneRequest(t *testing.T) {
+	var logs syncbuf.Buffer
+	s := testServer(t, "Direct", func(provider.Deps) (provider.Provider, error) { return crashing{}, nil }, &logs)
 	random := request(wire.ProviderMbedCrypto, wire.OpPsaGenerateRandom, &pb.GenerateRandomRequest{Size: 8}, false)
 	ping := request(wire.ProviderCore, wire.OpPing, &pb.PingRequest{}, false)
 	for i := 0; i < 3; i++ {
@@ -128,14 +128,5 @@ key_info_manager = "kim"
 	}
 	if !strings.Contains(logs.String(), "provider bug") {
 		t.Errorf("the panic was not logged:\n%s", logs.String())
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the service did not stop")
 	}
 }

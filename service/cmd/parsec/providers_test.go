@@ -5,16 +5,15 @@ package main
 // names it.
 
 import (
-	"bytes"
 	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/parsec-go/parsec/internal/syncbuf"
 	"github.com/parsec-go/parsec/wire"
 )
 
@@ -89,24 +88,6 @@ func TestRegistryNamesEveryProvider(t *testing.T) {
 	}
 }
 
-// syncBuffer is a daemon's stderr, read while the daemon writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 const tpmProviderConfig = `
 [[provider]]
 provider_type = "Tpm"
@@ -152,7 +133,7 @@ func TestSoftwareOnlyBinary(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, "UnixPeerCredentials", "")
 	socket := filepath.Join(dir, "parsec.sock")
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	cmd := exec.Command(bin, "-c", cfg)
 	cmd.Stderr = log
 	if err := cmd.Start(); err != nil {
@@ -191,7 +172,7 @@ func TestSoftwareOnlyBinary(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool, log *syncBuffer) {
+func waitFor(t *testing.T, what string, cond func() bool, log *syncbuf.Buffer) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {

@@ -10,11 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/parsec-go/parsec/internal/syncbuf"
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
@@ -54,25 +54,8 @@ type emulator struct {
 	socket string
 	args   []string
 	cmd    *exec.Cmd
-	log    *syncBuffer
+	log    *syncbuf.Buffer
 	done   chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startEmulator runs the emulator on socket with extra flags and waits
@@ -89,7 +72,7 @@ func (e *emulator) start() {
 	e.t.Helper()
 	args := append(append([]string(nil), tsemuCmd[1:]...), append([]string{"-listen", e.socket}, e.args...)...)
 	e.cmd = exec.Command(tsemuCmd[0], args...)
-	e.log = &syncBuffer{}
+	e.log = &syncbuf.Buffer{}
 	e.cmd.Stderr = e.log
 	if err := e.cmd.Start(); err != nil {
 		e.t.Fatal(err)
@@ -143,7 +126,7 @@ func (e *emulator) stop() {
 }
 
 // logBuffer collects the provider's log.
-type logBuffer struct{ syncBuffer }
+type logBuffer struct{ syncbuf.Buffer }
 
 func newProvider(t *testing.T, cfg Config, k kim.Manager) (*Provider, *logBuffer) {
 	t.Helper()
