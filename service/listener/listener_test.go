@@ -37,16 +37,27 @@ func dial(t *testing.T, ln *Listener) net.Conn {
 	return c
 }
 
-func TestRequestAndAnswer(t *testing.T) {
+// connected returns both ends of a fresh connection; sent is written by
+// the client before the service accepts.
+func connected(t *testing.T, sent string) (net.Conn, *Conn) {
+	t.Helper()
 	ln := open(t)
 	c := dial(t, ln)
-	if _, err := c.Write([]byte("request")); err != nil {
-		t.Fatal(err)
+	if sent != "" {
+		if _, err := c.Write([]byte(sent)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	sc, err := ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { sc.Close() })
+	return c, sc
+}
+
+func TestRequestAndAnswer(t *testing.T) {
+	c, sc := connected(t, "request")
 	sc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	buf := make([]byte, 7)
 	if _, err := io.ReadFull(sc, buf); err != nil || string(buf) != "request" {
@@ -69,13 +80,7 @@ func TestRequestAndAnswer(t *testing.T) {
 }
 
 func TestReadWaitsForLateData(t *testing.T) {
-	ln := open(t)
-	c := dial(t, ln)
-	sc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
+	c, sc := connected(t, "")
 	sc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	go func() {
 		time.Sleep(20 * time.Millisecond)
@@ -89,14 +94,7 @@ func TestReadWaitsForLateData(t *testing.T) {
 }
 
 func TestReadDeadlineLeavesWriting(t *testing.T) {
-	ln := open(t)
-	c := dial(t, ln)
-	c.Write([]byte("par")) // part of a request, then silence
-	sc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
+	c, sc := connected(t, "par") // part of a request, then silence
 	start := time.Now()
 	sc.SetReadDeadline(start.Add(50 * time.Millisecond))
 	buf := make([]byte, 10)
@@ -123,13 +121,7 @@ func TestReadDeadlineLeavesWriting(t *testing.T) {
 }
 
 func TestPassedDeadlineFailsAtOnce(t *testing.T) {
-	ln := open(t)
-	dial(t, ln)
-	sc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
+	_, sc := connected(t, "")
 	sc.SetReadDeadline(time.Now().Add(-time.Second))
 	if _, err := sc.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("got %v", err)
@@ -137,13 +129,7 @@ func TestPassedDeadlineFailsAtOnce(t *testing.T) {
 }
 
 func TestWriteDeadlineUnblocksAStuckClient(t *testing.T) {
-	ln := open(t)
-	dial(t, ln) // never reads
-	sc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
+	_, sc := connected(t, "") // the client never reads
 	sc.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
 	big := make([]byte, 16<<20) // far beyond any socket buffer
 	n, err := sc.Write(big)
@@ -153,13 +139,7 @@ func TestWriteDeadlineUnblocksAStuckClient(t *testing.T) {
 }
 
 func TestWriteToAGoneClientIsAnError(t *testing.T) {
-	ln := open(t)
-	c := dial(t, ln)
-	sc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
+	c, sc := connected(t, "")
 	c.Close()
 	sc.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	// No SIGPIPE (the test would die), an EPIPE instead.
@@ -169,13 +149,7 @@ func TestWriteToAGoneClientIsAnError(t *testing.T) {
 }
 
 func TestPeerCredentials(t *testing.T) {
-	ln := open(t)
-	dial(t, ln)
-	sc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
+	_, sc := connected(t, "")
 	p, err := sc.PeerCredentials()
 	if err != nil {
 		t.Fatal(err)
