@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/parsec-go/parsec/internal/durable"
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/wire"
 )
@@ -230,10 +231,7 @@ func (m *OnDisk) Remove(o Owner, name string) error {
 		return notFound(name)
 	}
 	dir := m.ownerDir(o)
-	if err := os.Remove(filepath.Join(dir, fileName(name))); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return storageErr("removing mapping", err)
-	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.Remove(filepath.Join(dir, fileName(name))); err != nil {
 		return storageErr("removing mapping", err)
 	}
 	delete(m.keys[o], name)
@@ -297,7 +295,7 @@ func (m *OnDisk) write(o Owner, name string, e Entry) error {
 	if err := mkdirDurable(m.root, dir); err != nil {
 		return storageErr("creating mapping directory", err)
 	}
-	if err := WriteFileAtomic(filepath.Join(dir, fileName(name)), b, 0o600); err != nil {
+	if err := durable.WriteFile(filepath.Join(dir, fileName(name)), b, 0o600); err != nil {
 		return storageErr("writing mapping", err)
 	}
 	return nil
@@ -318,50 +316,5 @@ func mkdirDurable(root, dir string) error {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	return syncDir(parent)
-}
-
-// WriteFileAtomic writes data to path so that after a crash the file holds
-// either its old content or data: temp file in the same directory, fsync,
-// rename over path, fsync the directory.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(perm); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return durable.SyncDir(parent)
 }

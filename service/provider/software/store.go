@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parsec-go/parsec/internal/durable"
 	"github.com/parsec-go/parsec/psa"
 )
 
@@ -95,15 +96,11 @@ func (s *store) path(id uint32) string {
 
 // create stores rec under a fresh id and returns the id.
 func (s *store) create(rec []byte) (uint32, error) {
-	f, err := os.CreateTemp(s.dir, ".tmp-")
+	tmp, err := durable.TempFile(s.dir, rec, 0o600)
 	if err != nil {
-		return 0, errStorage("creating key file: %v", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := writeSynced(f, rec); err != nil {
 		return 0, errStorage("writing key file: %v", err)
 	}
+	defer os.Remove(tmp)
 	for {
 		id := s.next.Add(1) - 1
 		if id > maxKeyID {
@@ -120,28 +117,12 @@ func (s *store) create(rec []byte) (uint32, error) {
 		if err := os.Remove(tmp); err != nil {
 			return 0, errStorage("removing temporary key file: %v", err)
 		}
-		if err := syncDir(s.dir); err != nil {
+		if err := durable.SyncDir(s.dir); err != nil {
 			os.Remove(s.path(id))
 			return 0, errStorage("syncing key store: %v", err)
 		}
 		return id, nil
 	}
-}
-
-func writeSynced(f *os.File, data []byte) error {
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func (s *store) read(id uint32) ([]byte, error) {
@@ -157,22 +138,10 @@ func (s *store) read(id uint32) ([]byte, error) {
 
 // remove deletes a key file durably; a file already gone is not an error.
 func (s *store) remove(id uint32) error {
-	if err := os.Remove(s.path(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := durable.Remove(s.path(id)); err != nil {
 		return errStorage("removing key %08x: %v", id, err)
 	}
-	if err := syncDir(s.dir); err != nil {
-		return errStorage("syncing key store: %v", err)
-	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Record layout (little-endian), version 1:

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/parsec-go/parsec/internal/durable"
 )
 
 // Object is one secure storage object.
@@ -133,45 +135,13 @@ func (s *DirStore) Put(k ObjKey, o Object) error {
 	binary.LittleEndian.PutUint32(b, o.Flags)
 	binary.LittleEndian.PutUint64(b[4:], o.Capacity)
 	b = append(b, o.Data...)
-	f, err := os.CreateTemp(s.dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, s.path(k))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(s.dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return durable.WriteFile(s.path(k), b, 0o600)
 }
 
 func (s *DirStore) Delete(k ObjKey) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	err := os.Remove(s.path(k))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return syncDir(s.dir)
+	return durable.Remove(s.path(k))
 }
 
 func (s *DirStore) list() ([]ObjKey, error) {
