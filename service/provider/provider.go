@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/wire"
@@ -53,6 +54,15 @@ type Settings struct {
 	// BufferSizeLimit caps generated random data and other response
 	// buffers (otherwise ResponseTooLarge, status 10).
 	BufferSizeLimit uint64
+}
+
+// CheckGenerate refuses to generate a key of a deprecated primitive
+// unless the config allows them, as Parsec does for PsaGenerateKey.
+func (s Settings) CheckGenerate(a psa.Attributes) error {
+	if a.Deprecated() && !s.AllowDeprecated {
+		return wire.Errorf(wire.StatusDeprecatedPrimitive, "%v with %v is deprecated (allow_deprecated is off)", a.Type, a.Alg)
+	}
+	return nil
 }
 
 // Deps is what the service hands a provider factory.

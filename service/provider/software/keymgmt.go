@@ -50,8 +50,8 @@ func (p *Provider) generateKey(app auth.Application, r *pb.GenerateKeyRequest) (
 	if err != nil {
 		return nil, err
 	}
-	if a.Deprecated() && !p.settings.AllowDeprecated {
-		return nil, wire.Errorf(wire.StatusDeprecatedPrimitive, "%v with %v is deprecated", a.Type, a.Alg)
+	if err := p.settings.CheckGenerate(a); err != nil {
+		return nil, err
 	}
 	if err := a.CheckRSASize(false); err != nil {
 		return nil, err

@@ -51,8 +51,8 @@ func (p *Provider) generateKey(app auth.Application, r *pb.GenerateKeyRequest) (
 	if err != nil {
 		return nil, err
 	}
-	if a.Deprecated() && !p.settings.AllowDeprecated {
-		return nil, wire.Errorf(wire.StatusDeprecatedPrimitive, "%v / %v is deprecated (allow_deprecated is off)", a.Type, a.Alg)
+	if err := p.settings.CheckGenerate(a); err != nil {
+		return nil, err
 	}
 	switch {
 	case a.Type.IsPublicKey():

@@ -79,8 +79,8 @@ func (x *call) generateKey(ctx context.Context, r *pb.GenerateKeyRequest) (*pb.G
 	if err != nil {
 		return nil, err
 	}
-	if a.Deprecated() && !x.p.settings.AllowDeprecated {
-		return nil, wire.Errorf(wire.StatusDeprecatedPrimitive, "%v with %v is deprecated", a.Type, a.Alg)
+	if err := x.p.settings.CheckGenerate(a); err != nil {
+		return nil, err
 	}
 	if err := a.CheckRSASize(false); err != nil {
 		return nil, err
