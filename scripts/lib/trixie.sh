@@ -16,8 +16,10 @@ TRIXIE_SUITE=trixie
 TRIXIE_VARIANT=apt
 TRIXIE_MIRROR=${TRIXIE_MIRROR:-http://deb.debian.org/debian}
 # The TCTI modules are named explicitly so the TPM provider can load them
-# whatever apt decides about Recommends.
-TRIXIE_BASE_PACKAGES="parsec-service parsec-tool openssl libtss2-tcti-swtpm0t64 libtss2-tcti-device0t64 libtss2-tcti-mssim0t64"
+# whatever apt decides about Recommends. softhsm2 lets the Rust PKCS#11
+# provider run beside ours; pkcs11-provider is OpenSSL 3's PKCS#11 bridge for
+# the PKCS#11 module tests; sqlite3 inspects Rust's key info database.
+TRIXIE_BASE_PACKAGES="parsec-service parsec-tool openssl libtss2-tcti-swtpm0t64 libtss2-tcti-device0t64 libtss2-tcti-mssim0t64 softhsm2 pkcs11-provider sqlite3"
 TRIXIE_STAMP=.parsec-go-root.stamp
 
 trixie_die() {
