@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parsec-go/parsec/internal/statedir"
 	"github.com/parsec-go/parsec/internal/version"
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/config"
@@ -53,6 +54,10 @@ func build(cfg *config.Config, reg Registry, log *slog.Logger) (*generation, err
 	}
 	kims := map[string]kim.Manager{}
 	for _, k := range cfg.KeyManagers {
+		// Whoever can write the mappings can use any client's keys.
+		if err := statedir.Check(k.StorePath); err != nil {
+			return nil, fmt.Errorf("key manager %q: %w", k.Name, err)
+		}
 		m, err := kim.OpenOnDisk(k.StorePath, log)
 		if err != nil {
 			return nil, fmt.Errorf("key manager %q: %w", k.Name, err)

@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -596,4 +597,55 @@ func childMain() int {
 		name(do(wire.OpPsaGenerateKey, &pb.GenerateKeyRequest{KeyName: "mine", Attributes: eccAttrs()}, nil)),
 		list())
 	return 0
+}
+
+// A state directory that another user can write, or that holds a planted
+// symlink, stops the start with the path and the fix (issue 15, item 1).
+func TestUnsafeStateDirIsRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a directory to another user")
+	}
+	tests := []struct {
+		name string
+		prep func(dir string) error
+		want []string
+	}{
+		{"group-writable parent of the mappings", func(dir string) error {
+			return os.Chmod(dir, 0o775)
+		}, []string{"on-disk-manager", "is writable by group", "chmod go-w"}},
+		{"key store owned by another user", func(dir string) error {
+			if err := os.Mkdir(filepath.Join(dir, "keys"), 0o700); err != nil {
+				return err
+			}
+			return os.Chown(filepath.Join(dir, "keys"), 65534, -1)
+		}, []string{"/keys is owned by", "uid 65534", "chown root"}},
+		{"symlink planted in the mappings", func(dir string) error {
+			if err := os.MkdirAll(filepath.Join(dir, "mappings", "1"), 0o700); err != nil {
+				return err
+			}
+			return os.Symlink("/etc/passwd", filepath.Join(dir, "mappings", "1", "x"))
+		}, []string{"/mappings/1/x is a symlink"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := writeConfig(t, dir, "UnixPeerCredentials", "")
+			if err := tt.prep(dir); err != nil {
+				t.Fatal(err)
+			}
+			// A daemon that starts anyway is killed, not waited for.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, daemonBin, "-c", p).CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+				t.Fatalf("exit %v, want 1; output:\n%s", err, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("output %q lacks %q", out, w)
+				}
+			}
+		})
+	}
 }

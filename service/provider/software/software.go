@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/parsec-go/parsec/internal/statedir"
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
@@ -95,6 +96,10 @@ func open(d provider.Deps) (*Provider, error) {
 	}
 	if cfg.StorePath == "" {
 		return nil, errors.New(`config key "provider.store_path" must not be empty`)
+	}
+	// The store holds private keys: refuse one that others could write.
+	if err := statedir.Check(cfg.StorePath); err != nil {
+		return nil, err
 	}
 	if d.KIM == nil {
 		return nil, errors.New("the provider needs a key info manager")
