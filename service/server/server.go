@@ -56,8 +56,8 @@ type Server struct {
 // New refuses root unless the config allows it, builds the providers and
 // opens the socket. configPath is where Reload reads the config again.
 func New(cfg *config.Config, configPath string, reg Registry, log *slog.Logger) (*Server, error) {
-	if os.Geteuid() == 0 && !cfg.Core.AllowRoot {
-		return nil, errors.New("insecure configuration: the Parsec service should not run as root; run it as the parsec user, or set core_settings.allow_root = true")
+	if err := checkRoot(cfg); err != nil {
+		return nil, err
 	}
 	g, err := build(cfg, reg, log)
 	if err != nil {
@@ -71,6 +71,15 @@ func New(cfg *config.Config, configPath string, reg Registry, log *slog.Logger) 
 	s := &Server{reg: reg, log: log, configPath: configPath, gen: g, ln: ln, path: cfg.Listener.SocketPath}
 	s.concurrency = concurrency(cfg)
 	return s, nil
+}
+
+// checkRoot refuses a config that forbids root while running as root, at
+// start and on reload alike.
+func checkRoot(cfg *config.Config) error {
+	if os.Geteuid() == 0 && !cfg.Core.AllowRoot {
+		return errors.New("insecure configuration: the Parsec service should not run as root; run it as the parsec user, or set core_settings.allow_root = true")
+	}
+	return nil
 }
 
 func concurrency(cfg *config.Config) int {
@@ -143,6 +152,9 @@ func (s *Server) Reload() error {
 	cfg, err := LoadConfig(s.configPath, s.log)
 	if err != nil {
 		return fmt.Errorf("reload refused, keeping the running config: %w", err)
+	}
+	if err := checkRoot(cfg); err != nil {
+		return fmt.Errorf("reload refused, keeping the running config: %s: %w", s.configPath, err)
 	}
 	s.cfgLoaded(cfg)
 	if cfg.Listener.SocketPath != s.path {

@@ -130,3 +130,33 @@ func TestPanicCostsOneRequest(t *testing.T) {
 		t.Errorf("the panic was not logged:\n%s", logs.String())
 	}
 }
+
+// A reload to a config that forbids root, while running as root, is
+// refused as the start is, and the running config keeps serving
+// (issue 15, item 6).
+func TestReloadRefusesRootWhenForbidden(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	var logs syncbuf.Buffer
+	s := testServer(t, "Direct", func(provider.Deps) (provider.Provider, error) { return crashing{}, nil }, &logs)
+	doc, err := os.ReadFile(s.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forbid := strings.Replace(string(doc), "allow_root = true", "allow_root = false", 1)
+	if err := os.WriteFile(s.configPath, []byte(forbid), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Reload()
+	if err == nil || !strings.Contains(err.Error(), "should not run as root") || !strings.Contains(err.Error(), "reload refused") {
+		t.Fatalf("Reload = %v, want a refusal naming root", err)
+	}
+	ping := request(wire.ProviderCore, wire.OpPing, &pb.PingRequest{}, false)
+	if st, err := roundTripStatus(t, s.SocketPath(), ping); err != nil || st != wire.StatusSuccess {
+		t.Fatalf("ping after the refused reload: %v, %v", st, err)
+	}
+	if !s.gen.cfg.Core.AllowRoot {
+		t.Errorf("the refused config was applied")
+	}
+}
