@@ -141,6 +141,11 @@ func create(l config.Listener) (*Listener, error) {
 		if fi.Mode()&fs.ModeSocket == 0 {
 			return nil, fmt.Errorf("listener: %s exists and is not a socket; remove it or set listener.socket_path", path)
 		}
+		// A live service there would keep running, unreachable, if its
+		// socket were replaced: refuse instead.
+		if err := probe(path); err != nil {
+			return nil, err
+		}
 		// A socket left by an earlier run (Parsec does the same).
 		if err := os.Remove(path); err != nil {
 			return nil, fmt.Errorf("listener: removing stale socket: %w", err)
@@ -173,6 +178,25 @@ func create(l config.Listener) (*Listener, error) {
 		return nil, fmt.Errorf("listener: %w", os.NewSyscallError("listen", err))
 	}
 	return &Listener{fd: fd, path: path, created: true}, nil
+}
+
+// probe returns an error when something still listens on the socket at
+// path. The connect does not block: a Unix socket accepts at once, refuses
+// (nobody listening: a stale socket), or reports a full backlog.
+func probe(path string) error {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("listener: %w", os.NewSyscallError("socket", err))
+	}
+	defer unix.Close(fd)
+	switch err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err {
+	case unix.ECONNREFUSED, unix.ENOENT:
+		return nil
+	case nil, unix.EAGAIN:
+		return fmt.Errorf("listener: another service is listening on %s; stop it first (systemctl stop parsec), or give this one another listener.socket_path", path)
+	default:
+		return fmt.Errorf("listener: cannot tell whether a service still listens on %s: %w", path, os.NewSyscallError("connect", err))
+	}
 }
 
 // Path is the socket's file system path.

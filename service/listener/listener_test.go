@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -318,4 +319,37 @@ func TestOpenRefusesToReplaceAFile(t *testing.T) {
 	if b, _ := os.ReadFile(path); !bytes.Equal(b, []byte("precious")) {
 		t.Fatal("the file was changed")
 	}
+}
+
+// A second service on the same path refuses to start while the first one
+// listens, instead of taking its socket over; once the first is gone its
+// stale socket is replaced (issue 15, item 7).
+func TestOpenRefusesALiveSocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parsec.sock")
+	first, err := Open(config.Listener{SocketPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi1, _ := os.Stat(path)
+	_, err = Open(config.Listener{SocketPath: path})
+	if err == nil || !strings.Contains(err.Error(), "another service is listening on "+path) {
+		t.Fatalf("second Open on a live socket: %v", err)
+	}
+	if fi2, err := os.Stat(path); err != nil || !os.SameFile(fi1, fi2) {
+		t.Fatalf("the live socket was replaced or removed (%v)", err)
+	}
+	// The first service still answers.
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatalf("the first service is unreachable: %v", err)
+	}
+	c.Close()
+	// Closed without removing its file: what a killed service leaves.
+	first.Close()
+	second, err := Open(config.Listener{SocketPath: path})
+	if err != nil {
+		t.Fatalf("Open over a stale socket: %v", err)
+	}
+	second.Close()
+	second.Remove()
 }
