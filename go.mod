@@ -8,3 +8,5 @@ require (
 	golang.org/x/sys v0.30.0
 	google.golang.org/protobuf v1.36.6
 )
+
+require github.com/miekg/pkcs11 v1.1.2

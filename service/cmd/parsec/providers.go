@@ -19,6 +19,8 @@ import (
 //
 //	parsec_no_tpm            Tpm (service/provider/tpm, go-tpm)
 //	parsec_no_trustedservice TrustedService (service/provider/trustedservice, tee, ts)
+//	parsec_no_pkcs11         Pkcs11 (service/provider/pkcs11; the token itself is
+//	                         driven by the separate cgo co-server parsec-pkcs11)
 //
 // The software provider is always built.
 func providers() server.Registry {
@@ -26,6 +28,7 @@ func providers() server.Registry {
 		"MbedCrypto":     {ID: wire.ProviderMbedCrypto, Factory: software.New},
 		"Tpm":            tpmProvider(),
 		"TrustedService": trustedServiceProvider(),
+		"Pkcs11":         pkcs11Provider(),
 	}
 }
 
