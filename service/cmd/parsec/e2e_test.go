@@ -480,7 +480,7 @@ func TestStartupErrorsAreClear(t *testing.T) {
 		name, from, to, want string
 	}{
 		{"sqlite", `manager_type = "OnDisk"`, `manager_type = "SQLite"`, `use manager_type = \"OnDisk\"`},
-		{"unknown provider", `provider_type = "MbedCrypto"`, `provider_type = "Pkcs11"`, "does not include"},
+		{"unknown provider", `provider_type = "MbedCrypto"`, `provider_type = "CryptoAuthLib"`, "does not include"},
 		{"root", `allow_root = true`, `allow_root = false`, "root"},
 	}
 	for _, tt := range tests {
