@@ -74,6 +74,20 @@ type KeyManager struct {
 	ManagerType  string `toml:"manager_type"`
 	StorePath    string `toml:"store_path"`
 	SqliteDBPath string `toml:"sqlite_db_path"`
+	// MaxKeysPerClient is parsec-go's per-client key quota (0: none).
+	MaxKeysPerClient *int `toml:"max_keys_per_client"`
+}
+
+// DefaultMaxKeysPerClient is the key quota of one client (application)
+// in one key manager unless max_keys_per_client says otherwise.
+const DefaultMaxKeysPerClient = 10000
+
+// KeyQuota returns the effective per-client key quota (0: none).
+func (k KeyManager) KeyQuota() int {
+	if k.MaxKeysPerClient != nil {
+		return *k.MaxKeysPerClient
+	}
+	return DefaultMaxKeysPerClient
 }
 
 // Provider is one [[provider]]: the keys every provider has, plus the raw
@@ -300,6 +314,9 @@ func (c *Config) validate() error {
 			return fmt.Errorf(`config key "key_manager.name": %q is used twice`, k.Name)
 		}
 		kims[k.Name] = true
+		if k.MaxKeysPerClient != nil && *k.MaxKeysPerClient < 0 {
+			return fmt.Errorf(`config key "key_manager.max_keys_per_client" of %q must not be negative (0 means no quota)`, k.Name)
+		}
 		switch k.ManagerType {
 		case "OnDisk":
 			if k.StorePath == "" {

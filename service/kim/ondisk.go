@@ -1,67 +1,133 @@
 package kim
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/parsec-go/parsec/internal/durable"
-	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/wire"
 )
 
-// OnDisk keeps one small file per key under
+// OnDisk keeps every mapping in memory and its history in one append-only
+// log file per store, <root>/kim-v2.log (format in record.go):
 //
-//	<root>/<auth type>/<base64url(application)>/<base64url(key name)>
+//   - Durability: a mutation is acknowledged only once its record is on
+//     stable storage (write, then fdatasync). A crash leaves the log with
+//     whole records plus at most a torn last one, which replay drops.
+//   - Group commit: one goroutine owns the file; each round it takes every
+//     mutation waiting at that moment, appends their records with one
+//     write and makes them durable with one fdatasync.
+//   - Readers never wait for disk I/O: the in-memory map changes only after
+//     a round is durable, under a lock held for the map updates alone.
+//   - Start-up reads the log sequentially once; when removed and replaced
+//     records outweigh live ones the log is rewritten (compacted), at start
+//     or between rounds.
 //
-// and the whole map in memory. Each file is written atomically and durably
-// (temp file, fsync, rename, fsync of the directory), so a crash leaves
-// either the old mapping or the new one, never half of one. The layout is
-// parsec-go's own: Rust Parsec's OnDisk store (<app>/<provider id>/<key>)
-// can share a root without either reading the other's files.
+// The file name cannot be one Rust Parsec's OnDisk store (padded base64
+// directories) or the v1 layout (numeric directories) produces, so they
+// can share a root. A v1 store found at start is migrated (v1.go).
 type OnDisk struct {
-	root string
-	log  *slog.Logger
+	root    string
+	logPath string
+	log     *slog.Logger
+	quota   quota
 
 	mu   sync.RWMutex
 	keys map[Owner]map[string]Entry
+
+	// closeMu orders senders against Close: ops is closed under its write
+	// lock, so no send can race with the close.
+	closeMu sync.RWMutex
+	closed  bool
+	ops     chan *op
+	stopped chan struct{}
+
+	// Owned by the writer goroutine (and by OpenOnDisk before it starts).
+	f       *os.File
+	size    int64 // end of the last whole record
+	live    int   // records that hold a current mapping
+	garbage int   // records replaced or removed since
+	broken  error // set when the log's state is unknown after a failure
+	buf     []byte
+	// fdatasync is unix.Fdatasync; tests make it fail as a full disk does.
+	fdatasync func(fd int) error
 }
 
-// fileVersion is bumped if the record format changes incompatibly.
-const fileVersion = 1
+// Limits, documented in the README's "Key store" section.
+const (
+	// MaxKeyNameLen bounds a key name in bytes (PsaErrorInvalidArgument
+	// beyond it): names are stored in memory and in every listing.
+	MaxKeyNameLen = 1024
+	// MaxAppNameLen bounds an application name in bytes: Direct
+	// authentication lets a client choose it, and it is stored per key.
+	MaxAppNameLen = 4096
+)
 
-// record is the on-disk form of one mapping.
-type record struct {
-	Version      int    `json:"version"`
-	Name         string `json:"name"`
-	Provider     uint8  `json:"provider"`
-	ProviderName string `json:"provider_name"`
-	KeyID        []byte `json:"key_id"`
-	Type         uint16 `json:"type"`
-	Bits         uint32 `json:"bits"`
-	Usage        uint32 `json:"usage"`
-	Alg          uint32 `json:"alg"`
+// Options tune an OnDisk store.
+type Options struct {
+	Log *slog.Logger
+	// MaxKeysPerClient bounds the keys one owner may hold; an Insert
+	// beyond it fails with PsaErrorInsufficientStorage. 0 means no bound.
+	// Internal keys are not counted.
+	MaxKeysPerClient int
 }
 
-// maxEncodedName keeps file names under the 255-byte limit of common file
-// systems; longer key names are stored under a hash of the name.
-const maxEncodedName = 200
+// quota is read by the writer and may be changed by a config reload.
+type quota struct {
+	mu  sync.Mutex
+	max int
+}
 
-// OpenOnDisk loads (creating if needed) the store rooted at dir. Files it
-// cannot read are logged and left untouched: a damaged entry must not
-// cost the others, and nothing is deleted behind the user's back.
+func (q *quota) get() int        { q.mu.Lock(); defer q.mu.Unlock(); return q.max }
+func (q *quota) set(n int)       { q.mu.Lock(); q.max = n; q.mu.Unlock() }
+func (m *OnDisk) SetQuota(n int) { m.quota.set(n) }
+
+const (
+	logName = "kim-v2.log"
+	// logTemp is a log being written whole (migration, compaction); it
+	// only ever replaces the log by rename, so a leftover is garbage.
+	logTemp = "kim-v2.log.tmp"
+	// maxBatch bounds one group commit (and so one write).
+	maxBatch = 1024
+	// compactMin keeps small logs from being rewritten over and over.
+	compactMin = 256 << 10
+)
+
+type opKind byte
+
+const (
+	opInsert opKind = iota + 1
+	opReplace
+	opRemove
+)
+
+type op struct {
+	kind opKind
+	o    Owner
+	name string
+	e    Entry
+	done chan error
+}
+
+// OpenOnDisk opens the store in dir without a quota.
 func OpenOnDisk(dir string, log *slog.Logger) (*OnDisk, error) {
+	return Open(dir, Options{Log: log})
+}
+
+// Open loads (creating or migrating if needed) the store rooted at dir.
+// Only one OnDisk may have a directory open at a time: Stores keeps them.
+func Open(dir string, opts Options) (*OnDisk, error) {
+	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
@@ -73,77 +139,166 @@ func OpenOnDisk(dir string, log *slog.Logger) (*OnDisk, error) {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("key info manager: %w", err)
 	}
-	m := &OnDisk{root: dir, log: log, keys: map[Owner]map[string]Entry{}}
+	m := &OnDisk{
+		root: dir, logPath: filepath.Join(dir, logName), log: log,
+		keys: map[Owner]map[string]Entry{},
+		ops:  make(chan *op, maxBatch), stopped: make(chan struct{}),
+		fdatasync: unix.Fdatasync,
+	}
+	m.quota.set(opts.MaxKeysPerClient)
+	// A leftover temp log is an interrupted rewrite: the log (or, before
+	// the first log, the v1 files) still holds everything.
+	if err := os.Remove(filepath.Join(dir, logTemp)); err == nil {
+		log.Info("key info manager: removed an interrupted log rewrite", "file", filepath.Join(dir, logTemp))
+	}
+	if _, err := os.Lstat(m.logPath); errors.Is(err, fs.ErrNotExist) {
+		if err := m.migrateV1(); err != nil {
+			return nil, err
+		}
+	}
 	if err := m.load(); err != nil {
 		return nil, err
 	}
+	// v1 files left by a migration a crash cut short: the log has them.
+	if err := removeV1(dir, log); err != nil {
+		m.f.Close()
+		return nil, err
+	}
+	if m.garbage > m.live && m.size > compactMin {
+		if err := m.compact(); err != nil {
+			log.Warn("key info manager: compacting the log at start failed; continuing with it as it is", "file", m.logPath, "err", err)
+		}
+	}
+	go m.run()
 	return m, nil
 }
 
-func (m *OnDisk) load() error {
-	authDirs, err := os.ReadDir(m.root)
+// migrateV1 writes the log from a v1 store (or an empty log for a new
+// store). The log appears by rename only once durable: a crash before
+// leaves the v1 files as they were, a crash after leaves a complete log.
+func (m *OnDisk) migrateV1() error {
+	files, _, _, err := scanV1(m.root)
 	if err != nil {
-		return fmt.Errorf("key info manager: reading %s: %w", m.root, err)
+		return err
 	}
-	for _, ad := range authDirs {
-		at, err := strconv.ParseUint(ad.Name(), 10, 8)
-		if err != nil || !ad.IsDir() {
-			continue // not ours
+	var buf []byte
+	n := 0
+	for _, f := range files {
+		if f.err != nil {
+			m.log.Warn("key info manager: skipping unreadable v1 mapping", "file", f.path, "err", f.err)
+			continue
 		}
-		appDirs, err := os.ReadDir(filepath.Join(m.root, ad.Name()))
-		if err != nil {
-			return fmt.Errorf("key info manager: %w", err)
-		}
-		for _, pd := range appDirs {
-			app, err := base64.URLEncoding.DecodeString(pd.Name())
-			if err != nil || !pd.IsDir() {
-				continue
-			}
-			owner := Owner{AuthType: wire.AuthType(at), App: string(app)}
-			dir := filepath.Join(m.root, ad.Name(), pd.Name())
-			files, err := os.ReadDir(dir)
-			if err != nil {
-				return fmt.Errorf("key info manager: %w", err)
-			}
-			for _, f := range files {
-				if strings.HasPrefix(f.Name(), ".tmp-") || f.IsDir() {
-					continue
-				}
-				p := filepath.Join(dir, f.Name())
-				name, e, err := readRecord(p)
-				if err != nil {
-					m.log.Warn("key info manager: skipping unreadable mapping", "file", p, "err", err)
-					continue
-				}
-				if fileName(name) != f.Name() {
-					m.log.Warn("key info manager: skipping mapping whose name does not match its file", "file", p)
-					continue
-				}
-				m.put(owner, name, e)
-			}
-		}
+		buf = appendPut(buf, f.owner, f.name, f.entry)
+		n++
+	}
+	if err := m.writeWhole(buf); err != nil {
+		return fmt.Errorf("key info manager: creating %s: %w", m.logPath, err)
+	}
+	if n > 0 {
+		m.log.Info("key info manager: migrated v1 mappings into the log", "keys", n, "file", m.logPath)
 	}
 	return nil
 }
 
-func readRecord(p string) (string, Entry, error) {
-	b, err := os.ReadFile(p)
+// writeWhole replaces the log with a header and recs, durably, and leaves
+// m.f open on the new file.
+func (m *OnDisk) writeWhole(recs []byte) error {
+	tmp := filepath.Join(m.root, logTemp)
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return "", Entry{}, err
+		return err
 	}
-	var r record
-	if err := json.Unmarshal(b, &r); err != nil {
-		return "", Entry{}, err
+	b := make([]byte, 0, logHeaderSize+len(recs))
+	b = append(appendHeader(b), recs...)
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
 	}
-	if r.Version != fileVersion {
-		return "", Entry{}, fmt.Errorf("record version %d, want %d", r.Version, fileVersion)
+	if err == nil {
+		err = os.Rename(tmp, m.logPath)
 	}
-	return r.Name, Entry{
-		Provider:     wire.ProviderID(r.Provider),
-		ProviderName: r.ProviderName,
-		KeyID:        r.KeyID,
-		Attributes:   psa.Attributes{Type: psa.KeyType(r.Type), Bits: r.Bits, Usage: psa.Usage(r.Usage), Alg: psa.Algorithm(r.Alg)},
-	}, nil
+	if err == nil {
+		err = durable.SyncDir(m.root)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if m.f != nil {
+		m.f.Close()
+	}
+	m.f, m.size = f, int64(len(b))
+	return nil
+}
+
+// load replays the log. A torn or damaged tail (a crash during an append,
+// or damage) ends the replay: the tail is kept aside in a .damaged file
+// for inspection and cut off so that appends continue after the last
+// whole record.
+func (m *OnDisk) load() error {
+	f, err := os.OpenFile(m.logPath, os.O_RDWR|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("key info manager: opening %s: %w", m.logPath, err)
+	}
+	b, err := readAll(f)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("key info manager: reading %s: %w", m.logPath, err)
+	}
+	names := map[string]string{} // provider names, shared by every entry
+	good, records, err := replay(b, func(kind opKind, o Owner, name string, e Entry) {
+		if p, ok := names[e.ProviderName]; ok {
+			e.ProviderName = p
+		} else {
+			names[e.ProviderName] = e.ProviderName
+		}
+		if kind == opRemove {
+			m.del(o, name)
+		} else {
+			m.put(o, name, e)
+		}
+	})
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("key info manager: %s: %w", m.logPath, err)
+	}
+	if good < int64(len(b)) {
+		side := fmt.Sprintf("%s.damaged-%d", m.logPath, good)
+		if werr := os.WriteFile(side, b[good:], 0o600); werr != nil {
+			m.log.Error("key info manager: could not keep the damaged log tail aside", "file", side, "err", werr)
+		}
+		m.log.Warn("key info manager: the log ends in a torn or damaged record (a crash during a write?); replay stops before it", "file", m.logPath, "offset", good, "bytes", int64(len(b))-good, "kept_in", side)
+		if err := f.Truncate(good); err == nil {
+			err = f.Sync()
+		}
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("key info manager: cutting the torn tail of %s: %w", m.logPath, err)
+		}
+	}
+	m.f, m.size = f, good
+	m.live = 0
+	for _, byName := range m.keys {
+		m.live += len(byName)
+	}
+	m.garbage = records - m.live
+	return nil
+}
+
+// readAll reads f in one sequential pass, sized by fstat; a file that
+// shrank meanwhile is read as far as it goes.
+func readAll(f *os.File) ([]byte, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, st.Size())
+	n, err := io.ReadFull(f, b)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b[:n], nil
 }
 
 func (m *OnDisk) put(o Owner, name string, e Entry) {
@@ -155,100 +310,92 @@ func (m *OnDisk) put(o Owner, name string, e Entry) {
 	byName[name] = e
 }
 
-// emptyName stands for the empty key name, which Parsec allows; it cannot
-// collide with an encoded name (those have a length divisible by 4) or a
-// hashed one ("h-" and 64 hex digits).
-const emptyName = "_empty"
-
-func fileName(keyName string) string {
-	if keyName == "" {
-		return emptyName
+func (m *OnDisk) del(o Owner, name string) {
+	delete(m.keys[o], name)
+	if len(m.keys[o]) == 0 {
+		delete(m.keys, o)
 	}
-	enc := base64.URLEncoding.EncodeToString([]byte(keyName))
-	if len(enc) <= maxEncodedName {
-		return enc
-	}
-	sum := sha256.Sum256([]byte(keyName))
-	return "h-" + hex.EncodeToString(sum[:])
-}
-
-func (m *OnDisk) ownerDir(o Owner) string {
-	return filepath.Join(m.root, strconv.Itoa(int(o.AuthType)), base64.URLEncoding.EncodeToString([]byte(o.App)))
-}
-
-func storageErr(op string, err error) error {
-	return wire.Errorf(wire.StatusKeyInfoManagerError, "%s: %v", op, err)
 }
 
 func notFound(name string) error {
 	return wire.Errorf(wire.StatusPsaErrorDoesNotExist, "key %q does not exist", name)
 }
 
+// storageErr maps a failed write to a Parsec status: a full disk or quota
+// is PsaErrorInsufficientStorage, anything else KeyInfoManagerError. The
+// failure is logged at error level with the file here, once, because the
+// client only sees the status.
+func (m *OnDisk) storageErr(what string, err error) error {
+	m.log.Error("key info manager: "+what+" failed", "file", m.logPath, "err", err)
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return wire.Errorf(wire.StatusPsaErrorInsufficientStorage, "%s %s: %v", what, m.logPath, err)
+	}
+	return wire.Errorf(wire.StatusKeyInfoManagerError, "%s %s: %v", what, m.logPath, err)
+}
+
+func checkNames(o Owner, name string) error {
+	if len(name) > MaxKeyNameLen {
+		return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "key name of %d bytes exceeds the %d-byte limit", len(name), MaxKeyNameLen)
+	}
+	if len(o.App) > MaxAppNameLen {
+		return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "application name of %d bytes exceeds the %d-byte limit", len(o.App), MaxAppNameLen)
+	}
+	return nil
+}
+
+// submit hands a mutation to the writer and waits until it is durable or
+// refused.
+func (m *OnDisk) submit(kind opKind, o Owner, name string, e Entry) error {
+	x := &op{kind: kind, o: o, name: name, e: e, done: make(chan error, 1)}
+	m.closeMu.RLock()
+	if m.closed {
+		m.closeMu.RUnlock()
+		return wire.Errorf(wire.StatusKeyInfoManagerError, "key info manager %s is closed", m.root)
+	}
+	m.ops <- x
+	m.closeMu.RUnlock()
+	return <-x.done
+}
+
 // Get implements Manager.
 func (m *OnDisk) Get(o Owner, name string) (Entry, error) {
 	m.mu.RLock()
-	defer m.mu.RUnlock()
 	e, ok := m.keys[o][name]
+	m.mu.RUnlock()
 	if !ok {
 		return Entry{}, notFound(name)
 	}
 	return e, nil
 }
 
-// Insert implements Manager.
+// Insert implements Manager. It fails with PsaErrorInvalidArgument for a
+// name beyond MaxKeyNameLen and PsaErrorInsufficientStorage beyond the
+// owner's quota.
 func (m *OnDisk) Insert(o Owner, name string, e Entry) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.keys[o][name]; ok {
-		return wire.Errorf(wire.StatusPsaErrorAlreadyExists, "key %q already exists", name)
-	}
-	if err := m.write(o, name, e); err != nil {
+	if err := checkNames(o, name); err != nil {
 		return err
 	}
-	m.put(o, name, e)
-	return nil
+	return m.submit(opInsert, o, name, e)
 }
 
 // Replace implements Manager.
 func (m *OnDisk) Replace(o Owner, name string, e Entry) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.keys[o][name]; !ok {
-		return notFound(name)
-	}
-	if err := m.write(o, name, e); err != nil {
-		return err
-	}
-	m.put(o, name, e)
-	return nil
+	return m.submit(opReplace, o, name, e)
 }
 
 // Remove implements Manager.
 func (m *OnDisk) Remove(o Owner, name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.keys[o][name]; !ok {
-		return notFound(name)
-	}
-	dir := m.ownerDir(o)
-	if err := durable.Remove(filepath.Join(dir, fileName(name))); err != nil {
-		return storageErr("removing mapping", err)
-	}
-	delete(m.keys[o], name)
-	if len(m.keys[o]) == 0 {
-		delete(m.keys, o)
-	}
-	return nil
+	return m.submit(opRemove, o, name, Entry{})
 }
 
 // List implements Manager.
 func (m *OnDisk) List(o Owner) ([]Key, error) {
 	m.mu.RLock()
-	defer m.mu.RUnlock()
 	keys := make([]Key, 0, len(m.keys[o]))
 	for name, e := range m.keys[o] {
 		keys = append(keys, Key{Owner: o, Name: name, Entry: e})
 	}
+	m.mu.RUnlock()
 	sortKeys(keys)
 	return keys, nil
 }
@@ -256,15 +403,34 @@ func (m *OnDisk) List(o Owner) ([]Key, error) {
 // All implements Manager.
 func (m *OnDisk) All() ([]Key, error) {
 	m.mu.RLock()
-	defer m.mu.RUnlock()
-	var keys []Key
+	n := 0
+	for _, byName := range m.keys {
+		n += len(byName)
+	}
+	keys := make([]Key, 0, n)
 	for o, byName := range m.keys {
 		for name, e := range byName {
 			keys = append(keys, Key{Owner: o, Name: name, Entry: e})
 		}
 	}
+	m.mu.RUnlock()
 	sortKeys(keys)
 	return keys, nil
+}
+
+// Close stops the writer after the mutations already submitted and closes
+// the log. Later mutations fail; reads still answer from memory.
+func (m *OnDisk) Close() error {
+	m.closeMu.Lock()
+	if m.closed {
+		m.closeMu.Unlock()
+		return nil
+	}
+	m.closed = true
+	close(m.ops)
+	m.closeMu.Unlock()
+	<-m.stopped
+	return m.f.Close()
 }
 
 func sortKeys(keys []Key) {
@@ -278,43 +444,4 @@ func sortKeys(keys []Key) {
 		}
 		return a.Name < b.Name
 	})
-}
-
-// write stores one record durably. The caller holds m.mu.
-func (m *OnDisk) write(o Owner, name string, e Entry) error {
-	b, err := json.Marshal(record{
-		Version: fileVersion, Name: name,
-		Provider: uint8(e.Provider), ProviderName: e.ProviderName, KeyID: e.KeyID,
-		Type: uint16(e.Attributes.Type), Bits: e.Attributes.Bits,
-		Usage: uint32(e.Attributes.Usage), Alg: uint32(e.Attributes.Alg),
-	})
-	if err != nil {
-		return storageErr("encoding mapping", err)
-	}
-	dir := m.ownerDir(o)
-	if err := mkdirDurable(m.root, dir); err != nil {
-		return storageErr("creating mapping directory", err)
-	}
-	if err := durable.WriteFile(filepath.Join(dir, fileName(name)), b, 0o600); err != nil {
-		return storageErr("writing mapping", err)
-	}
-	return nil
-}
-
-// mkdirDurable creates dir (under root) and fsyncs each parent it had to
-// create an entry in, so the new file's directory survives a crash too.
-func mkdirDurable(root, dir string) error {
-	if _, err := os.Stat(dir); err == nil {
-		return nil
-	}
-	parent := filepath.Dir(dir)
-	if parent != root && parent != dir {
-		if err := mkdirDurable(root, parent); err != nil {
-			return err
-		}
-	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	return durable.SyncDir(parent)
 }

@@ -2,10 +2,16 @@ package kim
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/parsec-go/parsec/internal/syncbuf"
 
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/wire"
@@ -110,18 +116,19 @@ func TestOnDiskFileModesAndNoTempLeft(t *testing.T) {
 	}
 }
 
-func TestOnDiskSkipsDamagedFilesWithoutLosingOthers(t *testing.T) {
+func TestOnDiskTornTailIsDroppedAndKeptAside(t *testing.T) {
 	dir := t.TempDir()
 	m, _ := OpenOnDisk(dir, nil)
 	o := Owner{AuthType: wire.AuthDirect, App: "app"}
 	m.Insert(o, "good", testEntry(1))
-	m.Insert(o, "bad", testEntry(2))
-	bad := filepath.Join(m.ownerDir(o), fileName("bad"))
-	if err := os.WriteFile(bad, []byte("{half a rec"), 0o600); err != nil {
+	m.Insert(o, "torn", testEntry(2))
+	m.Close()
+	p := filepath.Join(dir, logName)
+	b, _ := os.ReadFile(p)
+	// A crash in the middle of the last append: half its record on disk.
+	if err := os.WriteFile(p, b[:len(b)-5], 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// A leftover temp file from a crash mid-write is ignored.
-	os.WriteFile(filepath.Join(m.ownerDir(o), ".tmp-123"), []byte("x"), 0o600)
 	m2, err := OpenOnDisk(dir, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -129,28 +136,55 @@ func TestOnDiskSkipsDamagedFilesWithoutLosingOthers(t *testing.T) {
 	if _, err := m2.Get(o, "good"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m2.Get(o, "bad"); !errors.Is(err, wire.StatusPsaErrorDoesNotExist) {
-		t.Fatalf("damaged entry: %v", err)
+	if _, err := m2.Get(o, "torn"); !errors.Is(err, wire.StatusPsaErrorDoesNotExist) {
+		t.Fatalf("torn entry: %v", err)
 	}
-	if _, err := os.Stat(bad); err != nil {
-		t.Fatal("damaged file must be left for the operator:", err)
+	side, _ := filepath.Glob(p + ".damaged-*")
+	if len(side) != 1 {
+		t.Fatalf("damaged tail kept in %v, want one file", side)
+	}
+	// Appends continue after the last whole record.
+	if err := m2.Insert(o, "after", testEntry(3)); err != nil {
+		t.Fatal(err)
+	}
+	m2.Close()
+	m3, _ := OpenOnDisk(dir, nil)
+	if keys, _ := m3.List(o); len(keys) != 2 {
+		t.Fatalf("after reopen: %v", keys)
 	}
 }
 
-func TestOnDiskWriteFailureIsKIMError(t *testing.T) {
+func TestOnDiskFullDiskIsInsufficientStorage(t *testing.T) {
 	dir := t.TempDir()
-	m, _ := OpenOnDisk(dir, nil)
-	// A file where the auth-type directory belongs makes every write fail,
-	// even for root.
-	if err := os.WriteFile(filepath.Join(dir, "1"), nil, 0o600); err != nil {
+	var logged syncbuf.Buffer
+	m, err := Open(dir, Options{Log: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
 		t.Fatal(err)
 	}
-	err := m.Insert(Owner{AuthType: wire.AuthDirect, App: "x"}, "k", testEntry(1))
-	if !errors.Is(err, wire.StatusKeyInfoManagerError) {
+	o := Owner{AuthType: wire.AuthDirect, App: "x"}
+	m.Insert(o, "before", testEntry(1))
+	m.fdatasync = func(int) error { return syscall.ENOSPC }
+	err = m.Insert(o, "k", testEntry(2))
+	if !errors.Is(err, wire.StatusPsaErrorInsufficientStorage) {
 		t.Fatalf("got %v", err)
 	}
-	if _, err := m.Get(Owner{AuthType: wire.AuthDirect, App: "x"}, "k"); err == nil {
+	if !strings.Contains(logged.String(), "level=ERROR") || !strings.Contains(logged.String(), filepath.Join(dir, logName)) {
+		t.Fatalf("storage failure not logged at error level with the path: %s", logged.String())
+	}
+	if _, err := m.Get(o, "k"); err == nil {
 		t.Fatal("failed insert must not be visible")
+	}
+	m.fdatasync = func(int) error { return syscall.EIO }
+	if err := m.Remove(o, "before"); !errors.Is(err, wire.StatusKeyInfoManagerError) {
+		t.Fatalf("I/O error: got %v", err)
+	}
+	m.fdatasync = unix.Fdatasync
+	m.Close()
+	// Nothing a client was told failed comes back.
+	m2, _ := OpenOnDisk(dir, nil)
+	keys, _ := m2.List(o)
+	if len(keys) != 1 || keys[0].Name != "before" {
+		t.Fatalf("after reopen: %v", keys)
 	}
 }
 

@@ -47,7 +47,7 @@ func (g *generation) close(log *slog.Logger) {
 	}
 }
 
-func build(cfg *config.Config, reg Registry, log *slog.Logger) (*generation, error) {
+func build(cfg *config.Config, reg Registry, stores *kim.Stores, log *slog.Logger) (*generation, error) {
 	a, err := auth.New(cfg.Authenticator.AuthType, cfg.AdminNames())
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func build(cfg *config.Config, reg Registry, log *slog.Logger) (*generation, err
 		if err := statedir.Check(k.StorePath); err != nil {
 			return nil, fmt.Errorf("key manager %q: %w", k.Name, err)
 		}
-		m, err := kim.OpenOnDisk(k.StorePath, log)
+		m, err := stores.Open(k.StorePath, k.KeyQuota(), log)
 		if err != nil {
 			return nil, fmt.Errorf("key manager %q: %w", k.Name, err)
 		}

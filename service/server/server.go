@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/parsec-go/parsec/service/config"
+	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/listener"
 	"github.com/parsec-go/parsec/service/systemd"
 )
@@ -46,6 +47,9 @@ type Server struct {
 	// concurrency bounds the requests served at once.
 	concurrency int
 
+	// stores are the key info managers' stores, kept open across reloads.
+	stores kim.Stores
+
 	// OnConfig, if set, is called with each config a reload loads.
 	OnConfig func(*config.Config)
 
@@ -59,16 +63,19 @@ func New(cfg *config.Config, configPath string, reg Registry, log *slog.Logger) 
 	if err := checkRoot(cfg); err != nil {
 		return nil, err
 	}
-	g, err := build(cfg, reg, log)
+	s := &Server{reg: reg, log: log, configPath: configPath, path: cfg.Listener.SocketPath}
+	g, err := build(cfg, reg, &s.stores, log)
 	if err != nil {
+		s.stores.Close()
 		return nil, err
 	}
 	ln, err := listener.Open(cfg.Listener)
 	if err != nil {
 		g.close(log)
+		s.stores.Close()
 		return nil, err
 	}
-	s := &Server{reg: reg, log: log, configPath: configPath, gen: g, ln: ln, path: cfg.Listener.SocketPath}
+	s.gen, s.ln = g, ln
 	s.concurrency = concurrency(cfg)
 	return s, nil
 }
@@ -118,6 +125,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Lock()
 	s.gen.close(s.log)
 	s.mu.Unlock()
+	if err := s.stores.Close(); err != nil {
+		s.log.Error("closing key info managers", "err", err)
+	}
 	s.ln.Remove()
 	return err
 }
@@ -165,10 +175,10 @@ func (s *Server) Reload() error {
 	s.inflight.Wait()
 	old := s.gen
 	old.close(s.log)
-	g, err := build(cfg, s.reg, s.log)
+	g, err := build(cfg, s.reg, &s.stores, s.log)
 	if err != nil {
 		s.log.Error("reload failed, restoring the previous config", "err", err)
-		g, err2 := build(old.cfg, s.reg, s.log)
+		g, err2 := build(old.cfg, s.reg, &s.stores, s.log)
 		if err2 != nil {
 			return fmt.Errorf("%w: reload failed (%v) and the previous config no longer starts: %v", ErrDown, err, err2)
 		}
