@@ -29,9 +29,36 @@ var ErrNoProvider = errors.New("no crypto provider selected")
 // service lists can be used by this client.
 var ErrNoAuthenticator = errors.New("no usable authenticator")
 
-// ErrKeyNotFound is returned by KeyAttributes and the helpers built on it
-// when the caller owns no key of that name.
+// ErrKeyNotFound matches every "no such key" error: errors.Is(err,
+// ErrKeyNotFound) and errors.Is(err, wire.StatusPsaErrorDoesNotExist) are
+// both true for a *KeyNotFoundError.
 var ErrKeyNotFound = errors.New("key not found")
+
+// KeyNotFoundError is the one error for a key the caller does not own,
+// whether the service answered PsaErrorDoesNotExist to an operation on it
+// or KeyAttributes (and the helpers built on it) found no key of that name
+// in ListKeys. The status on the wire is unchanged; errors.As to
+// *wire.Error still finds the service's answer when there was one.
+type KeyNotFoundError struct {
+	Name string
+	// Err is the service's answer, nil when the client looked the key up
+	// in ListKeys.
+	Err error
+}
+
+func (e *KeyNotFoundError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("key %q not found (%v)", e.Name, e.Err)
+	}
+	return fmt.Sprintf("key %q not found", e.Name)
+}
+
+// Is matches both names older code tests for.
+func (e *KeyNotFoundError) Is(target error) bool {
+	return target == ErrKeyNotFound || target == wire.StatusPsaErrorDoesNotExist
+}
+
+func (e *KeyNotFoundError) Unwrap() error { return e.Err }
 
 type options struct {
 	endpoint   string
@@ -227,7 +254,27 @@ func (c *Client) crypto(ctx context.Context, op wire.Opcode, req, res protomsg.M
 	if c.provider == wire.ProviderCore {
 		return fmt.Errorf("%v: %w: the core provider has no crypto operations; pick one with WithProvider", op, ErrNoProvider)
 	}
-	return c.send(ctx, c.provider, c.auth, op, req, res)
+	err := c.send(ctx, c.provider, c.auth, op, req, res)
+	return keyNotFound(op, req, err)
+}
+
+// keyNotFound turns the service's PsaErrorDoesNotExist to an operation on
+// an existing key into a *KeyNotFoundError naming it. Creating a key names
+// one that does not exist yet, so there the status means something else.
+func keyNotFound(op wire.Opcode, req protomsg.Message, err error) error {
+	if err == nil || op == wire.OpPsaGenerateKey || op == wire.OpPsaImportKey || !errors.Is(err, wire.StatusPsaErrorDoesNotExist) {
+		return err
+	}
+	var name string
+	switch r := req.(type) {
+	case interface{ GetKeyName() string }:
+		name = r.GetKeyName()
+	case interface{ GetPrivateKeyName() string }:
+		name = r.GetPrivateKeyName()
+	default:
+		return err
+	}
+	return &KeyNotFoundError{Name: name, Err: err}
 }
 
 func (c *Client) send(ctx context.Context, p wire.ProviderID, a Authenticator, op wire.Opcode, req, res protomsg.Message) error {

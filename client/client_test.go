@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/parsec-go/parsec/client"
@@ -212,6 +213,50 @@ func TestECDSA(t *testing.T) {
 		wantStatus(t, c.DestroyKey(ctx, "ecc"), wire.StatusPsaErrorDoesNotExist)
 		_, err = c.ExportPublicKey(ctx, "ecc")
 		wantStatus(t, err, wire.StatusPsaErrorDoesNotExist)
+	})
+}
+
+// A missing key gives one error naming it, whichever operation met it and
+// whether the service or the client noticed; both old names still match
+// (issue 15, item 9).
+func TestKeyNotFoundIsOneError(t *testing.T) {
+	forEachService(t, parsectest.Config{}, func(t *testing.T, s *parsectest.Service) {
+		ctx := context.Background()
+		c := newClient(t, s)
+		h := make([]byte, 32)
+		for _, tc := range []struct {
+			op string
+			do func() error
+		}{
+			{"KeyAttributes", func() error { _, err := c.KeyAttributes(ctx, "gone"); return err }},
+			{"DestroyKey", func() error { return c.DestroyKey(ctx, "gone") }},
+			{"ExportPublicKey", func() error { _, err := c.ExportPublicKey(ctx, "gone"); return err }},
+			{"SignHash", func() error { _, err := c.SignHash(ctx, "gone", psa.ECDSA(psa.AlgSHA256), h); return err }},
+			{"AsymmetricDecrypt", func() error {
+				_, err := c.AsymmetricDecrypt(ctx, "gone", psa.AlgRSAPKCS1v15Crypt, h, nil)
+				return err
+			}},
+			{"PublicKey", func() error { _, err := c.PublicKey(ctx, "gone"); return err }},
+			{"Signer", func() error { _, err := c.Signer(ctx, "gone"); return err }},
+		} {
+			err := tc.do()
+			var nf *client.KeyNotFoundError
+			if !errors.As(err, &nf) || nf.Name != "gone" {
+				t.Errorf("%s: %v, want a *KeyNotFoundError naming \"gone\"", tc.op, err)
+				continue
+			}
+			if !strings.Contains(err.Error(), `key "gone" not found`) {
+				t.Errorf("%s: %q does not name the key", tc.op, err)
+			}
+			if !errors.Is(err, client.ErrKeyNotFound) || !errors.Is(err, wire.StatusPsaErrorDoesNotExist) {
+				t.Errorf("%s: %v does not match both ErrKeyNotFound and StatusPsaErrorDoesNotExist", tc.op, err)
+			}
+		}
+		// Creating a key never reports it missing.
+		if err := c.GenerateKey(ctx, "new", client.ECCP256SigningKey()); err != nil {
+			t.Fatal(err)
+		}
+		c.DestroyKey(ctx, "new")
 	})
 }
 

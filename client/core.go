@@ -129,7 +129,7 @@ func (c *Client) ListKeys(ctx context.Context) ([]KeyInfo, error) {
 
 // KeyAttributes returns the attributes of the caller's key name, looked up
 // with ListKeys (Parsec has no operation to read one key's attributes). It
-// returns an error wrapping ErrKeyNotFound if there is no such key.
+// returns a *KeyNotFoundError if there is no such key.
 func (c *Client) KeyAttributes(ctx context.Context, name string) (psa.Attributes, error) {
 	keys, err := c.ListKeys(ctx)
 	if err != nil {
@@ -140,7 +140,7 @@ func (c *Client) KeyAttributes(ctx context.Context, name string) (psa.Attributes
 			return k.Attributes, nil
 		}
 	}
-	return psa.Attributes{}, fmt.Errorf("%w: no key named %q", ErrKeyNotFound, name)
+	return psa.Attributes{}, &KeyNotFoundError{Name: name}
 }
 
 // ListClients returns the applications that own keys (admin only).

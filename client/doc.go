@@ -51,6 +51,10 @@
 //
 //	if errors.Is(err, wire.StatusPsaErrorDoesNotExist) { ... }
 //
+// A key the caller does not own is always a *KeyNotFoundError naming it,
+// whether the service said so or KeyAttributes found no such key; it
+// matches both ErrKeyNotFound and wire.StatusPsaErrorDoesNotExist.
+//
 // Failures before the service answers wrap ErrServiceUnreachable (no socket,
 // nobody listening), context.DeadlineExceeded or context.Canceled, or one of
 // the other Err* values of this package.

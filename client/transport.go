@@ -7,6 +7,10 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -190,7 +194,7 @@ func (t *transport) dialError(err error) error {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		hint = "nothing listens on " + t.socketPath + "; start the Parsec service or set " + EndpointEnv
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		hint = "no permission to connect to " + t.socketPath + "; run as a user allowed to use Parsec"
+		hint = permissionHint(t.socketPath)
 	case errors.Is(err, syscall.ENOTSOCK), errors.Is(err, syscall.ENOTDIR):
 		hint = t.socketPath + " is not a socket; set " + EndpointEnv + " to the service's socket"
 	case errors.Is(err, syscall.EINVAL) && len(t.socketPath) > 107:
@@ -201,6 +205,42 @@ func (t *transport) dialError(err error) error {
 		return fmt.Errorf("%w at %s: %v", ErrServiceUnreachable, t.socketPath, err)
 	}
 	return fmt.Errorf("%w: %s (%v)", ErrServiceUnreachable, hint, unwrapSyscall(err))
+}
+
+// permissionHint says which file keeps the caller from the socket (the
+// first directory on the way it may not search, else the socket) and the
+// group that would let it in: the Yocto image grants access through the
+// group of /run/parsec (parsec-clients).
+func permissionHint(path string) string {
+	blocker := path
+	abs, err := filepath.Abs(path)
+	if err == nil {
+		for d := "/"; ; {
+			if syscall.Access(d, 1) != nil { // X_OK: may search
+				blocker = d
+				break
+			}
+			rest, ok := strings.CutPrefix(abs, strings.TrimSuffix(d, "/")+"/")
+			if !ok || !strings.Contains(rest, "/") {
+				break
+			}
+			d = filepath.Join(d, strings.SplitN(rest, "/", 2)[0])
+		}
+	}
+	fi, err := os.Stat(blocker)
+	if err != nil {
+		return "permission denied: you may not open " + path + "; run as a user allowed to use Parsec"
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return "permission denied: you may not open " + path + "; run as a user allowed to use Parsec"
+	}
+	group := strconv.FormatUint(uint64(st.Gid), 10)
+	if g, err := user.LookupGroupId(group); err == nil {
+		group = g.Name
+	}
+	return fmt.Sprintf("permission denied: %s (mode %04o, group %s) does not let you open %s; add your user to the group %s (usermod -aG %s $USER, then log in again), or run as a user allowed to use Parsec",
+		blocker, fi.Mode().Perm(), group, path, group, group)
 }
 
 func unwrapSyscall(err error) error {

@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"strings"
+
+	"github.com/parsec-go/parsec/internal/version"
+	"github.com/parsec-go/parsec/wire"
 )
 
 // The command line follows the Rust parsec-tool 0.7.0, whose parser is clap
@@ -12,11 +15,13 @@ import (
 // The help prose is our own.
 
 const (
-	toolName    = "parsec-tool"
-	toolVersion = "0.7.0"
-	toolAuthor  = "parsec-go contributors"
-	toolAbout   = "Command-line interface to Parsec operations (Go implementation)"
-	helpWidth   = 120
+	toolName = "parsec-tool"
+	// rustToolVersion is the Rust parsec-tool whose command line ours
+	// follows; --version says so after our own version.
+	rustToolVersion = "0.7.0"
+	toolAuthor      = "parsec-go contributors"
+	toolAbout       = "Command-line interface to Parsec operations (Go implementation)"
+	helpWidth       = 120
 )
 
 // arg is one flag, option or positional argument of a command.
@@ -30,6 +35,7 @@ type arg struct {
 	positional bool
 	id         string // clap's internal name, which orders the help; defaults to value or long
 	uintBits   int    // if not 0, the value must be an unsigned integer of this size
+	nonEmpty   bool   // the value must not be empty (a key name)
 }
 
 func (a *arg) sortKey() string {
@@ -330,6 +336,10 @@ func takeValue(c *command, inv *invocation, opt *arg, args []string, i int, val 
 		i++
 		val = args[i]
 	}
+	if opt.nonEmpty && val == "" {
+		return i, &outcome{stderr: fmt.Sprintf("error: The argument '%s' must not be empty\n\n%s\nFor more information try --help\n",
+			opt.spec(), usageBlock(c, nil)), code: 1}
+	}
 	if opt.uintBits != 0 {
 		if _, err := parseUint(val, opt.uintBits); err != nil {
 			return i, &outcome{stderr: fmt.Sprintf("error: Invalid value for '%s': %v\n", opt.spec(), err), code: 1}
@@ -414,9 +424,16 @@ func usageBlock(c *command, used *invocation) string {
 	return "USAGE:\n    " + usage(c, used) + "\n"
 }
 
+// toolVersion is parsec-go's release: the tool ships with the service.
+var toolVersion = version.Version
+
+// versionLine starts with "parsec-tool VERSION", the form scripts parse,
+// then says which wire protocol the tool speaks and which Rust tool's
+// command line it follows.
 func versionLine(c *command) string {
 	if c.name == "" {
-		return toolName + " " + toolVersion + "\n"
+		return fmt.Sprintf("%s %s (parsec-go; wire protocol %d.%d; command line of parsec-tool %s)\n",
+			toolName, toolVersion, wire.VersionMajor, wire.VersionMinor, rustToolVersion)
 	}
 	return toolName + "-" + c.name + " " + toolVersion + "\n"
 }

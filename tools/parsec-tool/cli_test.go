@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/parsec-go/parsec/internal/version"
 )
 
 // Expected texts come from the Rust parsec-tool 0.7.0 (clap 2), recorded
@@ -20,7 +22,6 @@ func TestParseForms(t *testing.T) {
 		{[]string{"create-ecc-key", "-k=a"}, "create-ecc-key", map[string]string{"key-name": "a"}, nil},
 		{[]string{"create-ecc-key", "--key-name", "a"}, "create-ecc-key", map[string]string{"key-name": "a"}, nil},
 		{[]string{"create-ecc-key", "--key-name=a=b"}, "create-ecc-key", map[string]string{"key-name": "a=b"}, nil},
-		{[]string{"create-ecc-key", "--key-name="}, "create-ecc-key", map[string]string{"key-name": ""}, nil},
 		{[]string{"create-rsa-key", "-sok", "r"}, "create-rsa-key", map[string]string{"key-name": "r"}, []string{"for-signing", "oaep"}},
 		{[]string{"create-rsa-key", "-k", "r", "-b2048", "-r"}, "create-rsa-key", map[string]string{"key-name": "r", "bits": "2048"}, []string{"for-signing-pss"}},
 		{[]string{"sign", "hello world", "--key-name", "k"}, "sign", map[string]string{"key-name": "k", "input-data": "hello world"}, nil},
@@ -101,14 +102,14 @@ func TestHelpAndVersion(t *testing.T) {
 		args   []string
 		prefix string
 	}{
-		{[]string{"--version"}, "parsec-tool 0.7.0\n"},
-		{[]string{"-V", "ping"}, "parsec-tool 0.7.0\n"},
-		{[]string{"ping", "-V"}, "parsec-tool-ping 0.7.0\n"},
-		{[]string{"--help"}, "parsec-tool 0.7.0\n"},
-		{[]string{"help"}, "parsec-tool 0.7.0\n"},
-		{[]string{"help", "sign"}, "parsec-tool-sign 0.7.0\n"},
-		{[]string{"sign", "-k", "x1", "-hello"}, "parsec-tool-sign 0.7.0\n"},
-		{[]string{"create-rsa-key", "--help"}, "parsec-tool-create-rsa-key 0.7.0\n"},
+		{[]string{"--version"}, "parsec-tool " + version.Version + " (parsec-go; wire protocol 1.0; command line of parsec-tool 0.7.0)\n"},
+		{[]string{"-V", "ping"}, "parsec-tool " + version.Version + " (parsec-go; wire protocol 1.0;"},
+		{[]string{"ping", "-V"}, "parsec-tool-ping " + version.Version + "\n"},
+		{[]string{"--help"}, "parsec-tool " + version.Version + "\n"},
+		{[]string{"help"}, "parsec-tool " + version.Version + "\n"},
+		{[]string{"help", "sign"}, "parsec-tool-sign " + version.Version + "\n"},
+		{[]string{"sign", "-k", "x1", "-hello"}, "parsec-tool-sign " + version.Version + "\n"},
+		{[]string{"create-rsa-key", "--help"}, "parsec-tool-create-rsa-key " + version.Version + "\n"},
 	} {
 		_, out := parse(tc.args)
 		if out == nil || out.code != 0 || out.stderr != "" || !strings.HasPrefix(out.stdout, tc.prefix) {
@@ -191,4 +192,28 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q: failure without a message", line)
 		}
 	})
+}
+
+// The tool prints its own version, not the Rust tool's (issue 15, item 15).
+func TestVersionIsOurs(t *testing.T) {
+	_, out := parse([]string{"--version"})
+	if out == nil || strings.Contains(out.stdout, "parsec-tool 0.7.0\n") || !strings.Contains(out.stdout, "wire protocol 1.0") {
+		t.Fatalf("--version: %+v", out)
+	}
+}
+
+// An empty key name is refused before anything is sent (issue 15,
+// item 10).
+func TestEmptyKeyNameIsRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"create-ecc-key", "--key-name="},
+		{"create-ecc-key", "-k", ""},
+		{"sign", "-k", "", "data"},
+		{"delete-key", "--key-name", ""},
+	} {
+		_, out := parse(args)
+		if out == nil || out.code != 1 || !strings.Contains(out.stderr, "'--key-name <key-name>' must not be empty") {
+			t.Errorf("%q: %+v", args, out)
+		}
+	}
 }

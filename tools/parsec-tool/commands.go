@@ -55,7 +55,7 @@ func (e *env) fail(kind, format string, args ...any) error {
 const keyNameHelp = "Name of the key"
 
 func keyNameArg(help string) arg {
-	return arg{long: "key-name", short: 'k', value: "key-name", help: help, required: true}
+	return arg{long: "key-name", short: 'k', value: "key-name", help: help, required: true, nonEmpty: true}
 }
 
 // allCommands lists the subcommands. It is built on demand so that start-up
@@ -276,11 +276,21 @@ func runCreateRSAKey(e *env, inv *invocation) error {
 		attrs = client.RSAEncryptionKey(uint32(bits))
 	}
 	if err := e.c.GenerateKey(e.ctx, name, attrs); err != nil {
+		if errors.Is(err, wire.StatusPsaErrorNotSupported) || errors.Is(err, wire.StatusPsaErrorInvalidArgument) {
+			return &limitError{err: err, limit: fmt.Sprintf("RSA keys must be %d to %d bits, a multiple of 8 (a TPM may offer fewer sizes; see its provider's log); %d was asked", rsaMinBits, rsaMaxBits, bits)}
+		}
 		return err
 	}
 	e.info("Key \"%s\" created.", name)
 	return nil
 }
+
+// The RSA sizes the software provider generates (PSA's vendor limits, as
+// in Mbed TLS); the tool names them when a provider refuses a size.
+const (
+	rsaMinBits = 1024
+	rsaMaxBits = 4096
+)
 
 func runDeleteKey(e *env, inv *invocation) error {
 	name, _ := inv.value("key-name")

@@ -163,6 +163,10 @@ func runCreateCSR(e *env, inv *invocation) error {
 	if err != nil {
 		return fmt.Errorf("building the certificate request: %w", err)
 	}
+	// Only about a request actually made, so errors stay one line.
+	if cn, ok := inv.value("cn"); !ok || cn == "" {
+		e.log.log(e.module, levelWarn, "no --cn given: the request's subject has no common name, which most certificate authorities require")
+	}
 	_, err = fmt.Fprintln(e.stdout, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})))
 	return err
 }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -402,6 +403,116 @@ func BenchmarkStartup(b *testing.B) {
 				cpu += ru.Utime.Nano() + ru.Stime.Nano()
 			}
 			b.ReportMetric(float64(cpu)/float64(b.N)/1e6, "cpu-ms/op")
+		})
+	}
+}
+
+// The first hour's messages (issue 15, items 9 and 10): a missing key is
+// one error naming it in every subcommand, whichever service answers; a
+// refused RSA size names the limit; create-csr without --cn warns.
+func TestToolFirstHourMessages(t *testing.T) {
+	for _, k := range parsectest.Kinds() {
+		t.Run(string(k), func(t *testing.T) {
+			s := parsectest.Start(t, k, parsectest.Config{})
+			ep := s.Endpoint
+			for _, args := range [][]string{
+				{"sign", "-k", "missing", "text"},
+				{"delete-key", "-k", "missing"},
+				{"export-public-key", "-k", "missing"},
+				{"create-csr", "-k", "missing", "--cn", "x"},
+				{"encrypt", "-k", "missing", "text"},
+				{"decrypt", "-k", "missing", "AAAA"},
+			} {
+				r := failsWith(t, ep, `key "missing" not found (PsaErrorDoesNotExist); list your keys`, args...)
+				if !strings.Contains(r.stderr, "list-keys") {
+					t.Errorf("%q: the error does not say what to do: %q", args, r.stderr)
+				}
+			}
+			for _, bits := range []string{"512", "8192"} {
+				failsWith(t, ep, "RSA keys must be 1024 to 4096 bits", "create-rsa-key", "-k", "r", "-b", bits)
+			}
+			ok(t, ep, "create-ecc-key", "-k", "csr")
+			r := ok(t, ep, "create-csr", "-k", "csr")
+			if !strings.Contains(r.stderr, "WARN") || !strings.Contains(r.stderr, "no --cn given") {
+				t.Errorf("create-csr without --cn did not warn: %q", r.stderr)
+			}
+			if r = ok(t, ep, "create-csr", "-k", "csr", "--cn", "host"); strings.Contains(r.stderr, "--cn") {
+				t.Errorf("create-csr with --cn warned: %q", r.stderr)
+			}
+			ok(t, ep, "delete-key", "-k", "csr")
+		})
+	}
+}
+
+// A socket the user may not open: "permission denied" and the group that
+// grants access, not "does not exist" (issue 15, item 8).
+func TestToolPermissionDenied(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run the tool as another user")
+	}
+	const nobody, gid = 65534, 1
+	group := "1"
+	if g, err := user.LookupGroupId("1"); err == nil {
+		group = g.Name
+	}
+	dir, err := os.MkdirTemp("", "pt-perm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	// A copy the other user may execute.
+	bin := filepath.Join(dir, "parsec-tool")
+	src, err := os.ReadFile(buildTool(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name              string
+		dirMode, sockMode os.FileMode
+		blocker           string
+	}{
+		{"run dir of the group", 0o750, 0o666, "run"},
+		{"socket of the group", 0o755, 0o660, "run/parsec.sock"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := filepath.Join(dir, "run")
+			os.RemoveAll(run)
+			if err := os.Mkdir(run, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			sock := filepath.Join(run, "parsec.sock")
+			l, err := net.Listen("unix", sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			for p, m := range map[string]os.FileMode{run: tc.dirMode, sock: tc.sockMode} {
+				if err := os.Chown(p, 0, gid); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(p, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.Command(bin, "ping")
+			cmd.Env = []string{"PARSEC_SERVICE_ENDPOINT=unix:" + sock}
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("ping as nobody succeeded: %s", out)
+			}
+			for _, want := range []string{"permission denied: " + filepath.Join(dir, tc.blocker), "group " + group, "usermod -aG " + group} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			if strings.Contains(string(out), "does not exist") {
+				t.Errorf("output still says the socket does not exist:\n%s", out)
+			}
 		})
 	}
 }

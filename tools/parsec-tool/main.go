@@ -8,7 +8,7 @@
 // silences the [INFO] lines on stderr).
 //
 // Deliberate differences from the Rust tool (scripts/tool-compare.sh checks
-// everything else and lists these as D1-D10):
+// everything else and lists these as D1-D12):
 //   - errors are one line: Rust's text, the Parsec status name and what to
 //     do, instead of Rust's Debug chain (and instead of two lines for errors
 //     the tool itself detects);
@@ -17,7 +17,10 @@
 //   - create-rsa-key -r/--for-signing-pss and create-csr for RSA-PSS keys,
 //     from newer upstream parsec-tool;
 //   - create-csr signs once (the Rust tool signs twice and keeps one);
-//   - endpoint errors name the socket path.
+//   - endpoint errors name the socket path, and when access is denied, the
+//     group that grants it;
+//   - --version prints parsec-go's version and the wire protocol version;
+//   - a missing key is one error naming it, in every subcommand.
 package main
 
 import (
@@ -25,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"syscall"
@@ -59,8 +63,10 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string, tt
 		log.errorf("Error spinning up the BasicClient: the socket URL is invalid: %q; set %s to unix:/path/to/parsec.sock", endpoint, client.EndpointEnv)
 		return 1
 	}
-	// Like the Rust client, refuse early a path that is not a socket.
-	if fi, err := os.Stat(path); err != nil || fi.Mode()&os.ModeSocket == 0 {
+	// Like the Rust client, refuse early a path that is not a socket. A
+	// path we may not look at is left to the connect, whose error names
+	// what denies access and the group that grants it.
+	if fi, err := os.Stat(path); (err != nil && !errors.Is(err, fs.ErrPermission)) || (err == nil && fi.Mode()&os.ModeSocket == 0) {
 		why := "is not a socket"
 		if err != nil {
 			why = "does not exist"
@@ -125,18 +131,27 @@ func describe(err error, timeout time.Duration) string {
 	var msg string
 	var we *wire.Error
 	var te *toolError
+	var nf *client.KeyNotFoundError
+	var lim *limitError
 	switch {
 	case errors.As(err, &te):
 		msg = te.Error()
+	case errors.As(err, &nf):
+		// One message whichever way the key was found missing: the Rust
+		// tool says NotFound when it looked the key up itself and
+		// PsaErrorDoesNotExist when the service did (D12).
+		msg = fmt.Sprintf("key %q not found (%v); list your keys with 'parsec-tool list-keys'", nf.Name, wire.StatusPsaErrorDoesNotExist)
 	case errors.As(err, &we):
 		msg = fmt.Sprintf("%s (%v)", we.Status.Description(), we.Status)
-		if h := statusHint(we.Status); h != "" {
+		h := statusHint(we.Status)
+		if errors.As(err, &lim) {
+			h = lim.limit
+		}
+		if h != "" {
 			msg += "; " + h
 		}
 	case errors.Is(err, context.DeadlineExceeded):
 		msg = fmt.Sprintf("the service did not answer within %v (%v); raise the timeout with -t SECONDS (0 waits forever)", timeout, err)
-	case errors.Is(err, client.ErrKeyNotFound):
-		msg = "one of the resources required in the operation was not found (NotFound): " + strings.TrimPrefix(err.Error(), client.ErrKeyNotFound.Error()+": ") + "; list your keys with 'parsec-tool list-keys'"
 	case errors.Is(err, client.ErrNoProvider):
 		msg = "operation not supported by selected provider (InvalidProvider): the core provider (0) has no crypto operations; pick a provider with -p (see 'parsec-tool list-providers')"
 	case errors.Is(err, client.ErrNoAuthenticator):
@@ -148,6 +163,16 @@ func describe(err error, timeout time.Duration) string {
 	}
 	return strings.Join(strings.Fields(msg), " ")
 }
+
+// limitError carries the limit a request broke, for the error line in
+// place of the status's generic hint (the wire carries only the status).
+type limitError struct {
+	err   error
+	limit string
+}
+
+func (e *limitError) Error() string { return e.err.Error() + "; " + e.limit }
+func (e *limitError) Unwrap() error { return e.err }
 
 // statusHint says what to do about a status, when there is something to do.
 func statusHint(s wire.Status) string {
