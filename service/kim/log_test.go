@@ -71,7 +71,7 @@ func TestV1FixtureMigrates(t *testing.T) {
 	m.Close()
 	// The v1 files are gone (the log holds them), the log is all that is left.
 	ents, _ := os.ReadDir(dir)
-	if len(ents) != 1 || ents[0].Name() != logName {
+	if len(ents) != 2 || ents[0].Name() != lockName || ents[1].Name() != logName {
 		t.Fatalf("store after migration holds %v", ents)
 	}
 	m2, err := OpenOnDisk(dir, nil)
@@ -285,5 +285,25 @@ func TestCompactionKeepsLiveMappings(t *testing.T) {
 	keys, _ := m2.List(o)
 	if len(keys) != 40 {
 		t.Fatalf("%d keys after compaction, want 40", len(keys))
+	}
+}
+
+func TestSecondProcessIsRefused(t *testing.T) {
+	if os.Getenv("KIM_LOCK_CHILD") != "" {
+		_, err := OpenOnDisk(os.Getenv("KIM_LOCK_CHILD"), nil)
+		fmt.Print(err)
+		os.Exit(0)
+	}
+	dir := t.TempDir()
+	m, err := OpenOnDisk(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSecondProcessIsRefused$")
+	cmd.Env = append(os.Environ(), "KIM_LOCK_CHILD="+dir)
+	out, _ := cmd.Output()
+	if !strings.Contains(string(out), "in use by another process") {
+		t.Fatalf("second process opening the store: %q", out)
 	}
 }

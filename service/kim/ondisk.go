@@ -52,6 +52,9 @@ type OnDisk struct {
 	ops     chan *op
 	stopped chan struct{}
 
+	// lock holds a POSIX record lock on kim-v2.lock while open.
+	lock *os.File
+
 	// Owned by the writer goroutine (and by OpenOnDisk before it starts).
 	f       *os.File
 	size    int64 // end of the last whole record
@@ -97,6 +100,8 @@ const (
 	// logTemp is a log being written whole (migration, compaction); it
 	// only ever replaces the log by rename, so a leftover is garbage.
 	logTemp = "kim-v2.log.tmp"
+	// lockName is locked while a service has the store open.
+	lockName = "kim-v2.lock"
 	// maxBatch bounds one group commit (and so one write).
 	maxBatch = 1024
 	// compactMin keeps small logs from being rewritten over and over.
@@ -146,6 +151,11 @@ func Open(dir string, opts Options) (*OnDisk, error) {
 		fdatasync: unix.Fdatasync,
 	}
 	m.quota.set(opts.MaxKeysPerClient)
+	lock, err := lockStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	m.lock = lock
 	// A leftover temp log is an interrupted rewrite: the log (or, before
 	// the first log, the v1 files) still holds everything.
 	if err := os.Remove(filepath.Join(dir, logTemp)); err == nil {
@@ -153,15 +163,18 @@ func Open(dir string, opts Options) (*OnDisk, error) {
 	}
 	if _, err := os.Lstat(m.logPath); errors.Is(err, fs.ErrNotExist) {
 		if err := m.migrateV1(); err != nil {
+			lock.Close()
 			return nil, err
 		}
 	}
 	if err := m.load(); err != nil {
+		lock.Close()
 		return nil, err
 	}
 	// v1 files left by a migration a crash cut short: the log has them.
 	if err := removeV1(dir, log); err != nil {
 		m.f.Close()
+		lock.Close()
 		return nil, err
 	}
 	if m.garbage > m.live && m.size > compactMin {
@@ -171,6 +184,28 @@ func Open(dir string, opts Options) (*OnDisk, error) {
 	}
 	go m.run()
 	return m, nil
+}
+
+// lockStore takes a write lock on the store's lock file, so that a second
+// service process on the same directory (another socket, same state)
+// is refused instead of becoming a second writer of the log. POSIX locks
+// do not conflict within one process; Stores keeps one instance per
+// directory there.
+func lockStore(dir string) (*os.File, error) {
+	p := filepath.Join(dir, lockName)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("key info manager: opening %s: %w", p, err)
+	}
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0}
+	if err := unix.FcntlFlock(f.Fd(), unix.F_SETLK, &lk); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) {
+			return nil, fmt.Errorf("key info manager: %s is in use by another process (is another Parsec service running on this state?)", dir)
+		}
+		return nil, fmt.Errorf("key info manager: locking %s: %w", p, err)
+	}
+	return f, nil
 }
 
 // migrateV1 writes the log from a v1 store (or an empty log for a new
@@ -357,6 +392,10 @@ func (m *OnDisk) submit(kind opKind, o Owner, name string, e Entry) error {
 	return <-x.done
 }
 
+// Dir is the store's directory; stores of key material record it to know
+// whose mappings reference them.
+func (m *OnDisk) Dir() string { return m.root }
+
 // Get implements Manager.
 func (m *OnDisk) Get(o Owner, name string) (Entry, error) {
 	m.mu.RLock()
@@ -430,6 +469,7 @@ func (m *OnDisk) Close() error {
 	close(m.ops)
 	m.closeMu.Unlock()
 	<-m.stopped
+	m.lock.Close()
 	return m.f.Close()
 }
 

@@ -38,6 +38,7 @@ type env struct {
 	kim      kim.Manager
 	p        *Provider
 	settings provider.Settings
+	log      *slog.Logger // the provider's; quiet unless set
 }
 
 func quietLog() *slog.Logger {
@@ -57,6 +58,9 @@ func (e *env) storeDir() string { return filepath.Join(e.root, "store") }
 // directories, as a service restart does.
 func (e *env) reopen() {
 	e.t.Helper()
+	if c, ok := e.kim.(interface{ Close() error }); ok {
+		c.Close() // one writer per mapping store, as in the service
+	}
 	m, err := kim.OpenOnDisk(filepath.Join(e.root, "kim"), quietLog())
 	if err != nil {
 		e.t.Fatal(err)
@@ -65,12 +69,19 @@ func (e *env) reopen() {
 	e.p = e.open(m)
 }
 
+func (e *env) providerLog() *slog.Logger {
+	if e.log != nil {
+		return e.log
+	}
+	return quietLog()
+}
+
 func (e *env) open(m kim.Manager) *Provider {
 	e.t.Helper()
 	p, err := open(provider.Deps{
 		Name:     testProviderName,
 		KIM:      m,
-		Log:      quietLog(),
+		Log:      e.providerLog(),
 		Settings: e.settings,
 		Decode: func(v any) error {
 			v.(*Config).StorePath = e.storeDir()
@@ -254,7 +265,8 @@ func (e *env) verifyStatus(app auth.Application, name string, alg psa.Algorithm,
 	return e.status(app, &pb.VerifyHashRequest{KeyName: name, Alg: signAlg(e.t, alg), Hash: hash, Signature: sig})
 }
 
-// keyFiles lists the key store's material files.
+// keyFiles lists the key store's material (and temporary) files, not its
+// record of the key info manager.
 func (e *env) keyFiles() []string {
 	e.t.Helper()
 	ents, err := os.ReadDir(e.storeDir())
@@ -263,7 +275,9 @@ func (e *env) keyFiles() []string {
 	}
 	var names []string
 	for _, d := range ents {
-		names = append(names, d.Name())
+		if d.Name() != kimMarker {
+			names = append(names, d.Name())
+		}
 	}
 	return names
 }

@@ -22,7 +22,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 
@@ -108,38 +107,9 @@ func open(d provider.Deps) (*Provider, error) {
 	if log == nil {
 		log = slog.New(discardHandler{})
 	}
-	// Key ids still mapped must never be handed out again, even when their
-	// material file is gone.
-	all, err := d.KIM.All()
-	if err != nil {
-		return nil, fmt.Errorf("listing keys: %w", err)
-	}
-	var usedMax uint32
-	mapped := map[uint32]bool{}
-	for _, k := range all {
-		if k.Entry.ProviderName != d.Name {
-			continue
-		}
-		if id, ok := decodeKeyID(k.Entry.KeyID); ok {
-			usedMax = max(usedMax, id)
-			mapped[id] = true
-		}
-	}
-	st, ids, err := openStore(cfg.StorePath, usedMax)
+	st, err := openStore(cfg.StorePath, d.KIM, log)
 	if err != nil {
 		return nil, err
-	}
-	orphans := 0
-	for _, id := range ids {
-		if !mapped[id] {
-			orphans++
-		}
-	}
-	if orphans > 0 {
-		// Left by a crash between writing material and recording the
-		// mapping, or by another provider sharing the directory; never
-		// deleted automatically.
-		log.Info("key store holds material no key maps to", "files", orphans, "dir", cfg.StorePath)
 	}
 	settings := d.Settings
 	if settings.BufferSizeLimit == 0 {

@@ -7,15 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/parsec-go/parsec/internal/durable"
 	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/service/kim"
+	"github.com/parsec-go/parsec/wire"
 )
 
 // Key ids are PSA persistent key ids in the user range, as the Mbed
@@ -38,44 +40,132 @@ type store struct {
 
 const keyFileSuffix = ".key"
 
-// staleTemp is the age after which a temporary file is known abandoned;
-// a write takes milliseconds.
-const staleTemp = time.Minute
+// kimMarker records which key info manager's mappings the store's
+// material belongs to: orphans are only recognised against that one.
+const kimMarker = ".kim-dir"
 
-func openStore(dir string, usedMax uint32) (*store, []uint32, error) {
+// openStore opens the key store in dir and reconciles it with the key
+// info manager m, which holds every mapping to it:
+//
+//   - temporary files are what a write cut short leaves: removed;
+//   - material no mapping references is what a crash between the two
+//     steps of a creation (material, then mapping) or a destruction
+//     (mapping, then material) leaves: destroyed, since no request can
+//     claim it any more (a creation that reached its mapping is referenced;
+//     one that did not was never acknowledged).
+//
+// Nothing else writes to the store meanwhile: a provider is opened at
+// start or on reload after in-flight requests drained, and the key info
+// manager's lock keeps a second service off the same mappings. Mapped ids
+// (even without material) are never handed out again.
+func openStore(dir string, m kim.Manager, log *slog.Logger) (*store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("creating key store %s: %w", dir, err)
+		return nil, fmt.Errorf("creating key store %s: %w", dir, err)
 	}
 	// The store holds private keys: whoever created the directory, only
 	// the service may enter it.
 	if err := os.Chmod(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("restricting key store %s: %w", dir, err)
+		return nil, fmt.Errorf("restricting key store %s: %w", dir, err)
 	}
+	// Listed after the mappings are read would let a creation between the
+	// two steps look orphaned; nothing runs concurrently here, but the
+	// cheap order costs nothing.
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading key store %s: %w", dir, err)
+		return nil, fmt.Errorf("reading key store %s: %w", dir, err)
 	}
-	var ids []uint32
+	all, err := m.All()
+	if err != nil {
+		return nil, fmt.Errorf("listing keys: %w", err)
+	}
+	var usedMax uint32
+	mapped := map[uint32]bool{}
+	for _, k := range all {
+		// Any software-provider mapping counts, whatever provider name it
+		// carries: a renamed provider still owns its keys.
+		if k.Entry.Provider != wire.ProviderMbedCrypto {
+			continue
+		}
+		if id, ok := decodeKeyID(k.Entry.KeyID); ok {
+			usedMax = max(usedMax, id)
+			mapped[id] = true
+		}
+	}
+	reconcile := sameKIM(dir, m, log)
+	temps, orphans, kept := 0, 0, 0
 	for _, e := range ents {
 		name := e.Name()
+		p := filepath.Join(dir, name)
 		if strings.HasPrefix(name, ".tmp-") {
-			// A temporary file whose writer is gone is never linked to a
-			// key id: it is what a cut-short write leaves. A young one
-			// may belong to the previous instance still finishing a
-			// request during a reload, so only stale ones go.
-			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleTemp {
-				os.Remove(filepath.Join(dir, name))
+			if err := os.Remove(p); err == nil {
+				temps++
 			}
 			continue
 		}
-		if id, ok := parseKeyFileName(name); ok {
-			ids = append(ids, id)
-			usedMax = max(usedMax, id)
+		id, ok := parseKeyFileName(name)
+		if !ok {
+			continue
 		}
+		usedMax = max(usedMax, id)
+		if mapped[id] {
+			continue
+		}
+		if !reconcile {
+			kept++
+			continue
+		}
+		if err := os.Remove(p); err != nil {
+			log.Error("removing orphaned key material", "file", p, "err", err)
+			kept++
+			continue
+		}
+		orphans++
+	}
+	if temps+orphans > 0 {
+		if err := durable.SyncDir(dir); err != nil {
+			return nil, fmt.Errorf("syncing key store %s: %w", dir, err)
+		}
+		log.Info("key store reconciled with the key mappings", "dir", dir, "orphaned_material_removed", orphans, "temporary_files_removed", temps)
+	}
+	if kept > 0 {
+		log.Warn("key store holds material no key maps to, left in place", "dir", dir, "files", kept)
 	}
 	s := &store{dir: dir}
 	s.next.Store(max(usedMax+1, minKeyID))
-	return s, ids, nil
+	return s, nil
+}
+
+// sameKIM reports whether the store's material belongs to m's mappings,
+// recording m on first use. Material of a store shared with another key
+// info manager (two providers configured onto one store_path) is never
+// judged orphaned: its mappings are not all in m.
+func sameKIM(dir string, m kim.Manager, log *slog.Logger) bool {
+	d, ok := m.(interface{ Dir() string })
+	if !ok {
+		return true // tests' wrappers: the mappings are m's
+	}
+	want, err := filepath.Abs(d.Dir())
+	if err != nil {
+		return false
+	}
+	p := filepath.Join(dir, kimMarker)
+	b, err := os.ReadFile(p)
+	switch {
+	case err == nil && string(b) == want:
+		return true
+	case err == nil:
+		log.Warn("key store is shared with another key info manager; orphaned material is not removed", "dir", dir, "key_manager", want, "recorded", string(b))
+		return false
+	case errors.Is(err, fs.ErrNotExist):
+		if err := durable.WriteFile(p, []byte(want), 0o600); err != nil {
+			log.Warn("recording the key store's key info manager", "file", p, "err", err)
+			return false
+		}
+		return true
+	default:
+		log.Warn("reading the key store's key info manager", "file", p, "err", err)
+		return false
+	}
 }
 
 func parseKeyFileName(name string) (uint32, bool) {
