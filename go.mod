@@ -9,4 +9,18 @@ require (
 	google.golang.org/protobuf v1.36.6
 )
 
-require github.com/miekg/pkcs11 v1.1.2
+require (
+	github.com/miekg/pkcs11 v1.1.2
+	github.com/spiffe/go-spiffe/v2 v2.4.0
+)
+
+require (
+	github.com/Microsoft/go-winio v0.6.2 // indirect
+	github.com/go-jose/go-jose/v4 v4.0.5 // indirect
+	github.com/zeebo/errs v1.3.0 // indirect
+	golang.org/x/crypto v0.32.0 // indirect
+	golang.org/x/net v0.28.0 // indirect
+	golang.org/x/text v0.21.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20240814211410-ddb44dafa142 // indirect
+	google.golang.org/grpc v1.67.3 // indirect
+)

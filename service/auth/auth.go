@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/binary"
+	"log/slog"
 	"strconv"
 	"unicode/utf8"
 
@@ -23,16 +24,27 @@ type Authenticator interface {
 	Authenticate(authBytes []byte, peer Peer) (Application, error)
 }
 
-// New returns the authenticator for a config auth_type name with the given
-// admin names.
-func New(authType string, admins map[string]bool) (Authenticator, error) {
-	switch authType {
+// Spec is one configured authenticator: the config's auth_type name, its
+// admins and the keys of its kind.
+type Spec struct {
+	AuthType string
+	Admins   map[string]bool
+	// WorkloadEndpoint is the SPIFFE Workload API address (JwtSvid).
+	WorkloadEndpoint string
+}
+
+// New returns the authenticator spec describes. One that holds resources
+// (JwtSvid's Workload API watch) also implements io.Closer.
+func New(spec Spec, log *slog.Logger) (Authenticator, error) {
+	switch spec.AuthType {
 	case "Direct":
-		return direct{admins: admins}, nil
+		return direct{admins: spec.Admins}, nil
 	case "UnixPeerCredentials":
-		return unixPeer{admins: admins}, nil
+		return unixPeer{admins: spec.Admins}, nil
+	case "JwtSvid":
+		return newJwtSvid(spec, log)
 	}
-	return nil, wire.Errorf(wire.StatusAuthenticatorNotRegistered, "authenticator %q is not available", authType)
+	return nil, wire.Errorf(wire.StatusAuthenticatorNotRegistered, "authenticator %q is not available", spec.AuthType)
 }
 
 // direct trusts the application name the client sends. For development

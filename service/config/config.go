@@ -21,10 +21,14 @@ const DefaultSocketPath = "/run/parsec/parsec.sock"
 
 // Config is the whole file.
 type Config struct {
-	Core          CoreSettings  `toml:"core_settings"`
-	Listener      Listener      `toml:"listener"`
-	Authenticator Authenticator `toml:"authenticator"`
-	KeyManagers   []KeyManager  `toml:"key_manager"`
+	Core     CoreSettings `toml:"core_settings"`
+	Listener Listener     `toml:"listener"`
+	// Authenticators are the [authenticator] table (Parsec's form) or the
+	// [[authenticator]] tables (ours: several at once), in file order;
+	// Authenticator is the first of them.
+	Authenticator  Authenticator   `toml:"-"`
+	Authenticators []Authenticator `toml:"-"`
+	KeyManagers    []KeyManager    `toml:"key_manager"`
 	// Providers keep their raw tables: each provider decodes its own keys.
 	Providers []Provider `toml:"-"`
 }
@@ -61,7 +65,7 @@ type Admin struct {
 	Name string `toml:"name"`
 }
 
-// Authenticator is [authenticator].
+// Authenticator is [authenticator], or one [[authenticator]].
 type Authenticator struct {
 	AuthType         string  `toml:"auth_type"`
 	Admins           []Admin `toml:"admins"`
@@ -133,14 +137,20 @@ func Parse(doc []byte) (*Config, []Warning, error) {
 		return nil, nil, err
 	}
 	for _, k := range w {
-		// Provider tables are checked by each provider.
-		if !strings.HasPrefix(k, "provider.") && k != "provider" {
+		// Provider tables are checked by each provider, authenticator
+		// tables by readAuthenticators.
+		if !strings.HasPrefix(k, "provider.") && k != "provider" && !strings.HasPrefix(k, "authenticator.") && k != "authenticator" {
 			warns = append(warns, Warning(fmt.Sprintf("unknown config key %q ignored", k)))
 		}
 	}
 	if err := c.readProviders(raw); err != nil {
 		return nil, nil, err
 	}
+	aw, err := c.readAuthenticators(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	warns = append(warns, aw...)
 	if err := c.validate(); err != nil {
 		return nil, nil, err
 	}
@@ -290,19 +300,8 @@ func (c *Config) validate() error {
 	if l.SocketMode != nil && *l.SocketMode > 0o777 {
 		return fmt.Errorf(`config key "listener.socket_mode" is %#o; permission bits only, e.g. 0o660`, *l.SocketMode)
 	}
-	switch c.Authenticator.AuthType {
-	case AuthDirect, AuthUnixPeerCredentials:
-	case AuthJwtSvid:
-		return errors.New(`config key "authenticator.auth_type": JwtSvid is not supported by parsec-go yet; use "UnixPeerCredentials"`)
-	case "":
-		return errors.New(`config key "authenticator.auth_type" is missing; use "UnixPeerCredentials" (or "Direct" for development)`)
-	default:
-		return fmt.Errorf(`config key "authenticator.auth_type" is %q; use "UnixPeerCredentials", "Direct" or "JwtSvid"`, c.Authenticator.AuthType)
-	}
-	for _, a := range c.Authenticator.Admins {
-		if a.Name == "" {
-			return errors.New(`config key "authenticator.admins": every admin needs a non-empty name`)
-		}
+	if err := c.validateAuthenticators(); err != nil {
+		return err
 	}
 	kims := map[string]bool{}
 	for i := range c.KeyManagers {
@@ -363,11 +362,5 @@ func (c *Config) BufferSizeLimit() uint64 {
 	return DefaultBufferSizeLimit
 }
 
-// AdminNames returns the admin names as a set.
-func (c *Config) AdminNames() map[string]bool {
-	m := map[string]bool{}
-	for _, a := range c.Authenticator.Admins {
-		m[a.Name] = true
-	}
-	return m
-}
+// AdminNames returns the admin names of the first authenticator as a set.
+func (c *Config) AdminNames() map[string]bool { return c.Authenticator.AdminNames() }

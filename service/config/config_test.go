@@ -82,7 +82,7 @@ func TestInvalidConfigsNameTheKey(t *testing.T) {
 		{"bad listener", `listener_type = "DomainSocket"`, `listener_type = "Tcp"`, "listener.listener_type"},
 		{"bad level", `log_level = "info"`, `log_level = "loud"`, "core_settings.log_level"},
 		{"bad auth", `auth_type = "UnixPeerCredentials"`, `auth_type = "Kerberos"`, "authenticator.auth_type"},
-		{"jwt", `auth_type = "UnixPeerCredentials"`, `auth_type = "JwtSvid"`, "not supported"},
+		{"jwt without endpoint", `auth_type = "UnixPeerCredentials"`, `auth_type = "JwtSvid"`, "workload_endpoint"},
 		{"dangling kim", `key_info_manager = "on-disk-manager"`, `key_info_manager = "nope"`, `names "nope"`},
 		{"no provider", "[[provider]]\nprovider_type = \"MbedCrypto\"\nkey_info_manager = \"on-disk-manager\"\nstore_path = \"/tmp/keys\"\n", "", "no [[provider]]"},
 		{"bad mode", `timeout = 200`, "timeout = 200\nsocket_mode = 0o7777", "socket_mode"},

@@ -22,7 +22,9 @@ import (
 
 // Options configure a front end. A config reload builds a new FrontEnd.
 type Options struct {
-	Auth         auth.Authenticator
+	// Auth holds the configured authenticators; the request header's auth
+	// type picks one.
+	Auth         *auth.Set
 	Dispatcher   *dispatch.Dispatcher
 	BodyLenLimit uint64
 	// Timeout bounds reading the request and writing the response.
@@ -120,16 +122,18 @@ func (f *FrontEnd) handle(ctx context.Context, conn Conn, h wire.Header, body, a
 	switch h.AuthType {
 	case wire.AuthNone:
 		// Anonymous: fine for the operations that need no identity.
-	case f.o.Auth.Type():
+	default:
+		a, ok := f.o.Auth.Lookup(h.AuthType)
+		if !ok {
+			return nil, wire.Errorf(wire.StatusAuthenticatorNotRegistered, "%v is not a configured authenticator", h.AuthType)
+		}
 		peer, err := conn.PeerCredentials()
 		if err != nil {
 			return nil, wire.Errorf(wire.StatusAuthenticationError, "reading peer credentials: %v", err)
 		}
-		if app, err = f.o.Auth.Authenticate(authBytes, peer); err != nil {
+		if app, err = a.Authenticate(authBytes, peer); err != nil {
 			return nil, err
 		}
-	default:
-		return nil, wire.Errorf(wire.StatusAuthenticatorNotRegistered, "%v is not the configured authenticator", h.AuthType)
 	}
 	return f.o.Dispatcher.Dispatch(ctx, h, app, body)
 }

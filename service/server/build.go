@@ -37,9 +37,13 @@ type generation struct {
 	cfg      *config.Config
 	fe       *frontend.FrontEnd
 	backends []core.Backend
+	auths    *auth.Set
 }
 
 func (g *generation) close(log *slog.Logger) {
+	if err := g.auths.Close(); err != nil {
+		log.Warn("closing authenticators", "err", err)
+	}
 	for _, b := range g.backends {
 		if err := b.Provider.Close(); err != nil {
 			log.Warn("closing provider", "provider", b.Provider.Info().Name, "err", err)
@@ -48,7 +52,11 @@ func (g *generation) close(log *slog.Logger) {
 }
 
 func build(cfg *config.Config, reg Registry, stores *kim.Stores, log *slog.Logger) (*generation, error) {
-	a, err := auth.New(cfg.Authenticator.AuthType, cfg.AdminNames())
+	var specs []auth.Spec
+	for _, a := range cfg.Authenticators {
+		specs = append(specs, auth.Spec{AuthType: a.AuthType, Admins: a.AdminNames(), WorkloadEndpoint: a.WorkloadEndpoint})
+	}
+	a, err := auth.NewSet(specs, log)
 	if err != nil {
 		return nil, err
 	}
@@ -56,15 +64,17 @@ func build(cfg *config.Config, reg Registry, stores *kim.Stores, log *slog.Logge
 	for _, k := range cfg.KeyManagers {
 		// Whoever can write the mappings can use any client's keys.
 		if err := statedir.Check(k.StorePath); err != nil {
+			a.Close()
 			return nil, fmt.Errorf("key manager %q: %w", k.Name, err)
 		}
 		m, err := stores.Open(k.StorePath, k.KeyQuota(), log)
 		if err != nil {
+			a.Close()
 			return nil, fmt.Errorf("key manager %q: %w", k.Name, err)
 		}
 		kims[k.Name] = m
 	}
-	g := &generation{cfg: cfg}
+	g := &generation{cfg: cfg, auths: a}
 	names := map[string]bool{}
 	for _, pc := range cfg.Providers {
 		rp, ok := reg[pc.ProviderType]
@@ -111,6 +121,7 @@ func build(cfg *config.Config, reg Registry, stores *kim.Stores, log *slog.Logge
 		g.backends = append(g.backends, core.Backend{Provider: p, KIM: kims[pc.KeyInfoManager]})
 	}
 	if len(g.backends) == 0 {
+		a.Close()
 		return nil, errors.New("no provider could be started")
 	}
 	c := core.New(version.Triple(), g.backends, a, log)

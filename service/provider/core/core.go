@@ -28,7 +28,7 @@ type Provider struct {
 	info     provider.Info
 	backends []Backend
 	byID     map[wire.ProviderID]Backend
-	auth     auth.Authenticator
+	auth     *auth.Set
 	log      *slog.Logger
 }
 
@@ -38,7 +38,7 @@ var advertised = []wire.Opcode{wire.OpPing, wire.OpListProviders, wire.OpListOpc
 
 // New returns the core provider. version is the service version reported
 // as the core provider's version.
-func New(version [3]uint32, backends []Backend, a auth.Authenticator, log *slog.Logger) *Provider {
+func New(version [3]uint32, backends []Backend, a *auth.Set, log *slog.Logger) *Provider {
 	d := wire.ProviderCore.Desc()
 	p := &Provider{
 		info: provider.Info{ID: wire.ProviderCore, Name: d.DefaultName, UUID: d.UUID,
@@ -69,9 +69,12 @@ func (p *Provider) Execute(ctx context.Context, app auth.Application, op wire.Op
 	case wire.OpListOpcodes:
 		return p.listOpcodes(req.(*pb.ListOpcodesRequest))
 	case wire.OpListAuthenticators:
-		return &pb.ListAuthenticatorsResult{Authenticators: []*pb.AuthenticatorInfo{{
-			Description: p.auth.Description(), VersionMaj: 0, VersionMin: 1, VersionRev: 0, Id: uint32(p.auth.Type()),
-		}}}, nil
+		r := &pb.ListAuthenticatorsResult{}
+		for _, a := range p.auth.List() {
+			r.Authenticators = append(r.Authenticators, &pb.AuthenticatorInfo{
+				Description: a.Description(), VersionMaj: 0, VersionMin: 1, VersionRev: 0, Id: uint32(a.Type())})
+		}
+		return r, nil
 	case wire.OpListKeys:
 		return p.listKeys(app)
 	case wire.OpListClients:
