@@ -11,12 +11,14 @@ usage() {
 	cat <<'EOF'
 Usage: rust-parsec.sh [--root R] COMMAND [ARGS]
 
-  start --dir D --provider mbed-crypto|tpm [--tcti T] [--idle-sleep MS]
+  start --dir D --provider mbed-crypto|tpm|pkcs11 [--tcti T] [--idle-sleep MS]
         [--log-level L] [--threads N] [--wait SECONDS]
         Writes D/config.toml and starts the Rust parsec with CWD = D (Mbed
         Crypto keeps its key files there). Waits until a ping answers, then
         prints PARSEC_SERVICE_ENDPOINT=unix:D/parsec.sock and PARSEC_PID=N.
         TPM default TCTI: swtpm:host=127.0.0.1,port=2321.
+        pkcs11: the root's SoftHSM 2 module on the token SOFTHSM2_CONF names
+        (inherited), user PIN --pin P (default 123456).
   stop --dir D [--purge]
         SIGTERM, wait (SIGKILL after 10 s), remove socket and pid file;
         --purge also removes D.
@@ -101,6 +103,11 @@ write_config() {
 			echo "tcti = \"$tcti\""
 			echo 'owner_hierarchy_auth = ""'
 			;;
+		pkcs11)
+			echo 'provider_type = "Pkcs11"'
+			echo "library_path = \"$TRIXIE_ROOT/usr/lib/softhsm/libsofthsm2.so\""
+			echo "user_pin = \"$pin\""
+			;;
 		esac
 		echo 'key_info_manager = "sqlite-manager"'
 	} >"$d/config.toml"
@@ -110,9 +117,9 @@ cmd_start() {
 	local pid t0 t1 sock deadline
 	[ -n "$dir" ] || die "start needs --dir D"
 	case $provider in
-	mbed-crypto | tpm) ;;
-	'') die "start needs --provider mbed-crypto|tpm" ;;
-	*) die "unknown provider '$provider' (mbed-crypto or tpm)" ;;
+	mbed-crypto | tpm | pkcs11) ;;
+	'') die "start needs --provider mbed-crypto|tpm|pkcs11" ;;
+	*) die "unknown provider '$provider' (mbed-crypto, tpm or pkcs11)" ;;
 	esac
 	case $idle_sleep$threads in *[!0-9]*) die "--idle-sleep and --threads take integers" ;; esac
 	dir=$(abs_dir "$dir")
@@ -190,6 +197,7 @@ root_opt=
 dir=
 provider=
 tcti=swtpm:host=127.0.0.1,port=2321
+pin=123456
 idle_sleep=
 threads=
 log_level=info
@@ -258,6 +266,7 @@ while [ $# -gt 0 ]; do
 	--dir) dir=${2%/} ;;
 	--provider) provider=$2 ;;
 	--tcti) tcti=$2 ;;
+	--pin) pin=$2 ;;
 	--idle-sleep) idle_sleep=$2 ;;
 	--threads) threads=$2 ;;
 	--log-level) log_level=$2 ;;

@@ -16,7 +16,7 @@ export CGO_ENABLED=0
 
 # interop runs before unit: it builds the cached trixie root that the TPM
 # provider's end-to-end test needs for its Rust parsec-tool half.
-suites_all="static interop unit ts fuzz yocto arm64 qemu"
+suites_all="static interop pkcs11 unit ts fuzz yocto arm64 qemu"
 suites_quick="static unit"
 
 passed=0
@@ -77,6 +77,14 @@ suite_interop() {
 suite_ts() {
 	scripts/ts-cli-tests.sh --encoding packed-c --transport unix &&
 		scripts/ts-cli-tests.sh --encoding protobuf --transport unix-inline
+}
+
+# pkcs11: the CLI suite against provider 2 (daemon + cgo co-server) and the
+# Rust service on SoftHSM 2 tokens, --no-oaep only (scripts/pkcs11-cli-tests.sh
+# without --quick for both variants). It runs before unit because it installs
+# softhsm2 and a C compiler, which the PKCS#11 Go tests then use.
+suite_pkcs11() {
+	scripts/pkcs11-cli-tests.sh --quick
 }
 
 # fuzz: a short slice of every fuzz target (scripts/fuzz.sh N|DURATION for more).

@@ -48,6 +48,11 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "pkcs11 tests: SoftHSM 2 not installed (apt-get install softhsm2); skipping those that need it")
 			return m.Run()
 		}
+		if _, err := exec.LookPath("cc"); err != nil {
+			fmt.Fprintln(os.Stderr, "pkcs11 tests: no C compiler to build the cgo co-server (apt-get install gcc); skipping those that need it")
+			softhsmLib = ""
+			return m.Run()
+		}
 		dir, err := os.MkdirTemp("", "parsec-pkcs11-bin")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -146,7 +146,9 @@ func (c *coserver) relay(r io.ReadCloser, last *lastLines) {
 // attributes; a line that is not a JSON object is a message at info level.
 func parseLogLine(line []byte) (slog.Level, string, []any) {
 	var m map[string]any
-	if json.Unmarshal(line, &m) != nil {
+	d := json.NewDecoder(bytes.NewReader(line))
+	d.UseNumber() // slot ids are integers, not floats
+	if d.Decode(&m) != nil {
 		return slog.LevelInfo, string(line), nil
 	}
 	lvl := slog.LevelInfo
