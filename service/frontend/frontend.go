@@ -140,8 +140,9 @@ func (f *FrontEnd) handle(ctx context.Context, conn Conn, h wire.Header, body, a
 
 func (f *FrontEnd) write(conn Conn, h wire.Header, body []byte) {
 	// The read may have used up the deadline (a client that went silent):
-	// the answer still gets its own time.
-	conn.SetWriteDeadline(time.Now().Add(f.o.Timeout))
+	// the answer still gets its own time, one more timeout per MiB, so
+	// that a large answer (ListKeys of many keys) is not cut off.
+	conn.SetWriteDeadline(time.Now().Add(f.o.Timeout * time.Duration(1+len(body)>>20)))
 	h.BodyLen = uint32(len(body))
 	b := make([]byte, 0, wire.HeaderSize+len(body))
 	b = h.Marshal(b)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/parsec-go/parsec/client"
 	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/wire"
 )
 
@@ -166,5 +168,55 @@ func checkCrashState(t *testing.T, d *daemon, l *crashLedger, attrs psa.Attribut
 		if strings.HasSuffix(e.Name(), ".tmp") {
 			t.Errorf("temporary mapping file %s left", e.Name())
 		}
+	}
+}
+
+// TestHugeListKeysIsAnswered: a client holding many keys with names at the
+// length bound still gets a complete ListKeys answer (issue 15 item 2: it
+// used to be a cut connection), and a longer name gets a status.
+func TestHugeListKeysIsAnswered(t *testing.T) {
+	dir := t.TempDir()
+	m, err := kim.OpenOnDisk(filepath.Join(dir, "mappings"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := kim.Owner{AuthType: wire.AuthUnixPeerCredentials, App: fmt.Sprint(os.Getuid())}
+	const n = 8000
+	var wg sync.WaitGroup
+	for w := 0; w < 64; w++ { // concurrent inserts share their fdatasyncs
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < n; i += 64 {
+				name := fmt.Sprintf("%08d%s", i, strings.Repeat("n", kim.MaxKeyNameLen-8))
+				e := kim.Entry{Provider: wire.ProviderMbedCrypto, ProviderName: "mbed-crypto-provider", KeyID: []byte{1, 0, 0, 0},
+					Attributes: psa.Attributes{Type: psa.ECCKeyPair(psa.EccSecpR1), Bits: 256, Usage: psa.UsageSignHash, Alg: psa.ECDSA(psa.AlgSHA256)}}
+				if err := m.Insert(o, name, e); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	m.Close()
+	d := &daemon{t: t, dir: dir, cfg: writeConfig(t, dir, "UnixPeerCredentials", ""), socket: filepath.Join(dir, "parsec.sock")}
+	d.start()
+	t.Cleanup(d.stop)
+	ctx := context.Background()
+	c, err := client.New(ctx, client.WithSocketPath(d.socket), client.WithProvider(wire.ProviderMbedCrypto))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := c.ListKeys(ctx)
+	if err != nil && wire.StatusOf(err, 0) == 0 {
+		t.Fatalf("ListKeys of %d long names: no status: %v", n, err)
+	}
+	if err == nil && len(keys) != n {
+		t.Fatalf("ListKeys returned %d keys, want %d", len(keys), n)
+	}
+	err = c.GenerateKey(ctx, strings.Repeat("x", kim.MaxKeyNameLen+1), psa.Attributes{Type: psa.ECCKeyPair(psa.EccSecpR1), Bits: 256, Usage: psa.UsageSignHash, Alg: psa.ECDSA(psa.AlgSHA256)})
+	if !errors.Is(err, wire.StatusPsaErrorInvalidArgument) {
+		t.Fatalf("over-long name: %v", err)
 	}
 }
