@@ -46,6 +46,7 @@ type device struct {
 
 	root *rootKey
 	ek   *tpm2.TPMTPublic // the endorsement key's public area, once known
+	rust rustRoot         // the parent of keys made by Rust Parsec (rustprimary.go)
 
 	// sess protects the bus (see busSession); nil until needed, or when
 	// sessions are off (noSessions, or a TPM without AES-CFB).
@@ -452,11 +453,11 @@ func (d *device) checkCache() error {
 	return nil
 }
 
-// storageRoot returns the storage primary, loading its saved context or
-// re-creating it from the template.
-func (o *op) storageRoot() (*loaded, error) {
+// reusePrimary returns the primary key cached as id, or loads its saved
+// context (if any); nil, nil when it must be created again.
+func (o *op) reusePrimary(id string, saved *tpm2.TPMSContext, name tpm2.TPM2BName) (*loaded, error) {
 	d := o.d
-	if l, ok := d.byID[rootID]; ok {
+	if l, ok := d.byID[id]; ok {
 		d.touch(l)
 		o.pin(l)
 		o.usedCached = true
@@ -465,18 +466,36 @@ func (o *op) storageRoot() (*loaded, error) {
 	if err := d.makeRoom(1); err != nil {
 		return nil, err
 	}
-	if d.root != nil && d.root.saved != nil {
-		rsp, err := tpm2.ContextLoad{Context: *d.root.saved}.Execute(d.t)
-		if err == nil {
-			l := d.insert(rootID, rsp.LoadedHandle, d.root.name)
-			o.pin(l)
-			return l, nil
-		}
-		if isTransport(err) || isObjectMemory(err) {
-			return nil, err
-		}
-		// Saved contexts die with a TPM reset; derive the key again.
-		d.log.Debug("storage root context no longer loads; re-creating it", "err", err)
+	if saved == nil {
+		return nil, nil
+	}
+	rsp, err := tpm2.ContextLoad{Context: *saved}.Execute(d.t)
+	if err == nil {
+		l := d.insert(id, rsp.LoadedHandle, name)
+		o.pin(l)
+		return l, nil
+	}
+	if isTransport(err) || isObjectMemory(err) {
+		return nil, err
+	}
+	// Saved contexts die with a TPM reset; derive the key again.
+	d.log.Debug("saved primary key context no longer loads; re-creating it", "err", err)
+	return nil, nil
+}
+
+// storageRoot returns the storage primary, loading its saved context or
+// re-creating it from the template.
+func (o *op) storageRoot() (*loaded, error) {
+	d := o.d
+	var saved *tpm2.TPMSContext
+	var name tpm2.TPM2BName
+	if d.root != nil {
+		saved, name = d.root.saved, d.root.name
+	}
+	if l, err := o.reusePrimary(rootID, saved, name); l != nil || err != nil {
+		return l, err
+	}
+	if d.root != nil {
 		d.root.saved = nil
 	}
 	rsp, err := tpm2.CreatePrimary{
@@ -582,7 +601,7 @@ func (o *op) loadKey(b *keyBlob) (*loaded, error) {
 	if b.kind != kindPair {
 		return nil, errors.New("a public key has no TPM private part to load")
 	}
-	root, err := o.storageRoot()
+	root, err := o.parentFor(b)
 	if err != nil {
 		return nil, err
 	}
@@ -598,6 +617,9 @@ func (o *op) loadKey(b *keyBlob) (*loaded, error) {
 		if rcIs(err, tpm2.TPMRCIntegrity) && (!o.usedCached || o.verified) {
 			// The parent is certainly our storage root: the blob does not
 			// belong to it.
+			if b.rust {
+				return nil, d.rustLoadRefused(err)
+			}
 			if len(b.parent) > 0 && !bytes.Equal(b.parent, root.name.Buffer) {
 				return nil, &rootChangedError{err: err}
 			}

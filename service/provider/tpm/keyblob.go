@@ -29,6 +29,9 @@ type keyBlob struct {
 	parent  []byte
 
 	pub *tpm2.TPMTPublic // decoded public
+	// rust: a key made by Rust Parsec's TPM provider (rustkey.go); it
+	// loads under the Rust-style primary (rustprimary.go).
+	rust bool
 }
 
 type keyKind byte
@@ -103,6 +106,9 @@ func decodeBlob(data []byte) (*keyBlob, error) {
 func (b *keyBlob) cacheID() string {
 	h := sha256.New()
 	h.Write([]byte{byte(b.kind)})
+	if b.rust {
+		h.Write([]byte("rust"))
+	}
 	for _, f := range [][]byte{b.auth, b.public, b.private, b.parent} {
 		var n [2]byte
 		binary.BigEndian.PutUint16(n[:], uint16(len(f)))

@@ -26,7 +26,7 @@ func (p *Provider) lookup(app auth.Application, name string) (kim.Entry, *keyBlo
 	if err != nil {
 		return e, nil, err
 	}
-	b, err := decodeBlob(e.KeyID)
+	b, err := decodeKeyID(e)
 	if err != nil {
 		return e, nil, err
 	}

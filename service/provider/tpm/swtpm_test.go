@@ -67,7 +67,13 @@ func runScript(t testing.TB, args ...string) (map[string]string, error) {
 // its state) when the test ends.
 func startSwtpm(t testing.TB) *swtpm {
 	t.Helper()
-	dir := t.TempDir()
+	return startSwtpmIn(t, t.TempDir())
+}
+
+// startSwtpmIn starts a swtpm on dir/state (which may hold a TPM state
+// made elsewhere) and kills it when the test ends.
+func startSwtpmIn(t testing.TB, dir string) *swtpm {
+	t.Helper()
 	vals, err := runScript(t, "start", "--dir", dir)
 	if err != nil {
 		t.Fatal(err)

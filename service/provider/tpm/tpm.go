@@ -172,17 +172,23 @@ func (p *Provider) checkEntries() {
 		return
 	}
 	n, bad := 0, 0
+	var rust []kim.Key
 	for _, k := range keys {
 		if k.Entry.ProviderName != p.info.Name || k.Owner == kim.InternalOwner {
 			continue
 		}
 		n++
+		if isRustKeyID(k.Entry.KeyID) {
+			rust = append(rust, k)
+			continue
+		}
 		if _, err := decodeBlob(k.Entry.KeyID); err != nil {
 			bad++
 			p.log.Warn("unreadable TPM key entry (left in place)", "app", k.Owner.App, "err", err)
 		}
 	}
-	p.log.Info("TPM provider ready", "keys", n, "unreadable", bad)
+	bad += p.checkRustKeys(rust)
+	p.log.Info("TPM provider ready", "keys", n, "rust_keys", len(rust), "unreadable", bad)
 }
 
 // Info implements provider.Provider.
