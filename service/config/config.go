@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -77,7 +78,7 @@ type KeyManager struct {
 	Name         string `toml:"name"`
 	ManagerType  string `toml:"manager_type"`
 	StorePath    string `toml:"store_path"`
-	SqliteDBPath string `toml:"sqlite_db_path"`
+	SQLiteDBPath string `toml:"sqlite_db_path"`
 	// MaxKeysPerClient is parsec-go's per-client key quota (0: none).
 	MaxKeysPerClient *int `toml:"max_keys_per_client"`
 }
@@ -92,6 +93,27 @@ func (k KeyManager) KeyQuota() int {
 		return *k.MaxKeysPerClient
 	}
 	return DefaultMaxKeysPerClient
+}
+
+// DefaultSQLiteDBPath is Rust Parsec's database when sqlite_db_path is unset.
+const DefaultSQLiteDBPath = "/var/lib/parsec/kim-mappings/sqlite/sqlite-key-info-manager.sqlite3"
+
+// Dir is the directory of parsec-go's own key store for this manager. For
+// "OnDisk" it is store_path, shared with Rust's OnDisk tree (our files
+// are never where Rust looks for its own). For "SQLite" Rust's database is only ever read (by
+// parsec-takeover); our store is the directory parsec-go beside it.
+func (k KeyManager) Dir() string {
+	if k.ManagerType == "SQLite" {
+		db := k.SQLiteDBPath
+		if db == "" {
+			db = DefaultSQLiteDBPath
+		}
+		return filepath.Join(filepath.Dir(db), "parsec-go")
+	}
+	if k.StorePath == "" {
+		return DefaultOnDiskStorePath
+	}
+	return k.StorePath
 }
 
 // Provider is one [[provider]]: the keys every provider has, plus the raw
@@ -322,11 +344,16 @@ func (c *Config) validate() error {
 				k.StorePath = DefaultOnDiskStorePath
 			}
 		case "SQLite":
-			return fmt.Errorf(`config key "key_manager.manager_type" of %q is "SQLite", which parsec-go does not implement; use manager_type = "OnDisk" with store_path = "<directory>" (existing SQLite mappings are not migrated)`, k.Name)
+			// Rust's default manager: its database is carried over by
+			// parsec-takeover and never written; Dir() holds our store.
+			// store_path is ignored, as by Rust.
+			if k.SQLiteDBPath == "" {
+				k.SQLiteDBPath = DefaultSQLiteDBPath
+			}
 		case "":
-			return fmt.Errorf(`config key "key_manager.manager_type" is missing for %q; use "OnDisk"`, k.Name)
+			return fmt.Errorf(`config key "key_manager.manager_type" is missing for %q; use "OnDisk" or "SQLite"`, k.Name)
 		default:
-			return fmt.Errorf(`config key "key_manager.manager_type" of %q is %q; use "OnDisk"`, k.Name, k.ManagerType)
+			return fmt.Errorf(`config key "key_manager.manager_type" of %q is %q; use "OnDisk" or "SQLite"`, k.Name, k.ManagerType)
 		}
 	}
 	if len(c.Providers) == 0 {

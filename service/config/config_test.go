@@ -76,7 +76,7 @@ func TestInvalidConfigsNameTheKey(t *testing.T) {
 	tests := []struct {
 		name, from, to, want string
 	}{
-		{"sqlite", `manager_type = "OnDisk"`, `manager_type = "SQLite"`, `use manager_type = "OnDisk"`},
+		{"bad manager", `manager_type = "OnDisk"`, `manager_type = "Redis"`, `use "OnDisk" or "SQLite"`},
 		{"bad type", `timeout = 200`, `timeout = "fast"`, "listener.timeout"},
 		{"no timeout", `timeout = 200`, ``, "listener.timeout"},
 		{"bad listener", `listener_type = "DomainSocket"`, `listener_type = "Tcp"`, "listener.listener_type"},
@@ -97,5 +97,31 @@ func TestInvalidConfigsNameTheKey(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: got %v, want an error containing %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+func TestKeyManagerDir(t *testing.T) {
+	tests := []struct {
+		k    KeyManager
+		want string
+	}{
+		{KeyManager{ManagerType: "OnDisk"}, DefaultOnDiskStorePath},
+		{KeyManager{ManagerType: "OnDisk", StorePath: "/x/mappings"}, "/x/mappings"},
+		{KeyManager{ManagerType: "SQLite"}, "/var/lib/parsec/kim-mappings/sqlite/parsec-go"},
+		// Rust ignores store_path for SQLite; so do we.
+		{KeyManager{ManagerType: "SQLite", StorePath: "/x", SQLiteDBPath: "/d/kim.db"}, "/d/parsec-go"},
+	}
+	for _, tt := range tests {
+		if got := tt.k.Dir(); got != tt.want {
+			t.Errorf("%+v: Dir() = %q, want %q", tt.k, got, tt.want)
+		}
+	}
+	doc := strings.Replace(minimal, `manager_type = "OnDisk"`, `manager_type = "SQLite"`, 1)
+	c, _, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.KeyManagers[0].SQLiteDBPath != DefaultSQLiteDBPath {
+		t.Errorf("sqlite_db_path default %q", c.KeyManagers[0].SQLiteDBPath)
 	}
 }

@@ -63,11 +63,11 @@ func build(cfg *config.Config, reg Registry, stores *kim.Stores, log *slog.Logge
 	kims := map[string]kim.Manager{}
 	for _, k := range cfg.KeyManagers {
 		// Whoever can write the mappings can use any client's keys.
-		if err := statedir.Check(k.StorePath); err != nil {
+		if err := statedir.Check(k.Dir()); err != nil {
 			a.Close()
 			return nil, fmt.Errorf("key manager %q: %w", k.Name, err)
 		}
-		m, err := stores.Open(k.StorePath, k.KeyQuota(), log)
+		m, err := stores.Open(k.Dir(), k.KeyQuota(), log)
 		if err != nil {
 			a.Close()
 			return nil, fmt.Errorf("key manager %q: %w", k.Name, err)

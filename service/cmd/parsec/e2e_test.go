@@ -479,7 +479,7 @@ func TestStartupErrorsAreClear(t *testing.T) {
 	tests := []struct {
 		name, from, to, want string
 	}{
-		{"sqlite", `manager_type = "OnDisk"`, `manager_type = "SQLite"`, `use manager_type = \"OnDisk\"`},
+		{"bad manager", `manager_type = "OnDisk"`, `manager_type = "Redis"`, `use \"OnDisk\" or \"SQLite\"`},
 		{"unknown provider", `provider_type = "MbedCrypto"`, `provider_type = "CryptoAuthLib"`, "does not include"},
 		{"root", `allow_root = true`, `allow_root = false`, "root"},
 	}

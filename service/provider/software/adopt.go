@@ -1,0 +1,131 @@
+package software
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/parsec-go/parsec/internal/durable"
+	"github.com/parsec-go/parsec/psa"
+)
+
+// AdoptResult says where Adopt put a key.
+type AdoptResult struct {
+	// ID is the key id in the store: the requested one unless another key
+	// already held it.
+	ID uint32
+	// Present is true when the store already held this exact key (a
+	// takeover run again after a crash).
+	Present bool
+}
+
+// Adopt stores key material carried over from Rust Parsec's Mbed Crypto
+// provider (a PSA export-format key and its attributes) in the software
+// store at dir, under id when that id is free or already holds the same
+// key; otherwise under a fresh id. The material is checked as a key of its
+// type first. The file is complete and durable when Adopt returns, so the
+// caller records the mapping afterwards: a crash in between leaves only
+// material that the next run finds Present.
+func Adopt(dir string, id uint32, a psa.Attributes, material []byte) (AdoptResult, error) {
+	if id < minKeyID || id > maxKeyID {
+		return AdoptResult{}, fmt.Errorf("key id %#x is outside the PSA user range", id)
+	}
+	if err := CheckMaterial(a, material); err != nil {
+		return AdoptResult{}, err
+	}
+	// Not openStore: reconciling with mappings is the provider's job at
+	// start, and the mapping of this key does not exist yet.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return AdoptResult{}, fmt.Errorf("creating key store %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return AdoptResult{}, fmt.Errorf("restricting key store %s: %w", dir, err)
+	}
+	st := &store{dir: dir}
+	rec := encodeRecord(a, material)
+	if present, err := st.holds(id, rec); err != nil || present {
+		return AdoptResult{ID: id, Present: present}, err
+	}
+	tmp, err := durable.TempFile(st.dir, rec, 0o600)
+	if err != nil {
+		return AdoptResult{}, fmt.Errorf("writing key file: %w", err)
+	}
+	defer os.Remove(tmp)
+	err = os.Link(tmp, st.path(id))
+	switch {
+	case err == nil:
+		if err := durable.SyncDir(st.dir); err != nil {
+			return AdoptResult{}, fmt.Errorf("syncing key store: %w", err)
+		}
+		return AdoptResult{ID: id}, nil
+	case !errors.Is(err, fs.ErrExist):
+		return AdoptResult{}, fmt.Errorf("storing key file: %w", err)
+	}
+	// Taken by another key (holds said not this one). A run cut short
+	// after storing this key elsewhere left it under some other id: reuse
+	// that, so a crash never doubles a key; else a fresh id, above every
+	// id in the store.
+	ids, err := st.ids()
+	if err != nil {
+		return AdoptResult{}, err
+	}
+	var top uint32
+	for _, other := range ids {
+		if present, err := st.holds(other, rec); err == nil && present {
+			return AdoptResult{ID: other, Present: true}, nil
+		}
+		top = max(top, other)
+	}
+	st.next.Store(max(top+1, id+1))
+	newID, err := st.create(rec)
+	return AdoptResult{ID: newID}, err
+}
+
+// ErrBadMaterial marks key material that is not a valid key of its type.
+var ErrBadMaterial = errors.New("key material is not a valid key")
+
+// CheckMaterial checks material as a key with attributes a, as Adopt
+// does before storing it.
+func CheckMaterial(a psa.Attributes, material []byte) error {
+	if _, err := parseKey(a, material); err != nil {
+		return fmt.Errorf("%w of type %v: %v", ErrBadMaterial, a.Type, err)
+	}
+	return nil
+}
+
+// ids lists the key ids that have a file in the store.
+func (s *store) ids() ([]uint32, error) {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading key store %s: %w", s.dir, err)
+	}
+	var ids []uint32
+	for _, e := range ents {
+		if id, ok := parseKeyFileName(e.Name()); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// holds reports whether id's file holds exactly rec.
+func (s *store) holds(id uint32, rec []byte) (bool, error) {
+	b, err := os.ReadFile(s.path(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading key %08x: %w", id, err)
+	}
+	return bytes.Equal(b, rec), nil
+}
+
+// Holds reports whether the store at dir holds, under id, exactly this
+// key: how a takeover run again recognises a key it carried over to
+// another id.
+func Holds(dir string, id uint32, a psa.Attributes, material []byte) (bool, error) {
+	s := &store{dir: dir}
+	return s.holds(id, encodeRecord(a, material))
+}

@@ -1,0 +1,2 @@
+// Package osutil implements operating system utilities.
+package osutil
