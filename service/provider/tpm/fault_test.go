@@ -432,8 +432,8 @@ func TestSkipIfNoTpm(t *testing.T) {
 	}
 	cfg.SkipIfNoTpm = false
 	_, err = e.tryOpen(cfg)
-	if err == nil || errors.Is(err, ErrSkipped) || !strings.Contains(err.Error(), fmt.Sprint(port)) {
-		t.Fatalf("without skip: got %v, want an error naming the TPM address", err)
+	if err == nil || errors.Is(err, ErrSkipped) || !strings.Contains(err.Error(), fmt.Sprint(port)) || !strings.Contains(err.Error(), "skip_if_no_tpm = true") {
+		t.Fatalf("without skip: got %v, want an error naming the TPM address and skip_if_no_tpm", err)
 	}
 	for _, bad := range []string{"tabrmd", "tabrmd:bus_name=x", "libtpms", "nonsense:x", "mssim:path=/x"} {
 		cfg.Tcti = bad

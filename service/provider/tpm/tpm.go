@@ -147,8 +147,11 @@ func New(d provider.Deps) (provider.Provider, error) {
 	// owner_hierarchy_auth shows in the log at start.
 	err = p.dev.run(func(o *op) error { return nil })
 	if err != nil {
-		if cfg.SkipIfNoTpm && isTransport(err) {
-			return nil, fmt.Errorf("%w (tcti %s: %v)", ErrSkipped, tc, err)
+		if isTransport(err) {
+			if cfg.SkipIfNoTpm {
+				return nil, fmt.Errorf("%w (tcti %s: %v)", ErrSkipped, tc, err)
+			}
+			return nil, fmt.Errorf("TPM at tcti %q: %w; check the TPM (and its resource manager) or the tcti, or set skip_if_no_tpm = true in this [[provider]] to start without it", tc.String(), err)
 		}
 		return nil, fmt.Errorf("TPM at tcti %q: %w", tc.String(), err)
 	}

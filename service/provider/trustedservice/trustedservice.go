@@ -29,9 +29,9 @@
 //	call_timeout_secs  bound on every call into the secure world (default 30).
 //	buffer_size        shared buffer of the session in bytes (default 65536;
 //	                   it takes one of the partition's 16 slots).
-//	skip_if_no_tee     leave the provider out (instead of starting it and
-//	                   failing its operations until the secure world appears)
-//	                   when the secure world cannot be reached at start-up.
+//	skip_if_no_tee     leave the provider out when the secure world cannot
+//	                   be reached at start-up; without it that is a start-up
+//	                   error, as a missing TPM is (skip_if_no_tpm).
 //
 // # Keys
 //
@@ -197,10 +197,13 @@ func New(d provider.Deps) (provider.Provider, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), min(startupTimeout, p.timeout))
 	defer cancel()
 	if _, err := p.connect(ctx); err != nil {
+		// As a missing TPM: fatal at start unless the config says to
+		// start without it (skip_if_no_tee, like skip_if_no_tpm). A
+		// secure world lost later only fails operations until it is back.
 		if cfg.SkipIfNoTEE {
-			return nil, fmt.Errorf("%w: Trusted Services not reachable through %s: %v", provider.ErrSkip, p.where, err)
+			return nil, fmt.Errorf("%w: Trusted Services not reachable through %s: %v (skip_if_no_tee = true)", provider.ErrSkip, p.where, err)
 		}
-		p.log.Error("Trusted Services not reachable at start-up; operations fail until they are", "via", p.where, "err", err)
+		return nil, fmt.Errorf("Trusted Services not reachable through %s: %v; start the secure world (or its emulator) first, or set skip_if_no_tee = true in this [[provider]] to start without it", p.where, err)
 	}
 	return p, nil
 }
