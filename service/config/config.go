@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -182,6 +183,33 @@ func Parse(doc []byte) (*Config, []Warning, error) {
 // decodeStrict decodes doc into v and returns the dotted names of keys v
 // has no field for.
 func decodeStrict(doc []byte, v any) ([]string, error) {
+	keys, err := decodeRaw(doc, v)
+	if err != nil {
+		return nil, describe(err)
+	}
+	return keys, nil
+}
+
+// decodeTable decodes one re-encoded table of the file (a [[provider]]):
+// errors name section.key, without a position, which would point into
+// the re-encoded table rather than the file.
+func decodeTable(doc []byte, v any, section string) ([]string, error) {
+	keys, err := decodeRaw(doc, v)
+	var de *toml.DecodeError
+	if errors.As(err, &de) && len(de.Key()) > 0 {
+		key := section + "." + strings.Join(de.Key(), ".")
+		if msg, ok := typeMismatch(key, de.Error()); ok {
+			return nil, fmt.Errorf("%s: %s", key, msg)
+		}
+		return nil, fmt.Errorf("config key %q: %s", key, de.Error())
+	}
+	if err != nil {
+		return nil, describe(err)
+	}
+	return keys, nil
+}
+
+func decodeRaw(doc []byte, v any) ([]string, error) {
 	d := toml.NewDecoder(bytes.NewReader(doc))
 	d.DisallowUnknownFields()
 	err := d.Decode(v)
@@ -195,22 +223,87 @@ func decodeStrict(doc []byte, v any) ([]string, error) {
 		return keys, nil
 	}
 	if err != nil {
-		return nil, describe(err)
+		return nil, err
 	}
 	return nil, nil
 }
 
-// describe turns a go-toml error into one line naming the key and position.
+// describe turns a go-toml error into one line naming the key and position,
+// a wrong type in plain words: "config line 3, column 11: listener.timeout:
+// expected an integer (milliseconds), got a string".
 func describe(err error) error {
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		row, col := de.Position()
 		if k := de.Key(); len(k) > 0 {
-			return fmt.Errorf("config key %q (line %d, column %d): %s", strings.Join(k, "."), row, col, de.Error())
+			key := strings.Join(k, ".")
+			if msg, ok := typeMismatch(key, de.Error()); ok {
+				return fmt.Errorf("config line %d, column %d: %s: %s", row, col, key, msg)
+			}
+			return fmt.Errorf("config key %q (line %d, column %d): %s", key, row, col, de.Error())
 		}
 		return fmt.Errorf("config line %d, column %d: %s", row, col, de.Error())
 	}
 	return fmt.Errorf("config: %w", err)
+}
+
+// mismatchRE matches go-toml's type error, e.g. "cannot decode TOML string
+// into struct field config.Listener.Timeout of type uint64".
+var mismatchRE = regexp.MustCompile(`cannot decode TOML (\w+) into .*?of type \*?(\S+)$|cannot decode TOML (\w+) into \*?(\S+)$`)
+
+// keyUnits says what a number means, for the keys where that is not obvious.
+var keyUnits = map[string]string{
+	"listener.timeout":                           "milliseconds",
+	"core_settings.idle_listener_sleep_duration": "milliseconds",
+	"core_settings.body_len_limit":               "bytes",
+	"core_settings.buffer_size_limit":            "bytes",
+	"core_settings.thread_pool_size":             "threads",
+	"listener.socket_mode":                       "permission bits, e.g. 0o660",
+	"key_manager.max_keys_per_client":            "keys",
+	"provider.call_timeout_secs":                 "seconds",
+	"provider.buffer_size":                       "bytes",
+	"provider.max_loaded_objects":                "objects",
+}
+
+// tomlKinds names go-toml's value kinds for people.
+var tomlKinds = map[string]string{
+	"string": "a string", "integer": "an integer", "float": "a decimal number",
+	"boolean": "true or false", "bool": "true or false", "array": "an array",
+	"table": "a table", "inline table": "a table",
+}
+
+// typeMismatch rewrites go-toml's type error for key in plain words.
+func typeMismatch(key, msg string) (string, bool) {
+	m := mismatchRE.FindStringSubmatch(msg)
+	if m == nil {
+		return "", false
+	}
+	got, want := m[1], m[2]
+	if got == "" {
+		got, want = m[3], m[4]
+	}
+	var w string
+	switch {
+	case want == "bool":
+		w = "true or false"
+	case want == "string":
+		w = "a string in quotes"
+	case strings.HasPrefix(want, "int") || strings.HasPrefix(want, "uint"):
+		w = "an integer"
+	case strings.HasPrefix(want, "float"):
+		w = "a number"
+	case strings.HasPrefix(want, "[]"):
+		w = "an array"
+	default:
+		w = "a table"
+	}
+	if u, ok := keyUnits[key]; ok {
+		w += " (" + u + ")"
+	}
+	if g, ok := tomlKinds[got]; ok {
+		got = g
+	}
+	return "expected " + w + ", got " + got, true
 }
 
 func (c *Config) readProviders(raw map[string]any) error {
@@ -271,7 +364,7 @@ func (p Provider) Decode(v any) ([]Warning, error) {
 	if err != nil {
 		return nil, fmt.Errorf("[[provider]] #%d: %w", p.Index, err)
 	}
-	unknown, err := decodeStrict(doc, v)
+	unknown, err := decodeTable(doc, v, "provider")
 	if err != nil {
 		return nil, fmt.Errorf("[[provider]] #%d (%s): %w", p.Index, p.ProviderType, err)
 	}

@@ -125,3 +125,45 @@ func TestKeyManagerDir(t *testing.T) {
 		t.Errorf("sqlite_db_path default %q", c.KeyManagers[0].SQLiteDBPath)
 	}
 }
+
+// Wrong value types are said in plain words, with the key and, for the
+// file's own keys, the position (issue 15, item 13).
+func TestTypeErrorsInPlainWords(t *testing.T) {
+	tests := []struct {
+		from, to, want string
+	}{
+		{`timeout = 200`, `timeout = "200"`, `config line 6, column 11: listener.timeout: expected an integer (milliseconds), got a string`},
+		{`log_level = "info"`, "log_level = \"info\"\nallow_root = \"yes\"", `core_settings.allow_root: expected true or false, got a string`},
+		{`log_level = "info"`, "log_level = \"info\"\nbody_len_limit = 1.5", `core_settings.body_len_limit: expected an integer (bytes), got a decimal number`},
+		{`store_path = "/tmp/m"`, `store_path = 7`, `key_manager.store_path: expected a string in quotes, got an integer`},
+	}
+	for _, tt := range tests {
+		doc := strings.Replace(minimal, tt.from, tt.to, 1)
+		if doc == minimal {
+			t.Fatalf("%s: replacement did not apply", tt.to)
+		}
+		_, _, err := Parse([]byte(doc))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tt.to, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "struct field") {
+			t.Errorf("%s: the error still names Go types: %v", tt.to, err)
+		}
+	}
+	// A provider's own keys: no position (it would point into a re-encoded
+	// table), the provider named.
+	c, _, err := Parse([]byte(minimal + "skip_if_no_tpm = \"yes\"\ncall_timeout_secs = \"30\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		SkipIfNoTpm     bool  `toml:"skip_if_no_tpm"`
+		CallTimeoutSecs int64 `toml:"call_timeout_secs"`
+	}
+	_, err = c.Providers[0].Decode(&v)
+	if err == nil || !(strings.Contains(err.Error(), "provider.skip_if_no_tpm: expected true or false, got a string") ||
+		strings.Contains(err.Error(), "provider.call_timeout_secs: expected an integer (seconds), got a string")) ||
+		!strings.Contains(err.Error(), "[[provider]] #1 (MbedCrypto)") {
+		t.Errorf("provider key: %v", err)
+	}
+}
