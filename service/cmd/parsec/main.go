@@ -69,6 +69,8 @@ func run(args []string, stderr io.Writer) int {
 		log.Error("cannot start", "err", fmt.Errorf("%s: %w", configPath, cerr))
 		return 1
 	}
+	// Before any key store is opened: the takeover writes into them.
+	runTakeover(cfg, configPath, stderr, log)
 	srv, err := server.New(cfg, configPath, providers(), log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
