@@ -6,6 +6,13 @@
 # reported as ratios; nothing here passes or fails on a number.
 #
 #   scripts/bench.sh [--seconds N] [--startup-runs N] [--out FILE]
+#                    [--rows all|base|keystore] [--keys N,N,...]
+#
+# --rows base: the request rows below; keystore: the key store rows (create
+# rate at 1 and 8 clients, sign latency while 8 clients create, start-up,
+# idle RSS and ListKeys at each --keys size, default 1000,10000; add 100000
+# for the large store, a few minutes more), ours against Rust 1.4.1 with
+# its OnDisk key info manager and idle_listener_sleep_duration = 1.
 #
 # Services compared (software/Mbed Crypto provider, UnixPeerCredentials):
 #   go          our service, default build and config
@@ -25,17 +32,22 @@ ensure_go
 seconds=3
 startup_runs=10
 out=
+rows=all
+keys=1000,10000
 while [ $# -gt 0 ]; do
 	case $1 in
 	--seconds) seconds=$2; shift 2 ;;
 	--startup-runs) startup_runs=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	*) echo "usage: $0 [--seconds N] [--startup-runs N] [--out FILE]" >&2; exit 2 ;;
+	--rows) rows=$2; shift 2 ;;
+	--keys) keys=$2; shift 2 ;;
+	*) echo "usage: $0 [--seconds N] [--startup-runs N] [--out FILE] [--rows all|base|keystore] [--keys N,N,...]" >&2; exit 2 ;;
 	esac
 done
+case $rows in all | base | keystore) ;; *) echo "--rows: all, base or keystore" >&2; exit 2 ;; esac
 
 work=$(mktemp -d /tmp/parsec-bench.XXXXXX)
-trap 'scripts/rust-parsec.sh stop --dir "$work/rust" >/dev/null 2>&1 || true; kill "${gopid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'for d in "$work/rust" "$work/ks-rust"; do [ -d "$d" ] && scripts/rust-parsec.sh stop --dir "$d" >/dev/null 2>&1; done; kill ${gopid:-} ${bgpid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/bin" "$work/go"
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/bin/parsec" ./service/cmd/parsec
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -tags parsec_no_tpm,parsec_no_trustedservice -o "$work/bin/parsec-sw" ./service/cmd/parsec
@@ -98,6 +110,7 @@ startup() { # name cmdline socket
 echo "benchmark: ${seconds}s per point; building the trixie root if needed" >&2
 scripts/trixie-root.sh >/dev/null
 
+if [ "$rows" != keystore ]; then
 echo "== go" >&2
 "$work/bin/parsec" -c "$work/go/config.toml" &
 gopid=$!
@@ -136,8 +149,124 @@ for variant in rust rust-tuned; do
 	rm -rf "$work/rust"
 done
 
+fi
+
+# Key store rows: one service at a time on a fresh store, filled by the
+# load tool itself; the same steps for ours and for Rust.
+declare -A K
+ks_up() { # name: start it, its pid in ks_pid
+	case $1 in
+	go)
+		rm -f "$work/ks-go/parsec.sock"
+		"$work/bin/parsec" -c "$work/ks-go/config.toml" &
+		gopid=$!
+		ks_pid=$gopid
+		for _ in $(seq 1200); do [ -S "$work/ks-go/parsec.sock" ] && break; sleep 0.05; done
+		;;
+	rust)
+		eval "$(scripts/rust-parsec.sh start --dir "$work/ks-rust" --provider mbed-crypto --kim ondisk --idle-sleep 1 --log-level error --wait 600 | grep '^PARSEC_')"
+		ks_pid=$PARSEC_PID
+		;;
+	esac
+}
+ks_down() { # name pid
+	case $1 in
+	go) kill "$2"; wait "$2" 2>/dev/null || true; gopid= ;;
+	rust) scripts/rust-parsec.sh stop --dir "$work/ks-rust" >/dev/null ;;
+	esac
+}
+ks_field() { sed "s/.* $1=\([0-9.]*\).*/\1/" <<<"$2"; }
+keystore() { # name
+	local name=$1 sock pid line have=0 n runs cmd dir
+	sock=$work/ks-$name/parsec.sock
+	ks_up "$name"
+	pid=$ks_pid
+	"$load" -endpoint "unix:$sock" -op ping -n 1 >/dev/null
+	sleep 1
+	K[$name,rss0]=$(rss_kb "$pid")
+	for n in ${keys//,/ }; do
+		if [ "$have" -lt "$n" ]; then
+			line=$("$load" -endpoint "unix:$sock" -op create -clients 8 -n "$((n - have))")
+			have=$((have + $(ks_field requests "$line")))
+		fi
+		echo "  $name: $have keys" >&2
+		line=$("$load" -endpoint "unix:$sock" -op list -clients 1 -n 3)
+		K[$name,list,$n]=$(ks_field p50_ms "$line")
+		ks_down "$name" "$pid"
+		runs=$startup_runs
+		[ "$n" -lt 50000 ] || runs=3
+		dir=$work/ks-$name
+		if [ "$name" = go ]; then
+			cmd="$work/bin/parsec -c $dir/config.toml"
+		else
+			cmd="$(scripts/rust-parsec.sh argv parsec | tr '\n' ' ') -c $dir/config.toml"
+		fi
+		line=$("$load" -startup "$cmd" -startup-dir "$dir" -endpoint "unix:$sock" -runs "$runs")
+		echo "  $name start-up at $have keys: $line" >&2
+		K[$name,startup,$n]=$(ks_field p50_ms "$line")
+		ks_up "$name"
+		pid=$ks_pid
+		"$load" -endpoint "unix:$sock" -op ping -n 1 >/dev/null
+		sleep 1
+		K[$name,rss,$n]=$(rss_kb "$pid")
+		K[$name,have,$n]=$have
+	done
+	# Creation rates and signing under creation, on the filled store.
+	for c in 1 8; do
+		line=$("$load" -endpoint "unix:$sock" -op create -clients "$c" -duration "${seconds}s")
+		echo "  $name $line" >&2
+		K[$name,create,$c]=$(ks_field rps "$line")
+		have=$((have + $(ks_field requests "$line")))
+	done
+	# Signing while 8 clients create keys.
+	"$load" -endpoint "unix:$sock" -op create -clients 8 -duration "$((seconds + 1))s" >"$work/bg.out" &
+	bgpid=$!
+	sleep 0.5
+	line=$("$load" -endpoint "unix:$sock" -op sign -clients 1 -duration "${seconds}s")
+	wait "$bgpid" || true
+	bgpid=
+	echo "  $name sign during creation: $line; creation: $(cat "$work/bg.out")" >&2
+	K[$name,signc,p50]=$(ks_field p50_ms "$line")
+	K[$name,signc,p99]=$(ks_field p99_ms "$line")
+	have=$((have + $(ks_field requests "$(cat "$work/bg.out")")))
+	K[$name,peak]=$(hwm_kb "$pid")
+	K[$name,rates_at]=$have
+	ks_down "$name" "$pid"
+}
+keystore_table() {
+	local n last
+	for n in ${keys//,/ }; do last=$n; done
+	echo
+	echo "| key store metric | parsec-go | Rust 1.4.1 (OnDisk, idle 1 ms) | go / Rust |"
+	echo "|---|---:|---:|---:|"
+	for c in 1 8; do
+		echo "| create ECC P-256 keys, $c client(s), keys/s | ${K[go,create,$c]} | ${K[rust,create,$c]} | $(ratio "${K[go,create,$c]}" "${K[rust,create,$c]}")x |"
+	done
+	echo "| sign p50 while 8 clients create, ms | ${K[go,signc,p50]} | ${K[rust,signc,p50]} | $(ratio "${K[go,signc,p50]}" "${K[rust,signc,p50]}")x |"
+	echo "| sign p99 while 8 clients create, ms | ${K[go,signc,p99]} | ${K[rust,signc,p99]} | $(ratio "${K[go,signc,p99]}" "${K[rust,signc,p99]}")x |"
+	echo "| peak RSS through the creation rows (from ${K[go,have,$last]} / ${K[rust,have,$last]} keys), kB | ${K[go,peak]} | ${K[rust,peak]} | $(ratio "${K[go,peak]}" "${K[rust,peak]}")x |"
+	echo "| idle RSS, empty store, kB | ${K[go,rss0]} | ${K[rust,rss0]} | $(ratio "${K[go,rss0]}" "${K[rust,rss0]}")x |"
+	for n in ${keys//,/ }; do
+		echo "| start-up to first ping at $n keys (p50; go ${K[go,have,$n]}, Rust ${K[rust,have,$n]}), ms | ${K[go,startup,$n]} | ${K[rust,startup,$n]} | $(ratio "${K[go,startup,$n]}" "${K[rust,startup,$n]}")x |"
+		echo "| idle RSS at $n keys, kB | ${K[go,rss,$n]} | ${K[rust,rss,$n]} | $(ratio "${K[go,rss,$n]}" "${K[rust,rss,$n]}")x |"
+		echo "| ListKeys at $n keys (p50), ms | ${K[go,list,$n]} | ${K[rust,list,$n]} | $(ratio "${K[go,list,$n]}" "${K[rust,list,$n]}")x |"
+	done
+	local g r
+	g=$(awk -v a="${K[go,rss,$last]}" -v b="${K[go,rss0]}" -v n="${K[go,have,$last]}" 'BEGIN { printf "%.0f", (a - b) * 1024 / n }')
+	r=$(awk -v a="${K[rust,rss,$last]}" -v b="${K[rust,rss0]}" -v n="${K[rust,have,$last]}" 'BEGIN { printf "%.0f", (a - b) * 1024 / n }')
+	echo "| idle RSS per stored key (at $last keys), bytes | $g | $r | $(ratio "$g" "$r")x |"
+}
+if [ "$rows" != base ]; then
+	mkdir -p "$work/ks-go" "$work/ks-rust"
+	sed -e "s#$work/go/#$work/ks-go/#g" -e 's#^manager_type = "OnDisk"#&\nmax_keys_per_client = 0#' "$work/go/config.toml" >"$work/ks-go/config.toml"
+	echo "== key store: go" >&2
+	keystore go
+	echo "== key store: rust (OnDisk)" >&2
+	keystore rust
+fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "-" }'; }
 {
+[ "$rows" = keystore ] || {
 	echo "| metric | parsec-go | Rust 1.4.1 (default) | Rust 1.4.1 (idle 1 ms) | go / tuned Rust |"
 	echo "|---|---:|---:|---:|---:|"
 	for op in ping random sign; do
@@ -157,4 +286,6 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else
 	echo "| binary size, kB | $(($(stat -c %s "$work/bin/parsec") / 1024)) | $(($(stat -c %s "$work/bin/parsec-sw") / 1024)) | $(($(stat -c %s "$work/bin/floor") / 1024)) |"
 	echo "| idle RSS, kB | ${R[go,rss_idle]} | ${R[go-sw,rss_idle]} | ${R[floor,rss_idle]} |"
 	echo "| start-up to first ping (p50), ms | ${R[go,startup]} | ${R[go-sw,startup]} | ${R[floor,startup]} |"
+}
+[ "$rows" = base ] || keystore_table
 } | tee ${out:+"$out"}

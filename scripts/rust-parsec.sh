@@ -12,13 +12,15 @@ usage() {
 Usage: rust-parsec.sh [--root R] COMMAND [ARGS]
 
   start --dir D --provider mbed-crypto|tpm|pkcs11 [--tcti T] [--idle-sleep MS]
-        [--log-level L] [--threads N] [--wait SECONDS]
+        [--log-level L] [--threads N] [--wait SECONDS] [--kim sqlite|ondisk]
         Writes D/config.toml and starts the Rust parsec with CWD = D (Mbed
         Crypto keeps its key files there). Waits until a ping answers, then
         prints PARSEC_SERVICE_ENDPOINT=unix:D/parsec.sock and PARSEC_PID=N.
         TPM default TCTI: swtpm:host=127.0.0.1,port=2321.
         pkcs11: the root's SoftHSM 2 module on the token SOFTHSM2_CONF names
         (inherited), user PIN --pin P (default 123456).
+        --kim: the key info manager, SQLite (default, D/kim.sqlite3) or
+        OnDisk (D/mappings).
   stop --dir D [--purge]
         SIGTERM, wait (SIGKILL after 10 s), remove socket and pid file;
         --purge also removes D.
@@ -88,10 +90,16 @@ write_config() {
 		echo
 		echo '[[key_manager]]'
 		echo 'name = "sqlite-manager"'
-		echo 'manager_type = "SQLite"'
-		# sqlite_db_path, not store_path: the latter is silently ignored by
-		# the SQLite manager (the packaged example gets this wrong).
-		echo "sqlite_db_path = \"$d/kim.sqlite3\""
+		if [ "$kim" = ondisk ]; then
+			# The name stays: providers refer to it below.
+			echo 'manager_type = "OnDisk"'
+			echo "store_path = \"$d/mappings\""
+		else
+			echo 'manager_type = "SQLite"'
+			# sqlite_db_path, not store_path: the latter is silently ignored by
+			# the SQLite manager (the packaged example gets this wrong).
+			echo "sqlite_db_path = \"$d/kim.sqlite3\""
+		fi
 		echo
 		echo '[[provider]]'
 		case $provider in
@@ -122,6 +130,7 @@ cmd_start() {
 	*) die "unknown provider '$provider' (mbed-crypto, tpm or pkcs11)" ;;
 	esac
 	case $idle_sleep$threads in *[!0-9]*) die "--idle-sleep and --threads take integers" ;; esac
+	case $kim in sqlite | ondisk) ;; *) die "--kim takes sqlite or ondisk" ;; esac
 	dir=$(abs_dir "$dir")
 	sock="$dir/parsec.sock"
 	# sun_path holds 108 bytes including the NUL.
@@ -203,6 +212,7 @@ threads=
 log_level=info
 wait_s=30
 purge=0
+kim=sqlite
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -271,6 +281,7 @@ while [ $# -gt 0 ]; do
 	--threads) threads=$2 ;;
 	--log-level) log_level=$2 ;;
 	--wait) wait_s=$2 ;;
+	--kim) kim=$2 ;;
 	--purge)
 		purge=1
 		shift

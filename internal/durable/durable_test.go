@@ -3,7 +3,9 @@ package durable
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestWriteFileReplacesAndLeavesNoTemp(t *testing.T) {
@@ -70,5 +72,43 @@ func TestRemoveToleratesAbsence(t *testing.T) {
 	}
 	if err := Remove(filepath.Join(dir, "missing-dir", "f")); err == nil {
 		t.Fatal("syncing a missing directory must fail")
+	}
+}
+
+// Concurrent callers share runs, and each caller's run starts after its
+// call.
+func TestGroupSharesRuns(t *testing.T) {
+	var mu sync.Mutex
+	runs, written, covered := 0, 0, 0
+	g := &Group{Sync: func() error {
+		mu.Lock()
+		runs++
+		covered = written
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		return nil
+	}}
+	var wg sync.WaitGroup
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mu.Lock()
+			written++
+			mine := written
+			mu.Unlock()
+			if err := g.Do(); err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			if covered < mine {
+				t.Errorf("write %d returned before a run covered it (covered %d)", mine, covered)
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if runs >= 64 {
+		t.Errorf("%d runs for 64 concurrent callers: nothing shared", runs)
 	}
 }

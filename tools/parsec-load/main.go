@@ -4,13 +4,15 @@
 // latency percentiles. It speaks the protocol directly so that the client
 // costs the same against any service, ours or the Rust one.
 //
-//	parsec-load [-endpoint unix:/run/parsec/parsec.sock] [-op ping|random|sign]
+//	parsec-load [-endpoint unix:/run/parsec/parsec.sock] [-op ping|random|sign|create|list]
 //	            [-clients 1] [-duration 5s | -n 1000] [-provider 1] [-key NAME]
 //	            [-io auto|blocking|poller]
-//	parsec-load -startup "parsec -c config.toml" [-runs 10]
+//	parsec-load -startup "parsec -c config.toml" [-runs 10] [-startup-dir DIR]
 //
 // -op sign creates an ECC P-256 ECDSA(SHA-256) key first (and destroys it
-// after). -startup starts the given command repeatedly and measures the
+// after). -op create generates such a key per request, each under a new
+// name, and leaves them (the key store benchmarks fill stores with it);
+// -op list is ListKeys. -startup starts the given command repeatedly and measures the
 // time from spawn to the first successful Ping.
 package main
 
@@ -38,7 +40,7 @@ import (
 
 func main() {
 	endpoint := flag.String("endpoint", os.Getenv("PARSEC_SERVICE_ENDPOINT"), "service endpoint (unix:PATH); default $PARSEC_SERVICE_ENDPOINT or unix:/run/parsec/parsec.sock")
-	op := flag.String("op", "ping", "operation: ping, random, sign")
+	op := flag.String("op", "ping", "operation: ping, random, sign, create, list")
 	clients := flag.Int("clients", 1, "concurrent clients")
 	duration := flag.Duration("duration", 5*time.Second, "how long to run (ignored with -n)")
 	count := flag.Int("n", 0, "total requests (overrides -duration)")
@@ -46,6 +48,7 @@ func main() {
 	keyName := flag.String("key", "parsec-load-key", "key name for sign")
 	startup := flag.String("startup", "", "measure start-up: command line of a service to start repeatedly")
 	runs := flag.Int("runs", 10, "start-up runs")
+	startDir := flag.String("startup-dir", "", "working directory of the -startup command (Rust's Mbed Crypto provider keeps its keys there)")
 	ioMode := flag.String("io", "auto", "client I/O: blocking (a thread per client, like separate client processes), poller (Go's runtime poller), auto (blocking for 1 client, poller for more)")
 	flag.Parse()
 
@@ -54,7 +57,7 @@ func main() {
 		socket = "/run/parsec/parsec.sock"
 	}
 	if *startup != "" {
-		if err := measureStartup(*startup, socket, *runs); err != nil {
+		if err := measureStartup(*startup, *startDir, socket, *runs); err != nil {
 			fmt.Fprintln(os.Stderr, "parsec-load:", err)
 			os.Exit(1)
 		}
@@ -98,6 +101,12 @@ func main() {
 // request is a ready-to-send message: header and body bytes.
 type request []byte
 
+// source gives client c's i-th request.
+type source func(c, i int) request
+
+// fixed sends the same request every time.
+func fixed(r request) source { return func(int, int) request { return r } }
+
 func build(provider wire.ProviderID, op wire.Opcode, m protomsg.Message, authed bool) request {
 	body, err := protomsg.Marshal(m)
 	if err != nil {
@@ -115,24 +124,36 @@ func build(provider wire.ProviderID, op wire.Opcode, m protomsg.Message, authed 
 	return append(b, auth...)
 }
 
-func prepare(socket, op string, provider wire.ProviderID, key string) (request, func(), error) {
+var signAlg = &pb.Algorithm_AsymmetricSignature{Variant: &pb.Algorithm_AsymmetricSignature_Ecdsa_{Ecdsa: &pb.Algorithm_AsymmetricSignature_Ecdsa{
+	HashAlg: &pb.Algorithm_AsymmetricSignature_SignHash{Variant: &pb.Algorithm_AsymmetricSignature_SignHash_Specific{Specific: pb.Algorithm_SHA_256}}}}}
+
+// signKey is an ECC P-256 key for ECDSA(SHA-256).
+var signKey = &pb.KeyAttributes{
+	KeyType: &pb.KeyType{Variant: &pb.KeyType_EccKeyPair_{EccKeyPair: &pb.KeyType_EccKeyPair{CurveFamily: pb.KeyType_SECP_R1}}},
+	KeyBits: 256,
+	KeyPolicy: &pb.KeyPolicy{
+		KeyUsageFlags: &pb.UsageFlags{SignHash: true, VerifyHash: true, SignMessage: true, VerifyMessage: true},
+		KeyAlgorithm:  &pb.Algorithm{Variant: &pb.Algorithm_AsymmetricSignature_{AsymmetricSignature: signAlg}},
+	},
+}
+
+func prepare(socket, op string, provider wire.ProviderID, key string) (source, func(), error) {
 	nop := func() {}
 	switch op {
 	case "ping":
-		return build(0, wire.OpPing, &pb.PingRequest{}, false), nop, nil
+		return fixed(build(0, wire.OpPing, &pb.PingRequest{}, false)), nop, nil
 	case "random":
-		return build(provider, wire.OpPsaGenerateRandom, &pb.GenerateRandomRequest{Size: 32}, false), nop, nil
+		return fixed(build(provider, wire.OpPsaGenerateRandom, &pb.GenerateRandomRequest{Size: 32}, false)), nop, nil
+	case "list":
+		return fixed(build(0, wire.OpListKeys, &pb.ListKeysRequest{}, true)), nop, nil
+	case "create":
+		// Names unique across runs: a store may be filled by several.
+		prefix := fmt.Sprintf("%s-%d-%d", key, os.Getpid(), time.Now().UnixNano())
+		return func(c, i int) request {
+			return build(provider, wire.OpPsaGenerateKey, &pb.GenerateKeyRequest{KeyName: fmt.Sprintf("%s-%d-%d", prefix, c, i), Attributes: signKey}, true)
+		}, nop, nil
 	case "sign":
-		signAlg := &pb.Algorithm_AsymmetricSignature{Variant: &pb.Algorithm_AsymmetricSignature_Ecdsa_{Ecdsa: &pb.Algorithm_AsymmetricSignature_Ecdsa{
-			HashAlg: &pb.Algorithm_AsymmetricSignature_SignHash{Variant: &pb.Algorithm_AsymmetricSignature_SignHash_Specific{Specific: pb.Algorithm_SHA_256}}}}}
-		attrs := &pb.KeyAttributes{
-			KeyType: &pb.KeyType{Variant: &pb.KeyType_EccKeyPair_{EccKeyPair: &pb.KeyType_EccKeyPair{CurveFamily: pb.KeyType_SECP_R1}}},
-			KeyBits: 256,
-			KeyPolicy: &pb.KeyPolicy{
-				KeyUsageFlags: &pb.UsageFlags{SignHash: true, VerifyHash: true, SignMessage: true, VerifyMessage: true},
-				KeyAlgorithm:  &pb.Algorithm{Variant: &pb.Algorithm_AsymmetricSignature_{AsymmetricSignature: signAlg}},
-			},
-		}
+		attrs := signKey
 		destroy := build(provider, wire.OpPsaDestroyKey, &pb.DestroyKeyRequest{KeyName: key}, true)
 		send(socket, destroy) // a leftover from an interrupted run
 		if st, err := send(socket, build(provider, wire.OpPsaGenerateKey, &pb.GenerateKeyRequest{KeyName: key, Attributes: attrs}, true)); err != nil || st != 0 {
@@ -142,10 +163,10 @@ func prepare(socket, op string, provider wire.ProviderID, key string) (request, 
 		for i := range hash {
 			hash[i] = byte(i)
 		}
-		return build(provider, wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: key, Alg: signAlg, Hash: hash}, true),
+		return fixed(build(provider, wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: key, Alg: signAlg, Hash: hash}, true)),
 			func() { send(socket, destroy) }, nil
 	}
-	return nil, nop, fmt.Errorf("unknown -op %q (ping, random, sign)", op)
+	return nil, nop, fmt.Errorf("unknown -op %q (ping, random, sign, create, list)", op)
 }
 
 // send does one request on a new connection and returns the status. It
@@ -231,7 +252,7 @@ type result struct {
 	lat        []time.Duration
 }
 
-func run(socket string, req request, clients int, d time.Duration, n int, send func(string, request) (wire.Status, error)) result {
+func run(socket string, next source, clients int, d time.Duration, n int, send func(string, request) (wire.Status, error)) result {
 	var mu sync.Mutex
 	var res result
 	var wg sync.WaitGroup
@@ -243,7 +264,7 @@ func run(socket string, req request, clients int, d time.Duration, n int, send f
 	start := time.Now()
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
-		go func() {
+		go func(c int) {
 			defer wg.Done()
 			lat := make([]time.Duration, 0, 4096)
 			var errs int
@@ -253,7 +274,7 @@ func run(socket string, req request, clients int, d time.Duration, n int, send f
 					break
 				}
 				t0 := time.Now()
-				st, err := send(socket, req)
+				st, err := send(socket, next(c, i))
 				if err == nil && st != wire.StatusSuccess {
 					err = errors.New(st.String())
 				}
@@ -274,7 +295,7 @@ func run(socket string, req request, clients int, d time.Duration, n int, send f
 				res.firstErr = first
 			}
 			mu.Unlock()
-		}()
+		}(c)
 	}
 	wg.Wait()
 	res.elapsed = time.Since(start)
@@ -301,13 +322,14 @@ func (r result) print(op string, clients int, mode string) {
 
 // measureStartup spawns the service runs times and reports spawn to first
 // successful Ping, polling every 200 µs.
-func measureStartup(cmdline, socket string, runs int) error {
+func measureStartup(cmdline, dir, socket string, runs int) error {
 	var times []time.Duration
 	ping := build(0, wire.OpPing, &pb.PingRequest{}, false)
 	args := strings.Fields(cmdline)
 	for i := 0; i < runs; i++ {
 		os.Remove(socket)
 		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir = dir
 		t0 := time.Now()
 		if err := cmd.Start(); err != nil {
 			return err

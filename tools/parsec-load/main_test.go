@@ -23,7 +23,7 @@ func TestRunCountsEveryAnswer(t *testing.T) {
 	for _, k := range parsectest.Kinds() {
 		t.Run(string(k), func(t *testing.T) {
 			socket := parsectest.Start(t, k, parsectest.Config{}).Socket
-			for _, op := range []string{"ping", "random", "sign"} {
+			for _, op := range []string{"ping", "random", "sign", "create", "list"} {
 				for name, do := range map[string]func(string, request) (wire.Status, error){"blocking": send, "poller": sendPolled} {
 					req, cleanup, err := prepare(socket, op, wire.ProviderMbedCrypto, "load-test-key")
 					if err != nil {
@@ -44,11 +44,11 @@ func TestRunReportsRefusals(t *testing.T) {
 	socket := parsectest.Start(t, parsectest.Go, parsectest.Config{}).Socket
 	// Sign with a key that does not exist: answered, but not a success.
 	req := build(wire.ProviderMbedCrypto, wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: "missing", Hash: make([]byte, 32)}, true)
-	res := run(socket, req, 1, 0, 5, send)
+	res := run(socket, fixed(req), 1, 0, 5, send)
 	if res.ok != 0 || res.errors != 5 || res.firstErr == nil {
 		t.Fatalf("ok %d errors %d first %v", res.ok, res.errors, res.firstErr)
 	}
-	res = run(filepath.Join(t.TempDir(), "nothing.sock"), req, 1, 0, 3, sendPolled)
+	res = run(filepath.Join(t.TempDir(), "nothing.sock"), fixed(req), 1, 0, 3, sendPolled)
 	if res.ok != 0 || res.errors != 3 {
 		t.Fatalf("no service: ok %d errors %d", res.ok, res.errors)
 	}

@@ -162,7 +162,7 @@ func (p *Provider) Close() error {
 	p.mu.Lock()
 	p.cache = map[uint32]*key{}
 	p.mu.Unlock()
-	return nil
+	return p.store.close()
 }
 
 // Execute implements provider.Provider.

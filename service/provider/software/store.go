@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/parsec-go/parsec/internal/durable"
 	"github.com/parsec-go/parsec/psa"
@@ -28,15 +31,20 @@ const (
 )
 
 // store keeps one file per key, <dir>/<8 hex digits of the id>.key,
-// holding the key's attributes and its material in PSA export format.
-// Files are created with link(2) from a synced temporary file, so an id is
-// never overwritten even when two provider instances (a reload overlapping
-// in-flight requests) allocate at the same time, and a crash leaves either
-// no file or a complete one.
+// holding the key's attributes and its material in PSA export format
+// (format unchanged since the first release; see create for how files
+// are written).
 type store struct {
 	dir  string
+	log  *slog.Logger
 	next atomic.Uint32
+	// dirSync fsyncs dirFile once for every creation or removal waiting.
+	dirSync durable.Group
+	dirFile *os.File
 }
+
+// close releases the store's directory.
+func (s *store) close() error { return s.dirFile.Close() }
 
 const keyFileSuffix = ".key"
 
@@ -130,7 +138,15 @@ func openStore(dir string, m kim.Manager, log *slog.Logger) (*store, error) {
 	if kept > 0 {
 		log.Warn("key store holds material no key maps to, left in place", "dir", dir, "files", kept)
 	}
-	s := &store{dir: dir}
+	s := &store{dir: dir, log: log}
+	// The directory stays open for the provider's life: one fsync per
+	// group, no open and close around each.
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening key store %s: %w", dir, err)
+	}
+	s.dirFile = d
+	s.dirSync.Sync = d.Sync
 	s.next.Store(max(usedMax+1, minKeyID))
 	return s, nil
 }
@@ -184,35 +200,71 @@ func (s *store) path(id uint32) string {
 	return filepath.Join(s.dir, fmt.Sprintf("%08x%s", id, keyFileSuffix))
 }
 
-// create stores rec under a fresh id and returns the id.
+// create stores rec under a fresh id and returns the id once the file and
+// its directory entry are durable. The file is created under its final
+// name with O_EXCL, so an id is never overwritten even when two provider
+// instances allocate at once; a crash mid-write leaves a file no mapping
+// references (the mapping is written only after create returns), which
+// the next start removes. The directory fsync is shared by every
+// creation waiting at that moment.
 func (s *store) create(rec []byte) (uint32, error) {
-	tmp, err := durable.TempFile(s.dir, rec, 0o600)
-	if err != nil {
-		return 0, errStorage("writing key file: %v", err)
-	}
-	defer os.Remove(tmp)
 	for {
 		id := s.next.Add(1) - 1
 		if id > maxKeyID {
 			s.next.Store(maxKeyID + 1)
 			return 0, errInsufficientMemory("all PSA key ids are in use")
 		}
-		err := os.Link(tmp, s.path(id))
-		if errors.Is(err, fs.ErrExist) {
+		p := s.path(id)
+		// Raw system calls: a regular file gains nothing from Go's poller,
+		// and os.OpenFile pays fcntl and epoll_ctl calls to find that out.
+		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if errors.Is(err, unix.EEXIST) {
 			continue // taken by another instance: try the next id
 		}
 		if err != nil {
-			return 0, errStorage("storing key file: %v", err)
+			return 0, s.failed("creating key file", p, err)
 		}
-		if err := os.Remove(tmp); err != nil {
-			return 0, errStorage("removing temporary key file: %v", err)
+		err = writeAll(fd, rec)
+		if err == nil {
+			err = unix.Fdatasync(fd)
 		}
-		if err := durable.SyncDir(s.dir); err != nil {
-			os.Remove(s.path(id))
-			return 0, errStorage("syncing key store: %v", err)
+		if cerr := unix.Close(fd); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = s.dirSync.Do()
+		}
+		if err != nil {
+			os.Remove(p)
+			return 0, s.failed("writing key file", p, err)
 		}
 		return id, nil
 	}
+}
+
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// failed logs a storage failure at error level with the file (the client
+// only sees the status) and maps it to a status: a full disk or quota is
+// PsaErrorInsufficientStorage, anything else PsaErrorStorageFailure.
+func (s *store) failed(what, path string, err error) error {
+	s.log.Error("key store: "+what+" failed", "file", path, "err", err)
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return wire.Errorf(wire.StatusPsaErrorInsufficientStorage, "%s %s: %v", what, path, err)
+	}
+	return errStorage("%s %s: %v", what, path, err)
 }
 
 func (s *store) read(id uint32) ([]byte, error) {
@@ -228,8 +280,13 @@ func (s *store) read(id uint32) ([]byte, error) {
 
 // remove deletes a key file durably; a file already gone is not an error.
 func (s *store) remove(id uint32) error {
-	if err := durable.Remove(s.path(id)); err != nil {
-		return errStorage("removing key %08x: %v", id, err)
+	p := s.path(id)
+	err := os.Remove(p)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		err = s.dirSync.Do()
+	}
+	if err != nil {
+		return s.failed("removing key file", p, err)
 	}
 	return nil
 }
