@@ -2,7 +2,6 @@ package tpm
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -31,26 +30,7 @@ func TestCLISuiteOnTPM(t *testing.T) {
 	_ = e.p.Close() // the service gets its own instance
 	work := t.TempDir()
 	sock := filepath.Join(work, "parsec.sock")
-	doc := fmt.Sprintf(`
-[core_settings]
-allow_root = true
-log_level = "error"
-[listener]
-listener_type = "DomainSocket"
-timeout = 200
-socket_path = %q
-[authenticator]
-auth_type = "UnixPeerCredentials"
-[[key_manager]]
-name = "on-disk-manager"
-manager_type = "OnDisk"
-store_path = %q
-[[provider]]
-provider_type = "Tpm"
-key_info_manager = "on-disk-manager"
-tcti = %q
-owner_hierarchy_auth = ""
-`, sock, filepath.Join(work, "mappings"), e.tpm.tcti)
+	doc := onDiskTPMConfig("error", sock, filepath.Join(work, "mappings"), e.tpm.tcti)
 	cfg, _, err := config.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
@@ -124,26 +104,7 @@ func startService(tb testing.TB, tcti string) string {
 	tb.Helper()
 	work := tb.TempDir()
 	sock := filepath.Join(work, "parsec.sock")
-	doc := fmt.Sprintf(`
-[core_settings]
-allow_root = true
-log_level = "error"
-[listener]
-listener_type = "DomainSocket"
-timeout = 200
-socket_path = %q
-[authenticator]
-auth_type = "UnixPeerCredentials"
-[[key_manager]]
-name = "on-disk-manager"
-manager_type = "OnDisk"
-store_path = %q
-[[provider]]
-provider_type = "Tpm"
-key_info_manager = "on-disk-manager"
-tcti = %q
-owner_hierarchy_auth = ""
-`, sock, filepath.Join(work, "mappings"), tcti)
+	doc := onDiskTPMConfig("error", sock, filepath.Join(work, "mappings"), tcti)
 	cfg, _, err := config.Parse([]byte(doc))
 	if err != nil {
 		tb.Fatal(err)

@@ -99,12 +99,19 @@ func rustAttrs(t testing.TB, b []byte) psa.Attributes {
 			a.Usage |= u
 		}
 	}
+	plainHash := func() psa.Algorithm {
+		h := r.u32("hash")
+		if h > 8 {
+			t.Fatalf("hash %d", h)
+		}
+		return []psa.Algorithm{psa.AlgMD2, psa.AlgMD4, psa.AlgMD5, psa.AlgRIPEMD160, psa.AlgSHA1, psa.AlgSHA224,
+			psa.AlgSHA256, psa.AlgSHA384, psa.AlgSHA512}[h]
+	}
 	hash := func() psa.Algorithm {
 		if r.u32("sign hash") != 0 {
 			t.Fatal("SignHash::Any")
 		}
-		return []psa.Algorithm{psa.AlgMD2, psa.AlgMD4, psa.AlgMD5, psa.AlgRIPEMD160, psa.AlgSHA1, psa.AlgSHA224,
-			psa.AlgSHA256, psa.AlgSHA384, psa.AlgSHA512}[r.u32("hash")]
+		return plainHash()
 	}
 	switch c := r.u32("alg"); c {
 	case 0:
@@ -120,10 +127,10 @@ func rustAttrs(t testing.TB, b []byte) psa.Attributes {
 			t.Fatalf("signature variant %d", v)
 		}
 	case 6:
-		if r.u32("encryption") != 0 {
-			t.Fatal("OAEP")
-		}
 		a.Alg = psa.AlgRSAPKCS1v15Crypt
+		if r.u32("encryption") == 1 {
+			a.Alg = psa.RSAOAEP(plainHash())
+		}
 	default:
 		t.Fatalf("algorithm category %d", c)
 	}
@@ -156,6 +163,7 @@ type rustEnv struct {
 }
 
 type rustEnvOpts struct {
+	dir        string                              // the fixture (default rustFixtureDir)
 	clearedTPM bool                                // a fresh TPM state: another TPM, or the owner hierarchy cleared
 	noRootKey  bool                                // leave out RootKeyTPM, as a store of Rust before 1.4.0
 	edit       func(name string, id []byte) []byte // changes a key id before it is stored
@@ -163,12 +171,14 @@ type rustEnvOpts struct {
 
 func newRustEnv(t *testing.T, o rustEnvOpts) *rustEnv {
 	t.Helper()
+	if o.dir == "" {
+		o.dir = rustFixtureDir
+	}
 	dir := t.TempDir()
 	if !o.clearedTPM {
-		src := filepath.Join(rustFixtureDir, "tpm", "tpm2-00.permall")
-		b, err := os.ReadFile(src)
+		b, err := os.ReadFile(filepath.Join(o.dir, "tpm", "tpm2-00.permall"))
 		if err != nil {
-			t.Fatalf("the Rust 1.4.1 fixtures are missing: %v", err)
+			t.Fatalf("the Rust fixtures are missing: %v", err)
 		}
 		if err := os.MkdirAll(filepath.Join(dir, "state"), 0o700); err != nil {
 			t.Fatal(err)
@@ -184,8 +194,10 @@ func newRustEnv(t *testing.T, o rustEnvOpts) *rustEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// What the takeover does: each mapping copied verbatim.
-	maps := filepath.Join(rustFixtureDir, "mappings")
+	// What the takeover does: each mapping of Rust's OnDisk tree
+	// (<b64 app>/3/<b64 key name>, and parsec/<b64 "tpmRootKeyTPM">)
+	// copied verbatim.
+	maps := filepath.Join(o.dir, "mappings")
 	if !o.noRootKey {
 		id, attrs := readRustOnDisk(t, filepath.Join(maps, "parsec", base64.URLEncoding.EncodeToString([]byte("tpmRootKeyTPM"))))
 		if err := m.Insert(kim.InternalOwner, rustRootKeyName, kim.Entry{
@@ -194,14 +206,22 @@ func newRustEnv(t *testing.T, o rustEnvOpts) *rustEnv {
 			t.Fatal(err)
 		}
 	}
-	for _, k := range rustFixtureKeys(t) {
-		path := filepath.Join(maps, base64.URLEncoding.EncodeToString([]byte(k.app)), "3", base64.URLEncoding.EncodeToString([]byte(k.name)))
-		id, attrs := readRustOnDisk(t, path)
-		if o.edit != nil {
-			id = o.edit(k.name, append([]byte(nil), id...))
+	files, err := filepath.Glob(filepath.Join(maps, "*", "3", "*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no TPM mappings in %s (%v)", maps, err)
+	}
+	for _, f := range files {
+		app, err1 := base64.URLEncoding.DecodeString(filepath.Base(filepath.Dir(filepath.Dir(f))))
+		name, err2 := base64.URLEncoding.DecodeString(filepath.Base(f))
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s: not base64 names", f)
 		}
-		owner := kim.Owner{AuthType: wire.AuthUnixPeerCredentials, App: k.app}
-		if err := m.Insert(owner, k.name, kim.Entry{
+		id, attrs := readRustOnDisk(t, f)
+		if o.edit != nil {
+			id = o.edit(string(name), append([]byte(nil), id...))
+		}
+		owner := kim.Owner{AuthType: wire.AuthUnixPeerCredentials, App: string(app)}
+		if err := m.Insert(owner, string(name), kim.Entry{
 			Provider: wire.ProviderTpm, ProviderName: "tpm-provider", KeyID: id, Attributes: rustAttrs(t, attrs),
 		}); err != nil {
 			t.Fatal(err)
@@ -517,5 +537,27 @@ func TestRustKeysDamaged(t *testing.T) {
 		if err := destroy(e.p, app, tc.name); err != nil {
 			t.Fatalf("%s: destroy: %v", tc.name, err)
 		}
+	}
+}
+
+// TestRustKeysTPMRestart: after the TPM restarts (its loaded objects and
+// saved contexts gone), the Rust primary is derived again, checked again,
+// and the keys work.
+func TestRustKeysTPMRestart(t *testing.T) {
+	e := newRustEnv(t, rustEnvOpts{})
+	k := rustFixtureKeys(t)[0]
+	digest := sha256.Sum256([]byte("before and after"))
+	for i := 0; i < 2; i++ {
+		sig, err := sign(t, e.p, k.client(), k.name, psa.ECDSA(psa.AlgSHA256), digest[:])
+		if err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if err := verifyWithPEM(k.pem(t), digest[:], sig); err != nil {
+			t.Fatal(err)
+		}
+		e.tpm.restart(t)
+	}
+	if e.p.dev.rust.lost != nil {
+		t.Fatal(e.p.dev.rust.lost)
 	}
 }
