@@ -19,31 +19,20 @@ import (
 // Dispatcher is immutable once built; a config reload builds a new one.
 type Dispatcher struct {
 	core *core.Provider
-	byID map[wire.ProviderID]provider.Provider
 }
 
-// New builds a dispatcher over the crypto backends (in config order) and
-// the core provider.
-func New(c *core.Provider, backends []core.Backend) *Dispatcher {
-	d := &Dispatcher{core: c, byID: map[wire.ProviderID]provider.Provider{}}
-	for _, b := range backends {
-		// As in Parsec, a later provider of the same kind takes the id.
-		d.byID[b.Provider.Info().ID] = b.Provider
-	}
-	return d
+// New builds a dispatcher over the core provider, which knows the
+// configured providers by id.
+func New(c *core.Provider) *Dispatcher {
+	return &Dispatcher{core: c}
 }
 
 // Dispatch decodes body and executes the operation. The returned error
 // carries the response status.
 func (d *Dispatcher) Dispatch(ctx context.Context, h wire.Header, app auth.Application, body []byte) (protomsg.Message, error) {
-	var p provider.Provider
-	if h.Provider == wire.ProviderCore {
-		p = d.core
-	} else {
-		var ok bool
-		if p, ok = d.byID[h.Provider]; !ok {
-			return nil, wire.Errorf(wire.StatusProviderNotRegistered, "%v is not configured", h.Provider)
-		}
+	p, ok := d.core.Lookup(h.Provider)
+	if !ok {
+		return nil, wire.Errorf(wire.StatusProviderNotRegistered, "%v is not configured", h.Provider)
 	}
 	if h.Opcode.IsCore() != (h.Provider == wire.ProviderCore) {
 		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v is not served by %v", h.Opcode, h.Provider)
@@ -66,7 +55,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, h wire.Header, app auth.Appli
 	if !p.Accepts(h.Opcode) {
 		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v does not support %v", h.Provider, h.Opcode)
 	}
-	res, err := p.Execute(ctx, app, h.Opcode, req)
+	res, err := p.Execute(ctx, app, req)
 	if err != nil {
 		return nil, err
 	}
@@ -76,19 +65,19 @@ func (d *Dispatcher) Dispatch(ctx context.Context, h wire.Header, app auth.Appli
 	return res, nil
 }
 
-// Decode decodes and validates the body of an op request:
+// Decode decodes and converts the body of an op request:
 // DeserializingBodyFailed for bytes that are not the message, and
-// InvalidEncoding for a message Parsec's conversion would refuse.
-func Decode(op wire.Opcode, body []byte) (protomsg.Message, error) {
-	req := pb.NewRequest(op)
-	if req == nil {
-		return nil, wire.Errorf(wire.StatusOpcodeDoesNotExist, "opcode %#x does not exist", uint32(op))
+// InvalidEncoding for a message Parsec's conversion would refuse. The
+// conversion runs here once, before the identity check as in Parsec (a
+// malformed body from an anonymous client gets InvalidEncoding), and the
+// provider receives its result.
+func Decode(op wire.Opcode, body []byte) (provider.Request, error) {
+	msg := pb.NewRequest(op)
+	if msg == nil {
+		return provider.Request{}, wire.Errorf(wire.StatusOpcodeDoesNotExist, "opcode %#x does not exist", uint32(op))
 	}
-	if err := protomsg.Unmarshal(body, req); err != nil {
-		return nil, wire.Errorf(wire.StatusDeserializingBodyFailed, "decoding %v body: %v", op, err)
+	if err := protomsg.Unmarshal(body, msg); err != nil {
+		return provider.Request{}, wire.Errorf(wire.StatusDeserializingBodyFailed, "decoding %v body: %v", op, err)
 	}
-	if err := Validate(req); err != nil {
-		return nil, err
-	}
-	return req, nil
+	return provider.Convert(op, msg)
 }

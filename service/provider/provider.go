@@ -27,13 +27,24 @@ type Info struct {
 	Version     [3]uint32
 }
 
+// NewInfo is the identity of a provider of kind id with the given
+// configured name and version; the rest comes from wire's table.
+func NewInfo(id wire.ProviderID, name string, version [3]uint32) Info {
+	d := id.Desc()
+	return Info{ID: id, Name: name, UUID: d.UUID, Description: d.Description, Vendor: d.Vendor, Version: version}
+}
+
 // Provider executes crypto operations. The front end has already decoded
-// and validated the request body (req is the *pb.XxxRequest message for
-// op), authenticated the caller and checked that op is in Opcodes (or is
-// an answered-but-unadvertised opcode the provider accepts, see Accepts).
+// and converted the request body (r.Msg is the *pb.XxxRequest message for
+// r.Op, see Convert), authenticated the caller and checked Accepts(r.Op).
 // Execute returns the matching *pb.XxxResult. Errors carry a Parsec status
-// (wire.Error); anything else is reported as PsaErrorGenericError.
+// (wire.Error); anything else is reported as PsaErrorGenericError. The
+// front end logs every failed request once: a provider logs only what it
+// does not return (a failed clean-up, a lost key found on the way).
 // Providers must be safe for concurrent use.
+//
+// A provider embeds a *Table (its handler table), which implements
+// Opcodes, Accepts and Execute.
 type Provider interface {
 	Info() Info
 	// Opcodes are the operations advertised by ListOpcodes.
@@ -41,7 +52,7 @@ type Provider interface {
 	// Accepts reports whether Execute handles op: the advertised opcodes
 	// plus any the provider answers without advertising (MAC).
 	Accepts(op wire.Opcode) bool
-	Execute(ctx context.Context, app auth.Application, op wire.Opcode, req protomsg.Message) (protomsg.Message, error)
+	Execute(ctx context.Context, app auth.Application, r Request) (protomsg.Message, error)
 	// Close releases the provider's resources (device handles, sessions).
 	Close() error
 }
@@ -55,6 +66,9 @@ type Settings struct {
 	// buffers (otherwise ResponseTooLarge, status 10).
 	BufferSizeLimit uint64
 }
+
+// DefaultBufferSizeLimit is Parsec's default buffer_size_limit.
+const DefaultBufferSizeLimit = 1 << 20
 
 // CheckGenerate refuses to generate a key of a deprecated primitive
 // unless the config allows them, as Parsec does for PsaGenerateKey.
@@ -80,6 +94,29 @@ type Deps struct {
 	// the key.
 	Decode func(v any) error
 }
+
+// Defaults fills what the caller left out: a logger that discards, and
+// Parsec's buffer size limit. The service builds Deps with Defaults; the
+// providers apply it too, for callers (tests) that build Deps by hand.
+func (d Deps) Defaults() Deps {
+	if d.Log == nil {
+		d.Log = slog.New(discard{})
+	}
+	if d.Settings.BufferSizeLimit == 0 {
+		d.Settings.BufferSizeLimit = DefaultBufferSizeLimit
+	}
+	return d
+}
+
+// Keys is the provider's view of its key info manager (see Keys).
+func (d Deps) Keys(id wire.ProviderID) Keys { return NewKeys(d.KIM, id, d.Name, d.Log) }
+
+type discard struct{}
+
+func (discard) Enabled(context.Context, slog.Level) bool  { return false }
+func (discard) Handle(context.Context, slog.Record) error { return nil }
+func (h discard) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h discard) WithGroup(string) slog.Handler           { return h }
 
 // ErrSkip, returned (wrapped) by a factory, leaves the provider out
 // instead of failing start-up, e.g. a TPM provider with skip_if_no_tpm.

@@ -109,7 +109,7 @@ func build(cfg *config.Config, reg Registry, stores *kim.Stores, log *slog.Logge
 				}
 				return err
 			},
-		})
+		}.Defaults())
 		if errors.Is(err, provider.ErrSkip) {
 			plog.Warn("provider left out", "reason", err)
 			continue
@@ -127,7 +127,7 @@ func build(cfg *config.Config, reg Registry, stores *kim.Stores, log *slog.Logge
 	c := core.New(version.Triple(), g.backends, a, log)
 	g.fe = frontend.New(frontend.Options{
 		Auth:            a,
-		Dispatcher:      dispatch.New(c, g.backends),
+		Dispatcher:      dispatch.New(c),
 		BodyLenLimit:    cfg.BodyLenLimit(),
 		Timeout:         time.Duration(*cfg.Listener.Timeout) * time.Millisecond,
 		Log:             log,

@@ -30,7 +30,7 @@ func (crashing) Opcodes() []wire.Opcode { return []wire.Opcode{wire.OpPsaGenerat
 func (crashing) Accepts(op wire.Opcode) bool {
 	return op == wire.OpPsaGenerateRandom
 }
-func (crashing) Execute(context.Context, auth.Application, wire.Opcode, protomsg.Message) (protomsg.Message, error) {
+func (crashing) Execute(context.Context, auth.Application, provider.Request) (protomsg.Message, error) {
 	panic("provider bug")
 }
 func (crashing) Close() error { return nil }

@@ -230,7 +230,7 @@ func (d *deployment) checkMbedKeys(t *testing.T) {
 			continue
 		}
 		app := auth.Application{Name: f[0], AuthType: wire.AuthUnixPeerCredentials}
-		res, err := p.Execute(context.Background(), app, wire.OpPsaExportPublicKey, &pb.ExportPublicKeyRequest{KeyName: f[3]})
+		res, err := provider.Run(context.Background(), p, app, wire.OpPsaExportPublicKey, &pb.ExportPublicKeyRequest{KeyName: f[3]})
 		if err != nil {
 			t.Errorf("%s/%s: %v", f[0], f[3], err)
 			continue

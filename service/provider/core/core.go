@@ -13,7 +13,6 @@ import (
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
-	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // Backend is a configured crypto provider with the key info manager its
@@ -24,66 +23,73 @@ type Backend struct {
 }
 
 // Provider implements the core operations over the configured backends.
+// It also answers which provider serves an id (Lookup), itself included:
+// the one map from id to provider in the service.
 type Provider struct {
+	*provider.Table
 	info     provider.Info
-	backends []Backend
-	byID     map[wire.ProviderID]Backend
+	backends []backend
+	byID     map[wire.ProviderID]provider.Provider
 	auth     *auth.Set
 	log      *slog.Logger
 }
 
-// advertised is what ListOpcodes(0) reports: the admin operations are
-// served but, as in Parsec, not listed.
-var advertised = []wire.Opcode{wire.OpPing, wire.OpListProviders, wire.OpListOpcodes, wire.OpListAuthenticators, wire.OpListKeys}
+// backend is a configured provider with its view of its key info manager.
+type backend struct {
+	p    provider.Provider
+	keys provider.Keys
+}
 
 // New returns the core provider. version is the service version reported
 // as the core provider's version.
 func New(version [3]uint32, backends []Backend, a *auth.Set, log *slog.Logger) *Provider {
-	d := wire.ProviderCore.Desc()
 	p := &Provider{
-		info: provider.Info{ID: wire.ProviderCore, Name: d.DefaultName, UUID: d.UUID,
-			Description: d.Description, Vendor: d.Vendor, Version: version},
-		backends: backends,
-		byID:     map[wire.ProviderID]Backend{},
-		auth:     a,
-		log:      log,
+		info: provider.NewInfo(wire.ProviderCore, wire.ProviderCore.Desc().DefaultName, version),
+		byID: map[wire.ProviderID]provider.Provider{},
+		auth: a,
+		log:  log,
 	}
+	p.byID[wire.ProviderCore] = p
 	for _, b := range backends {
-		p.byID[b.Provider.Info().ID] = b
+		i := b.Provider.Info()
+		p.backends = append(p.backends, backend{p: b.Provider, keys: provider.NewKeys(b.KIM, i.ID, i.Name, log)})
+		// As in Parsec, a later provider of the same kind takes the id.
+		p.byID[i.ID] = b.Provider
 	}
+	// The admin operations are served but, as in Parsec, not advertised.
+	p.Table = provider.NewTable(
+		provider.Handle(wire.OpPing, p.ping),
+		provider.Handle(wire.OpListProviders, p.listProviders),
+		provider.Handle(wire.OpListOpcodes, p.listOpcodes),
+		provider.Handle(wire.OpListAuthenticators, p.listAuthenticators),
+		provider.Handle(wire.OpListKeys, p.listKeys),
+		provider.Handle(wire.OpListClients, p.listClients).Unadvertised(),
+		provider.Handle(wire.OpDeleteClient, p.deleteClient).Unadvertised(),
+	)
 	return p
 }
 
-func (p *Provider) Info() provider.Info         { return p.info }
-func (p *Provider) Opcodes() []wire.Opcode      { return advertised }
-func (p *Provider) Accepts(op wire.Opcode) bool { return op.IsCore() }
-func (p *Provider) Close() error                { return nil }
+// Lookup returns the provider that serves id: the core provider for
+// ProviderCore, else the configured provider of that kind.
+func (p *Provider) Lookup(id wire.ProviderID) (provider.Provider, bool) {
+	b, ok := p.byID[id]
+	return b, ok
+}
 
-// Execute implements provider.Provider.
-func (p *Provider) Execute(ctx context.Context, app auth.Application, op wire.Opcode, req protomsg.Message) (protomsg.Message, error) {
-	switch op {
-	case wire.OpPing:
-		return &pb.PingResult{WireProtocolVersionMaj: uint32(wire.VersionMajor), WireProtocolVersionMin: uint32(wire.VersionMinor)}, nil
-	case wire.OpListProviders:
-		return p.listProviders(), nil
-	case wire.OpListOpcodes:
-		return p.listOpcodes(req.(*pb.ListOpcodesRequest))
-	case wire.OpListAuthenticators:
-		r := &pb.ListAuthenticatorsResult{}
-		for _, a := range p.auth.List() {
-			r.Authenticators = append(r.Authenticators, &pb.AuthenticatorInfo{
-				Description: a.Description(), VersionMaj: 0, VersionMin: 1, VersionRev: 0, Id: uint32(a.Type())})
-		}
-		return r, nil
-	case wire.OpListKeys:
-		return p.listKeys(app)
-	case wire.OpListClients:
-		return p.listClients()
-	case wire.OpDeleteClient:
-		p.deleteClient(ctx, app, req.(*pb.DeleteClientRequest).GetClient())
-		return &pb.DeleteClientResult{}, nil
+func (p *Provider) Info() provider.Info { return p.info }
+func (p *Provider) Close() error        { return nil }
+
+func (p *Provider) ping(context.Context, provider.Call[*pb.PingRequest]) (*pb.PingResult, error) {
+	return &pb.PingResult{WireProtocolVersionMaj: uint32(wire.VersionMajor), WireProtocolVersionMin: uint32(wire.VersionMinor)}, nil
+}
+
+func (p *Provider) listAuthenticators(context.Context, provider.Call[*pb.ListAuthenticatorsRequest]) (*pb.ListAuthenticatorsResult, error) {
+	r := &pb.ListAuthenticatorsResult{}
+	for _, a := range p.auth.List() {
+		r.Authenticators = append(r.Authenticators, &pb.AuthenticatorInfo{
+			Description: a.Description(), VersionMaj: 0, VersionMin: 1, VersionRev: 0, Id: uint32(a.Type())})
 	}
-	return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v is not a core operation", op)
+	return r, nil
 }
 
 func infoToProto(i provider.Info) *pb.ProviderInfo {
@@ -93,32 +99,26 @@ func infoToProto(i provider.Info) *pb.ProviderInfo {
 
 // listProviders reports providers in config order, core last: clients
 // take the first entry as their default provider.
-func (p *Provider) listProviders() *pb.ListProvidersResult {
+func (p *Provider) listProviders(context.Context, provider.Call[*pb.ListProvidersRequest]) (*pb.ListProvidersResult, error) {
 	r := &pb.ListProvidersResult{}
 	for _, b := range p.backends {
-		r.Providers = append(r.Providers, infoToProto(b.Provider.Info()))
+		r.Providers = append(r.Providers, infoToProto(b.p.Info()))
 	}
 	r.Providers = append(r.Providers, infoToProto(p.info))
-	return r
+	return r, nil
 }
 
-func (p *Provider) listOpcodes(req *pb.ListOpcodesRequest) (protomsg.Message, error) {
-	id := req.GetProviderId()
+func (p *Provider) listOpcodes(_ context.Context, c provider.Call[*pb.ListOpcodesRequest]) (*pb.ListOpcodesResult, error) {
+	id := c.Req.GetProviderId()
 	if id > 255 || !wire.ProviderID(id).Valid() {
 		return nil, wire.Errorf(wire.StatusProviderDoesNotExist, "provider %d does not exist", id)
 	}
-	var ops []wire.Opcode
-	if id == uint32(wire.ProviderCore) {
-		ops = advertised
-	} else {
-		b, ok := p.byID[wire.ProviderID(id)]
-		if !ok {
-			return nil, wire.Errorf(wire.StatusProviderNotRegistered, "provider %d is not configured", id)
-		}
-		ops = b.Provider.Opcodes()
+	b, ok := p.byID[wire.ProviderID(id)]
+	if !ok {
+		return nil, wire.Errorf(wire.StatusProviderNotRegistered, "provider %d is not configured", id)
 	}
 	r := &pb.ListOpcodesResult{}
-	for _, op := range ops {
+	for _, op := range b.Opcodes() {
 		// A client that meets an opcode it does not know rejects the
 		// whole list, so never advertise one outside Parsec 1.x's set.
 		if op.Advertisable() {
@@ -128,35 +128,18 @@ func (p *Provider) listOpcodes(req *pb.ListOpcodesRequest) (protomsg.Message, er
 	return r, nil
 }
 
-// ownKeys returns b's keys for owner o: key info managers can be shared,
-// so entries are matched to the provider by its configured name.
-func ownKeys(b Backend, o kim.Owner) ([]kim.Key, error) {
-	keys, err := b.KIM.List(o)
-	if err != nil {
-		return nil, err
-	}
-	name := b.Provider.Info().Name
-	own := keys[:0]
-	for _, k := range keys {
-		if k.Entry.ProviderName == name {
-			own = append(own, k)
-		}
-	}
-	return own, nil
-}
-
-func (p *Provider) listKeys(app auth.Application) (protomsg.Message, error) {
+func (p *Provider) listKeys(_ context.Context, c provider.Call[*pb.ListKeysRequest]) (*pb.ListKeysResult, error) {
 	r := &pb.ListKeysResult{}
 	for _, b := range p.backends {
-		keys, err := ownKeys(b, kim.OwnerOf(app))
+		keys, err := b.keys.List(kim.OwnerOf(c.App))
 		if err != nil {
-			p.log.Error("listing keys", "provider", b.Provider.Info().Name, "err", err)
+			p.log.Error("listing keys", "provider", b.p.Info().Name, "err", err)
 			continue
 		}
 		for _, k := range keys {
 			attrs, err := psa.AttributesToProto(k.Entry.Attributes)
 			if err != nil {
-				p.log.Error("key attributes cannot be encoded", "provider", b.Provider.Info().Name, "key", k.Name, "err", err)
+				p.log.Error("key attributes cannot be encoded", "provider", b.p.Info().Name, "key", k.Name, "err", err)
 				continue
 			}
 			r.Keys = append(r.Keys, &pb.KeyInfo{ProviderId: uint32(k.Entry.Provider), Name: k.Name, Attributes: attrs})
@@ -165,17 +148,16 @@ func (p *Provider) listKeys(app auth.Application) (protomsg.Message, error) {
 	return r, nil
 }
 
-func (p *Provider) listClients() (protomsg.Message, error) {
+func (p *Provider) listClients(context.Context, provider.Call[*pb.ListClientsRequest]) (*pb.ListClientsResult, error) {
 	seen := map[string]bool{}
 	for _, b := range p.backends {
-		all, err := b.KIM.All()
+		all, err := b.keys.All()
 		if err != nil {
-			p.log.Error("listing clients", "provider", b.Provider.Info().Name, "err", err)
+			p.log.Error("listing clients", "provider", b.p.Info().Name, "err", err)
 			continue
 		}
-		name := b.Provider.Info().Name
 		for _, k := range all {
-			if k.Owner != kim.InternalOwner && k.Entry.ProviderName == name {
+			if k.Owner != kim.InternalOwner {
 				seen[k.Owner.App] = true
 			}
 		}
@@ -191,22 +173,24 @@ func (p *Provider) listClients() (protomsg.Message, error) {
 // deleteClient destroys every key of client (under the admin's auth type)
 // through its provider, so provider-side material goes too. Failures are
 // logged; the operation reports success, as Parsec's does.
-func (p *Provider) deleteClient(ctx context.Context, admin auth.Application, client string) {
-	victim := auth.Application{Name: client, AuthType: admin.AuthType}
+func (p *Provider) deleteClient(ctx context.Context, c provider.Call[*pb.DeleteClientRequest]) (*pb.DeleteClientResult, error) {
+	client := c.Req.GetClient()
+	victim := auth.Application{Name: client, AuthType: c.App.AuthType}
 	for _, b := range p.backends {
-		keys, err := ownKeys(b, kim.OwnerOf(victim))
+		if !b.p.Accepts(wire.OpPsaDestroyKey) {
+			continue
+		}
+		keys, err := b.keys.List(kim.OwnerOf(victim))
 		if err != nil {
 			p.log.Error("delete client: listing keys", "client", client, "err", err)
 			continue
 		}
 		for _, k := range keys {
-			if !b.Provider.Accepts(wire.OpPsaDestroyKey) {
-				continue
-			}
-			_, err := b.Provider.Execute(ctx, victim, wire.OpPsaDestroyKey, &pb.DestroyKeyRequest{KeyName: k.Name})
+			_, err := provider.Run(ctx, b.p, victim, wire.OpPsaDestroyKey, &pb.DestroyKeyRequest{KeyName: k.Name})
 			if err != nil {
 				p.log.Error("delete client: destroying key", "client", client, "key", k.Name, "err", err)
 			}
 		}
 	}
+	return &pb.DeleteClientResult{}, nil
 }

@@ -280,7 +280,8 @@ func (p *Provider) Close() error {
 }
 
 // Execute implements provider.Provider.
-func (p *Provider) Execute(ctx context.Context, app auth.Application, op wire.Opcode, req protomsg.Message) (protomsg.Message, error) {
+func (p *Provider) Execute(ctx context.Context, app auth.Application, in provider.Request) (protomsg.Message, error) {
+	op, req := in.Op, in.Msg
 	x := &call{p: p, app: app, op: op}
 	switch r := req.(type) {
 	case *pb.GenerateKeyRequest:

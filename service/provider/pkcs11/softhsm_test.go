@@ -152,7 +152,7 @@ func exec1(t *testing.T, p *Provider, op wire.Opcode, req protomsg.Message) (pro
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return p.Execute(ctx, alice, op, req)
+	return provider.Run(ctx, p, alice, op, req)
 }
 
 func must(t *testing.T, p *Provider, op wire.Opcode, req protomsg.Message) protomsg.Message {
@@ -502,7 +502,7 @@ func TestCoserverKilledUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				_, err := p.Execute(context.Background(), alice, wire.OpPsaSignHash, req)
+				_, err := provider.Run(context.Background(), p, alice, wire.OpPsaSignHash, req)
 				switch {
 				case err == nil:
 					n.ok++

@@ -1,12 +1,13 @@
 package software
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/subtle"
 
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/software/internal/ccm"
 	"github.com/parsec-go/parsec/service/provider/software/internal/chacha20poly1305"
 	"github.com/parsec-go/parsec/wire/pb"
@@ -149,49 +150,43 @@ func (t truncatedGCM) open(nonce, ct, aad []byte) ([]byte, error) {
 	return pt, nil
 }
 
-func (p *Provider) aeadEncrypt(app auth.Application, r *pb.AeadEncryptRequest) (*pb.AeadEncryptResult, error) {
-	alg, err := psa.AEADFromProto(r.GetAlg())
+func (p *Provider) aeadEncrypt(_ context.Context, c provider.Call[*pb.AeadEncryptRequest]) (*pb.AeadEncryptResult, error) {
+	alg := c.Alg
+	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageEncrypt, alg)
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageEncrypt, alg)
-	if err != nil {
-		return nil, err
-	}
-	if len(r.GetPlaintext()) == 0 || len(r.GetNonce()) == 0 {
+	if len(c.Req.GetPlaintext()) == 0 || len(c.Req.GetNonce()) == 0 {
 		return nil, errInvalidArgument("the plaintext and the nonce must not be empty")
 	}
-	a, err := aeadFor(k, alg, r.GetNonce())
+	a, err := aeadFor(k, alg, c.Req.GetNonce())
 	if err != nil {
 		return nil, err
 	}
-	ct, err := a.seal(r.GetNonce(), r.GetPlaintext(), r.GetAdditionalData())
+	ct, err := a.seal(c.Req.GetNonce(), c.Req.GetPlaintext(), c.Req.GetAdditionalData())
 	if err != nil {
 		return nil, err
 	}
 	return &pb.AeadEncryptResult{Ciphertext: ct}, nil
 }
 
-func (p *Provider) aeadDecrypt(app auth.Application, r *pb.AeadDecryptRequest) (*pb.AeadDecryptResult, error) {
-	alg, err := psa.AEADFromProto(r.GetAlg())
+func (p *Provider) aeadDecrypt(_ context.Context, c provider.Call[*pb.AeadDecryptRequest]) (*pb.AeadDecryptResult, error) {
+	alg := c.Alg
+	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageDecrypt, alg)
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageDecrypt, alg)
-	if err != nil {
-		return nil, err
-	}
-	if len(r.GetCiphertext()) == 0 || len(r.GetNonce()) == 0 {
+	if len(c.Req.GetCiphertext()) == 0 || len(c.Req.GetNonce()) == 0 {
 		return nil, errInvalidArgument("the ciphertext and the nonce must not be empty")
 	}
-	a, err := aeadFor(k, alg, r.GetNonce())
+	a, err := aeadFor(k, alg, c.Req.GetNonce())
 	if err != nil {
 		return nil, err
 	}
-	if len(r.GetCiphertext()) < a.tagSize() {
+	if len(c.Req.GetCiphertext()) < a.tagSize() {
 		return nil, errInvalidArgument("the ciphertext is shorter than the tag")
 	}
-	pt, err := a.open(r.GetNonce(), r.GetCiphertext(), r.GetAdditionalData())
+	pt, err := a.open(c.Req.GetNonce(), c.Req.GetCiphertext(), c.Req.GetAdditionalData())
 	if err != nil {
 		return nil, err
 	}

@@ -1,17 +1,16 @@
 package software
 
 import (
+	"context"
+
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/wire/pb"
 )
 
-func (p *Provider) rawKeyAgreement(app auth.Application, r *pb.RawKeyAgreementRequest) (*pb.RawKeyAgreementResult, error) {
-	alg, err := psa.RawKeyAgreementFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
-	k, err := p.keyFor(app, r.GetPrivateKeyName(), psa.UsageDerive, alg)
+func (p *Provider) rawKeyAgreement(_ context.Context, c provider.Call[*pb.RawKeyAgreementRequest]) (*pb.RawKeyAgreementResult, error) {
+	alg := c.Alg
+	k, err := p.keyFor(c.App, c.Req.GetPrivateKeyName(), psa.UsageDerive, alg)
 	if err != nil {
 		return nil, err
 	}
@@ -21,7 +20,7 @@ func (p *Provider) rawKeyAgreement(app auth.Application, r *pb.RawKeyAgreementRe
 	if k.ecdhPriv == nil {
 		return nil, errInvalidArgument("raw key agreement needs an ECC key pair")
 	}
-	peer, err := k.ecdhPriv.Curve().NewPublicKey(r.GetPeerKey())
+	peer, err := k.ecdhPriv.Curve().NewPublicKey(c.Req.GetPeerKey())
 	if err != nil {
 		return nil, errInvalidArgument("invalid peer key: %v", err)
 	}

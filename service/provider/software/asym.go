@@ -1,29 +1,27 @@
 package software
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
 
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/wire/pb"
 )
 
-func (p *Provider) asymmetricEncrypt(app auth.Application, r *pb.AsymmetricEncryptRequest) (*pb.AsymmetricEncryptResult, error) {
-	alg, err := psa.AsymEncryptFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
-	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageEncrypt, alg)
+func (p *Provider) asymmetricEncrypt(_ context.Context, c provider.Call[*pb.AsymmetricEncryptRequest]) (*pb.AsymmetricEncryptResult, error) {
+	alg := c.Alg
+	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageEncrypt, alg)
 	if err != nil {
 		return nil, err
 	}
 	// An empty salt is no salt (proto3 cannot tell them apart).
-	if alg == psa.AlgRSAPKCS1v15Crypt && len(r.GetSalt()) > 0 {
+	if alg == psa.AlgRSAPKCS1v15Crypt && len(c.Req.GetSalt()) > 0 {
 		return nil, errInvalidArgument("PKCS#1 v1.5 encryption takes no salt")
 	}
-	if len(r.GetPlaintext()) == 0 {
+	if len(c.Req.GetPlaintext()) == 0 {
 		return nil, errInvalidArgument("the plaintext is empty")
 	}
 	if k.rsaPub == nil {
@@ -32,14 +30,14 @@ func (p *Provider) asymmetricEncrypt(app auth.Application, r *pb.AsymmetricEncry
 	var ct []byte
 	switch {
 	case alg == psa.AlgRSAPKCS1v15Crypt:
-		ct, err = rsa.EncryptPKCS1v15(rand.Reader, k.rsaPub, r.GetPlaintext())
+		ct, err = rsa.EncryptPKCS1v15(rand.Reader, k.rsaPub, c.Req.GetPlaintext())
 	case alg.IsRSAOAEP():
 		h, herr := hashFor(alg.HashAlg())
 		if herr != nil {
 			return nil, herr
 		}
 		// PSA's "salt" is the OAEP label.
-		ct, err = rsa.EncryptOAEP(h.new(), rand.Reader, k.rsaPub, r.GetPlaintext(), r.GetSalt())
+		ct, err = rsa.EncryptOAEP(h.new(), rand.Reader, k.rsaPub, c.Req.GetPlaintext(), c.Req.GetSalt())
 	default:
 		return nil, errInvalidArgument("%v is not an encryption algorithm", alg)
 	}
@@ -52,19 +50,16 @@ func (p *Provider) asymmetricEncrypt(app auth.Application, r *pb.AsymmetricEncry
 	return &pb.AsymmetricEncryptResult{Ciphertext: ct}, nil
 }
 
-func (p *Provider) asymmetricDecrypt(app auth.Application, r *pb.AsymmetricDecryptRequest) (*pb.AsymmetricDecryptResult, error) {
-	alg, err := psa.AsymEncryptFromProto(r.GetAlg())
+func (p *Provider) asymmetricDecrypt(_ context.Context, c provider.Call[*pb.AsymmetricDecryptRequest]) (*pb.AsymmetricDecryptResult, error) {
+	alg := c.Alg
+	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageDecrypt, alg)
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageDecrypt, alg)
-	if err != nil {
-		return nil, err
-	}
-	if alg == psa.AlgRSAPKCS1v15Crypt && len(r.GetSalt()) > 0 {
+	if alg == psa.AlgRSAPKCS1v15Crypt && len(c.Req.GetSalt()) > 0 {
 		return nil, errInvalidArgument("PKCS#1 v1.5 decryption takes no salt")
 	}
-	if len(r.GetCiphertext()) == 0 {
+	if len(c.Req.GetCiphertext()) == 0 {
 		return nil, errInvalidArgument("the ciphertext is empty")
 	}
 	if !k.attrs.Type.IsKeyPair() {
@@ -73,19 +68,19 @@ func (p *Provider) asymmetricDecrypt(app auth.Application, r *pb.AsymmetricDecry
 	if k.rsaPriv == nil {
 		return nil, errNotSupported("%v keys cannot decrypt", k.attrs.Type)
 	}
-	if len(r.GetCiphertext()) != k.rsaPub.Size() {
-		return nil, errInvalidArgument("a ciphertext for this key is %d bytes, not %d", k.rsaPub.Size(), len(r.GetCiphertext()))
+	if len(c.Req.GetCiphertext()) != k.rsaPub.Size() {
+		return nil, errInvalidArgument("a ciphertext for this key is %d bytes, not %d", k.rsaPub.Size(), len(c.Req.GetCiphertext()))
 	}
 	var pt []byte
 	switch {
 	case alg == psa.AlgRSAPKCS1v15Crypt:
-		pt, err = rsa.DecryptPKCS1v15(rand.Reader, k.rsaPriv, r.GetCiphertext())
+		pt, err = rsa.DecryptPKCS1v15(rand.Reader, k.rsaPriv, c.Req.GetCiphertext())
 	case alg.IsRSAOAEP():
 		h, herr := hashFor(alg.HashAlg())
 		if herr != nil {
 			return nil, herr
 		}
-		pt, err = rsa.DecryptOAEP(h.new(), rand.Reader, k.rsaPriv, r.GetCiphertext(), r.GetSalt())
+		pt, err = rsa.DecryptOAEP(h.new(), rand.Reader, k.rsaPriv, c.Req.GetCiphertext(), c.Req.GetSalt())
 	default:
 		return nil, errInvalidArgument("%v is not an encryption algorithm", alg)
 	}

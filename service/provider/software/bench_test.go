@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 )
@@ -17,13 +18,16 @@ func benchSign(b *testing.B, a psa.Attributes, alg psa.Algorithm, hash []byte) {
 	if _, err := e.exec(alice, &pb.GenerateKeyRequest{KeyName: "k", Attributes: attrs(b, a)}); err != nil {
 		b.Fatal(err)
 	}
-	req := &pb.SignHashRequest{KeyName: "k", Alg: signAlg(b, alg), Hash: hash}
+	req, err := provider.Convert(wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: "k", Alg: signAlg(b, alg), Hash: hash})
+	if err != nil {
+		b.Fatal(err)
+	}
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := e.p.Execute(ctx, alice, wire.OpPsaSignHash, req); err != nil {
+			if _, err := e.p.Execute(ctx, alice, req); err != nil {
 				b.Error(err)
 				return
 			}

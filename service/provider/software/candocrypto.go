@@ -1,7 +1,10 @@
 package software
 
 import (
+	"context"
+
 	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 )
@@ -12,13 +15,10 @@ import (
 // answers for what this implementation really supports, so a "yes" is
 // never followed by PsaErrorNotSupported. Every refusal is
 // PsaErrorNotSupported.
-func (p *Provider) canDoCrypto(r *pb.CanDoCryptoRequest) (*pb.CanDoCryptoResult, error) {
-	a, err := psa.AttributesFromProto(r.GetAttributes())
-	if err != nil {
-		return nil, err
-	}
+func (p *Provider) canDoCrypto(_ context.Context, c provider.Call[*pb.CanDoCryptoRequest]) (*pb.CanDoCryptoResult, error) {
+	a := c.Attrs
 	var check error
-	switch r.GetCheckType() {
+	switch c.Req.GetCheckType() {
 	case pb.CheckType_USE:
 		check = useCheck(a)
 	case pb.CheckType_GENERATE:
@@ -28,7 +28,7 @@ func (p *Provider) canDoCrypto(r *pb.CanDoCryptoRequest) (*pb.CanDoCryptoResult,
 	case pb.CheckType_DERIVE:
 		check = errNotSupported("key derivation is not supported")
 	default:
-		return nil, wire.Errorf(wire.StatusInvalidEncoding, "invalid CanDoCrypto check type %d", r.GetCheckType())
+		return nil, wire.Errorf(wire.StatusInvalidEncoding, "invalid CanDoCrypto check type %d", c.Req.GetCheckType())
 	}
 	if check != nil {
 		return nil, errNotSupported("%v", check)
@@ -109,7 +109,7 @@ func useCheck(a psa.Attributes) error {
 	if a.Usage&ops == 0 {
 		return errNotSupported("no usage flag for an operation")
 	}
-	if !compatible(a.Type, a.Alg) {
+	if !restrictions.Compatible(a.Type, a.Alg) {
 		return errNotSupported("%v does not apply to %v keys", a.Alg, a.Type)
 	}
 	if err := supportedType(a, a.Bits == 0); err != nil {
@@ -162,7 +162,7 @@ func algorithmImplemented(a psa.Attributes) error {
 		}
 		return errNotSupported("%v with %v keys is not supported", alg, t)
 	case alg.IsMAC():
-		if isHMAC(alg.MACBase()) || alg.MACBase() == psa.AlgCMAC && t == psa.KeyTypeAES {
+		if alg.MACBase().IsHMAC() || alg.MACBase() == psa.AlgCMAC && t == psa.KeyTypeAES {
 			return nil
 		}
 		return errNotSupported("%v is not supported", alg)

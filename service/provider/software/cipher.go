@@ -2,13 +2,14 @@ package software
 
 import (
 	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/subtle"
 
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/software/internal/chacha20poly1305"
 	"github.com/parsec-go/parsec/wire/pb"
 )
@@ -44,16 +45,13 @@ func cipherCheck(k *key, alg psa.Algorithm) error {
 	return errNotSupported("%v with %v keys is not supported", alg, k.attrs.Type)
 }
 
-func (p *Provider) cipherEncrypt(app auth.Application, r *pb.CipherEncryptRequest) (*pb.CipherEncryptResult, error) {
-	alg, err := psa.CipherFromProto(r.GetAlg())
+func (p *Provider) cipherEncrypt(_ context.Context, c provider.Call[*pb.CipherEncryptRequest]) (*pb.CipherEncryptResult, error) {
+	alg := c.Alg
+	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageEncrypt, alg)
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageEncrypt, alg)
-	if err != nil {
-		return nil, err
-	}
-	pt := r.GetPlaintext()
+	pt := c.Req.GetPlaintext()
 	if len(pt) == 0 {
 		return nil, errInvalidArgument("the plaintext is empty")
 	}
@@ -102,16 +100,13 @@ func (p *Provider) cipherEncrypt(app auth.Application, r *pb.CipherEncryptReques
 	return &pb.CipherEncryptResult{Ciphertext: append(out, ct...)}, nil
 }
 
-func (p *Provider) cipherDecrypt(app auth.Application, r *pb.CipherDecryptRequest) (*pb.CipherDecryptResult, error) {
-	alg, err := psa.CipherFromProto(r.GetAlg())
+func (p *Provider) cipherDecrypt(_ context.Context, c provider.Call[*pb.CipherDecryptRequest]) (*pb.CipherDecryptResult, error) {
+	alg := c.Alg
+	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageDecrypt, alg)
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageDecrypt, alg)
-	if err != nil {
-		return nil, err
-	}
-	in := r.GetCiphertext()
+	in := c.Req.GetCiphertext()
 	if len(in) == 0 {
 		return nil, errInvalidArgument("the ciphertext is empty")
 	}

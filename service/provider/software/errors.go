@@ -1,6 +1,8 @@
 package software
 
-import "github.com/parsec-go/parsec/wire"
+import (
+	"github.com/parsec-go/parsec/wire"
+)
 
 // Shorthands for the statuses Parsec's Mbed Crypto provider returns.
 

@@ -99,7 +99,7 @@ func (e *env) exec(app auth.Application, req protomsg.Message) (protomsg.Message
 	if !e.p.Accepts(op) {
 		e.t.Fatalf("provider does not accept %v", op)
 	}
-	return e.p.Execute(context.Background(), app, op, req)
+	return provider.Run(context.Background(), e.p, app, op, req)
 }
 
 // must runs a request that has to succeed.

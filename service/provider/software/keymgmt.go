@@ -1,80 +1,49 @@
 package software
 
 import (
+	"context"
+
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/auth"
-	"github.com/parsec-go/parsec/service/kim"
-	"github.com/parsec-go/parsec/wire"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/wire/pb"
 )
-
-// nameFree fails early when the name is taken, before costly key
-// generation; Insert still decides races.
-func (p *Provider) nameFree(o kim.Owner, name string) error {
-	_, err := p.kim.Get(o, name)
-	if err == nil {
-		return wire.Errorf(wire.StatusPsaErrorAlreadyExists, "key %q already exists", name)
-	}
-	if wire.StatusOf(err, 0) == wire.StatusPsaErrorDoesNotExist {
-		return nil
-	}
-	return err
-}
 
 // persist writes the key material, then records the mapping. The order
 // matters for crash safety: material without a mapping is inert, a
 // mapping without material would be a broken key. If the mapping cannot
 // be recorded the material is removed again.
-func (p *Provider) persist(o kim.Owner, name string, a psa.Attributes, material []byte) error {
+func (p *Provider) persist(app auth.Application, name string, a psa.Attributes, material []byte) error {
 	id, err := p.store.create(encodeRecord(a, material))
 	if err != nil {
 		return err
 	}
-	err = p.kim.Insert(o, name, kim.Entry{
-		Provider:     wire.ProviderMbedCrypto,
-		ProviderName: p.info.Name,
-		KeyID:        encodeKeyID(id),
-		Attributes:   a,
-	})
-	if err != nil {
-		if rmErr := p.store.remove(id); rmErr != nil {
-			p.log.Error("removing key material after a failed mapping", "key_id", id, "err", rmErr)
-		}
-		return err
-	}
-	return nil
+	return p.keys.Insert(app, name, encodeKeyID(id), a, func() error { return p.store.remove(id) })
 }
 
-func (p *Provider) generateKey(app auth.Application, r *pb.GenerateKeyRequest) (*pb.GenerateKeyResult, error) {
-	a, err := psa.AttributesFromProto(r.GetAttributes())
-	if err != nil {
-		return nil, err
-	}
+func (p *Provider) generateKey(_ context.Context, c provider.Call[*pb.GenerateKeyRequest]) (*pb.GenerateKeyResult, error) {
+	a := c.Attrs
 	if err := p.settings.CheckGenerate(a); err != nil {
 		return nil, err
 	}
 	if err := a.CheckRSASize(false); err != nil {
 		return nil, err
 	}
-	o := kim.OwnerOf(app)
-	if err := p.nameFree(o, r.GetKeyName()); err != nil {
+	if err := p.keys.Free(c.App, c.Req.GetKeyName()); err != nil {
 		return nil, err
 	}
 	material, err := generateMaterial(a)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.persist(o, r.GetKeyName(), a, material); err != nil {
+	if err := p.persist(c.App, c.Req.GetKeyName(), a, material); err != nil {
 		return nil, err
 	}
 	return &pb.GenerateKeyResult{}, nil
 }
 
-func (p *Provider) importKey(app auth.Application, r *pb.ImportKeyRequest) (*pb.ImportKeyResult, error) {
-	a, err := psa.AttributesFromProto(r.GetAttributes())
-	if err != nil {
-		return nil, err
-	}
+func (p *Provider) importKey(_ context.Context, c provider.Call[*pb.ImportKeyRequest]) (*pb.ImportKeyResult, error) {
+	a := c.Attrs
 	if a.Deprecated() {
 		// Parsec only warns on import.
 		p.log.Warn("importing a key with a deprecated primitive", "type", a.Type, "alg", a.Alg)
@@ -82,34 +51,32 @@ func (p *Provider) importKey(app auth.Application, r *pb.ImportKeyRequest) (*pb.
 	if err := a.CheckRSASize(true); err != nil {
 		return nil, err
 	}
-	o := kim.OwnerOf(app)
-	if err := p.nameFree(o, r.GetKeyName()); err != nil {
+	if err := p.keys.Free(c.App, c.Req.GetKeyName()); err != nil {
 		return nil, err
 	}
-	k, err := parseKey(a, r.GetData())
+	k, err := parseKey(a, c.Req.GetData())
 	if err != nil {
 		return nil, err
 	}
-	if err := p.persist(o, r.GetKeyName(), k.attrs, k.material); err != nil {
+	if err := p.persist(c.App, c.Req.GetKeyName(), k.attrs, k.material); err != nil {
 		return nil, err
 	}
 	return &pb.ImportKeyResult{}, nil
 }
 
-func (p *Provider) destroyKey(app auth.Application, r *pb.DestroyKeyRequest) (*pb.DestroyKeyResult, error) {
-	o := kim.OwnerOf(app)
-	e, err := kim.GetFor(p.kim, o, r.GetKeyName(), p.info.Name)
+func (p *Provider) destroyKey(_ context.Context, c provider.Call[*pb.DestroyKeyRequest]) (*pb.DestroyKeyResult, error) {
+	e, err := p.keys.Get(c.App, c.Req.GetKeyName())
 	if err != nil {
 		return nil, err
 	}
 	// Mapping first: once it is gone the key is unusable, whatever
 	// happens to the material next.
-	if err := p.kim.Remove(o, r.GetKeyName()); err != nil {
+	if err := p.keys.Remove(c.App, c.Req.GetKeyName()); err != nil {
 		return nil, err
 	}
 	id, ok := decodeKeyID(e.KeyID)
 	if !ok {
-		p.log.Error("destroyed a mapping with an invalid key id", "key", r.GetKeyName())
+		p.log.Error("destroyed a mapping with an invalid key id", "key", c.Req.GetKeyName())
 		return &pb.DestroyKeyResult{}, nil
 	}
 	p.forget(id)
@@ -120,8 +87,8 @@ func (p *Provider) destroyKey(app auth.Application, r *pb.DestroyKeyRequest) (*p
 	return &pb.DestroyKeyResult{}, nil
 }
 
-func (p *Provider) exportPublicKey(app auth.Application, r *pb.ExportPublicKeyRequest) (*pb.ExportPublicKeyResult, error) {
-	k, err := p.lookup(app, r.GetKeyName())
+func (p *Provider) exportPublicKey(_ context.Context, c provider.Call[*pb.ExportPublicKeyRequest]) (*pb.ExportPublicKeyResult, error) {
+	k, err := p.lookup(c.App, c.Req.GetKeyName())
 	if err != nil {
 		return nil, err
 	}
@@ -132,14 +99,14 @@ func (p *Provider) exportPublicKey(app auth.Application, r *pb.ExportPublicKeyRe
 	return &pb.ExportPublicKeyResult{Data: data}, nil
 }
 
-func (p *Provider) exportKey(app auth.Application, r *pb.ExportKeyRequest) (*pb.ExportKeyResult, error) {
-	k, err := p.lookup(app, r.GetKeyName())
+func (p *Provider) exportKey(_ context.Context, c provider.Call[*pb.ExportKeyRequest]) (*pb.ExportKeyResult, error) {
+	k, err := p.lookup(c.App, c.Req.GetKeyName())
 	if err != nil {
 		return nil, err
 	}
 	// Public keys are always exportable.
 	if !k.attrs.Type.IsPublicKey() && k.attrs.Usage&psa.UsageExport == 0 {
-		return nil, errNotPermitted("key %q does not allow export", r.GetKeyName())
+		return nil, errNotPermitted("key %q does not allow export", c.Req.GetKeyName())
 	}
 	return &pb.ExportKeyResult{Data: append([]byte(nil), k.material...)}, nil
 }

@@ -1,11 +1,12 @@
 package software
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/hmac"
 
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/software/internal/cmac"
 	"github.com/parsec-go/parsec/wire/pb"
 )
@@ -18,7 +19,7 @@ import (
 func macLengths(alg psa.Algorithm) (full, want int, err error) {
 	base := alg.MACBase()
 	switch {
-	case isHMAC(base):
+	case base.IsHMAC():
 		full = base.HashAlg().HashSize()
 	case base == psa.AlgCMAC || base == psa.AlgCBCMAC:
 		full = aes.BlockSize
@@ -42,7 +43,7 @@ func macLengths(alg psa.Algorithm) (full, want int, err error) {
 func (k *key) mac(alg psa.Algorithm, msg []byte) ([]byte, error) {
 	base := alg.MACBase()
 	switch {
-	case isHMAC(base) && k.attrs.Type == psa.KeyTypeHMAC:
+	case base.IsHMAC() && k.attrs.Type == psa.KeyTypeHMAC:
 		h, err := hashFor(base.HashAlg())
 		if err != nil {
 			return nil, err
@@ -73,13 +74,10 @@ func normalizeMAC(alg psa.Algorithm) psa.Algorithm {
 	return alg
 }
 
-func (p *Provider) macCompute(app auth.Application, r *pb.MacComputeRequest) (*pb.MacComputeResult, error) {
-	alg, err := psa.MACFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+func (p *Provider) macCompute(_ context.Context, c provider.Call[*pb.MacComputeRequest]) (*pb.MacComputeResult, error) {
+	alg := c.Alg
 	alg = normalizeMAC(alg)
-	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageSignMessage, alg)
+	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageSignMessage, alg)
 	if err != nil {
 		return nil, err
 	}
@@ -87,20 +85,17 @@ func (p *Provider) macCompute(app auth.Application, r *pb.MacComputeRequest) (*p
 	if err != nil {
 		return nil, err
 	}
-	m, err := k.mac(alg, r.GetInput())
+	m, err := k.mac(alg, c.Req.GetInput())
 	if err != nil {
 		return nil, err
 	}
 	return &pb.MacComputeResult{Mac: m[:want]}, nil
 }
 
-func (p *Provider) macVerify(app auth.Application, r *pb.MacVerifyRequest) (*pb.MacVerifyResult, error) {
-	alg, err := psa.MACFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+func (p *Provider) macVerify(_ context.Context, c provider.Call[*pb.MacVerifyRequest]) (*pb.MacVerifyResult, error) {
+	alg := c.Alg
 	alg = normalizeMAC(alg)
-	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageVerifyMessage, alg)
+	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageVerifyMessage, alg)
 	if err != nil {
 		return nil, err
 	}
@@ -108,11 +103,11 @@ func (p *Provider) macVerify(app auth.Application, r *pb.MacVerifyRequest) (*pb.
 	if err != nil {
 		return nil, err
 	}
-	m, err := k.mac(alg, r.GetInput())
+	m, err := k.mac(alg, c.Req.GetInput())
 	if err != nil {
 		return nil, err
 	}
-	if !hmac.Equal(m[:want], r.GetMac()) {
+	if !hmac.Equal(m[:want], c.Req.GetMac()) {
 		return nil, errInvalidSignature("the MAC does not match")
 	}
 	return &pb.MacVerifyResult{}, nil

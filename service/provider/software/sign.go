@@ -1,6 +1,7 @@
 package software
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
@@ -8,7 +9,7 @@ import (
 	"math/big"
 
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/software/internal/rfc6979"
 	"github.com/parsec-go/parsec/wire/pb"
 )
@@ -40,62 +41,53 @@ func hashLenOK(alg psa.Algorithm, n int) bool {
 	return alg.HashAlg().HashSize() == n
 }
 
-func (p *Provider) signHash(app auth.Application, r *pb.SignHashRequest) (*pb.SignHashResult, error) {
-	alg, err := psa.SignFromProto(r.GetAlg())
+func (p *Provider) signHash(_ context.Context, c provider.Call[*pb.SignHashRequest]) (*pb.SignHashResult, error) {
+	alg := c.Alg
+	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageSignHash, alg)
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageSignHash, alg)
-	if err != nil {
-		return nil, err
-	}
-	if !hashLenOK(alg, len(r.GetHash())) {
-		return nil, errInvalidArgument("a %d-byte hash does not fit %v", len(r.GetHash()), alg)
+	if !hashLenOK(alg, len(c.Req.GetHash())) {
+		return nil, errInvalidArgument("a %d-byte hash does not fit %v", len(c.Req.GetHash()), alg)
 	}
 	if err := checkSignAlg(alg, false); err != nil {
 		return nil, err
 	}
-	sig, err := k.sign(alg, r.GetHash())
+	sig, err := k.sign(alg, c.Req.GetHash())
 	if err != nil {
 		return nil, err
 	}
 	return &pb.SignHashResult{Signature: sig}, nil
 }
 
-func (p *Provider) verifyHash(app auth.Application, r *pb.VerifyHashRequest) (*pb.VerifyHashResult, error) {
-	alg, err := psa.SignFromProto(r.GetAlg())
+func (p *Provider) verifyHash(_ context.Context, c provider.Call[*pb.VerifyHashRequest]) (*pb.VerifyHashResult, error) {
+	alg := c.Alg
+	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageVerifyHash, alg)
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageVerifyHash, alg)
-	if err != nil {
-		return nil, err
-	}
-	if !hashLenOK(alg, len(r.GetHash())) {
-		return nil, errInvalidArgument("a %d-byte hash does not fit %v", len(r.GetHash()), alg)
+	if !hashLenOK(alg, len(c.Req.GetHash())) {
+		return nil, errInvalidArgument("a %d-byte hash does not fit %v", len(c.Req.GetHash()), alg)
 	}
 	if err := checkSignAlg(alg, false); err != nil {
 		return nil, err
 	}
-	if err := k.verify(alg, r.GetHash(), r.GetSignature()); err != nil {
+	if err := k.verify(alg, c.Req.GetHash(), c.Req.GetSignature()); err != nil {
 		return nil, err
 	}
 	return &pb.VerifyHashResult{}, nil
 }
 
-func (p *Provider) signMessage(app auth.Application, r *pb.SignMessageRequest) (*pb.SignMessageResult, error) {
-	alg, err := psa.SignFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
-	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageSignMessage, alg)
+func (p *Provider) signMessage(_ context.Context, c provider.Call[*pb.SignMessageRequest]) (*pb.SignMessageResult, error) {
+	alg := c.Alg
+	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageSignMessage, alg)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkSignAlg(alg, true); err != nil {
 		return nil, err
 	}
-	digest, err := hashSum(alg.HashAlg(), r.GetMessage())
+	digest, err := hashSum(alg.HashAlg(), c.Req.GetMessage())
 	if err != nil {
 		return nil, err
 	}
@@ -106,23 +98,20 @@ func (p *Provider) signMessage(app auth.Application, r *pb.SignMessageRequest) (
 	return &pb.SignMessageResult{Signature: sig}, nil
 }
 
-func (p *Provider) verifyMessage(app auth.Application, r *pb.VerifyMessageRequest) (*pb.VerifyMessageResult, error) {
-	alg, err := psa.SignFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
-	k, err := p.keyFor(app, r.GetKeyName(), psa.UsageVerifyMessage, alg)
+func (p *Provider) verifyMessage(_ context.Context, c provider.Call[*pb.VerifyMessageRequest]) (*pb.VerifyMessageResult, error) {
+	alg := c.Alg
+	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageVerifyMessage, alg)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkSignAlg(alg, true); err != nil {
 		return nil, err
 	}
-	digest, err := hashSum(alg.HashAlg(), r.GetMessage())
+	digest, err := hashSum(alg.HashAlg(), c.Req.GetMessage())
 	if err != nil {
 		return nil, err
 	}
-	if err := k.verify(alg, digest, r.GetSignature()); err != nil {
+	if err := k.verify(alg, digest, c.Req.GetSignature()); err != nil {
 		return nil, err
 	}
 	return &pb.VerifyMessageResult{}, nil

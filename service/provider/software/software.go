@@ -19,7 +19,6 @@
 package software
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"log/slog"
@@ -27,11 +26,8 @@ import (
 
 	"github.com/parsec-go/parsec/internal/statedir"
 	"github.com/parsec-go/parsec/service/auth"
-	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/wire"
-	"github.com/parsec-go/parsec/wire/pb"
-	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // DefaultStorePath is where key material lives unless store_path says
@@ -45,32 +41,15 @@ type Config struct {
 	StorePath string `toml:"store_path"`
 }
 
-// advertised is exactly the Rust Mbed Crypto provider's set: clients
-// reject opcodes they do not know, and list-opcodes must match.
-var advertised = []wire.Opcode{
-	wire.OpPsaGenerateKey, wire.OpPsaDestroyKey, wire.OpPsaSignHash, wire.OpPsaVerifyHash,
-	wire.OpPsaImportKey, wire.OpPsaExportPublicKey, wire.OpPsaAsymmetricEncrypt,
-	wire.OpPsaAsymmetricDecrypt, wire.OpPsaExportKey, wire.OpPsaGenerateRandom,
-	wire.OpPsaHashCompute, wire.OpPsaHashCompare, wire.OpPsaAeadEncrypt, wire.OpPsaAeadDecrypt,
-	wire.OpPsaRawKeyAgreement, wire.OpCanDoCrypto,
-}
-
-// answered are handled without being advertised.
-var answered = []wire.Opcode{
-	wire.OpPsaCipherEncrypt, wire.OpPsaCipherDecrypt, wire.OpPsaMacCompute, wire.OpPsaMacVerify,
-	wire.OpPsaSignMessage, wire.OpPsaVerifyMessage,
-}
-
-const defaultBufferSizeLimit = 1 << 20
-
 // cacheSize bounds the parsed keys kept in memory; a miss costs one file
 // read and parse.
 const cacheSize = 256
 
 // Provider is the software provider.
 type Provider struct {
+	*provider.Table
 	info     provider.Info
-	kim      kim.Manager
+	keys     provider.Keys
 	store    *store
 	log      *slog.Logger
 	settings provider.Settings
@@ -103,59 +82,53 @@ func open(d provider.Deps) (*Provider, error) {
 	if d.KIM == nil {
 		return nil, errors.New("the provider needs a key info manager")
 	}
+	d = d.Defaults()
 	log := d.Log
-	if log == nil {
-		log = slog.New(discardHandler{})
-	}
+	keys := d.Keys(wire.ProviderMbedCrypto)
 	st, err := openStore(cfg.StorePath, d.KIM, log)
 	if err != nil {
 		return nil, err
 	}
-	settings := d.Settings
-	if settings.BufferSizeLimit == 0 {
-		settings.BufferSizeLimit = defaultBufferSizeLimit
-	}
-	desc := wire.ProviderMbedCrypto.Desc()
-	return &Provider{
-		info: provider.Info{
-			ID: wire.ProviderMbedCrypto, Name: d.Name, UUID: desc.UUID,
-			Description: desc.Description, Vendor: desc.Vendor, Version: [3]uint32{0, 1, 0},
-		},
-		kim:      d.KIM,
+	p := &Provider{
+		info:     provider.NewInfo(wire.ProviderMbedCrypto, d.Name, [3]uint32{0, 1, 0}),
+		keys:     keys,
 		store:    st,
 		log:      log,
-		settings: settings,
+		settings: d.Settings,
 		cache:    map[uint32]*key{},
-	}, nil
+	}
+	// The advertised rows are exactly the Rust Mbed Crypto provider's set:
+	// clients reject opcodes they do not know, and list-opcodes must
+	// match. Cipher, MAC and sign/verify-message are answered unlisted.
+	p.Table = provider.NewTable(
+		provider.Handle(wire.OpPsaGenerateKey, p.generateKey),
+		provider.Handle(wire.OpPsaDestroyKey, p.destroyKey),
+		provider.Handle(wire.OpPsaSignHash, p.signHash),
+		provider.Handle(wire.OpPsaVerifyHash, p.verifyHash),
+		provider.Handle(wire.OpPsaImportKey, p.importKey),
+		provider.Handle(wire.OpPsaExportPublicKey, p.exportPublicKey),
+		provider.Handle(wire.OpPsaAsymmetricEncrypt, p.asymmetricEncrypt),
+		provider.Handle(wire.OpPsaAsymmetricDecrypt, p.asymmetricDecrypt),
+		provider.Handle(wire.OpPsaExportKey, p.exportKey),
+		provider.Handle(wire.OpPsaGenerateRandom, p.generateRandom),
+		provider.Handle(wire.OpPsaHashCompute, p.hashCompute),
+		provider.Handle(wire.OpPsaHashCompare, p.hashCompare),
+		provider.Handle(wire.OpPsaAeadEncrypt, p.aeadEncrypt),
+		provider.Handle(wire.OpPsaAeadDecrypt, p.aeadDecrypt),
+		provider.Handle(wire.OpPsaRawKeyAgreement, p.rawKeyAgreement),
+		provider.Handle(wire.OpCanDoCrypto, p.canDoCrypto),
+		provider.Handle(wire.OpPsaCipherEncrypt, p.cipherEncrypt).Unadvertised(),
+		provider.Handle(wire.OpPsaCipherDecrypt, p.cipherDecrypt).Unadvertised(),
+		provider.Handle(wire.OpPsaMacCompute, p.macCompute).Unadvertised(),
+		provider.Handle(wire.OpPsaMacVerify, p.macVerify).Unadvertised(),
+		provider.Handle(wire.OpPsaSignMessage, p.signMessage).Unadvertised(),
+		provider.Handle(wire.OpPsaVerifyMessage, p.verifyMessage).Unadvertised(),
+	)
+	return p, nil
 }
-
-type discardHandler struct{}
-
-func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
-func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
-func (h discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h discardHandler) WithGroup(string) slog.Handler           { return h }
 
 // Info implements provider.Provider.
 func (p *Provider) Info() provider.Info { return p.info }
-
-// Opcodes implements provider.Provider.
-func (p *Provider) Opcodes() []wire.Opcode { return append([]wire.Opcode(nil), advertised...) }
-
-// Accepts implements provider.Provider.
-func (p *Provider) Accepts(op wire.Opcode) bool {
-	for _, o := range advertised {
-		if o == op {
-			return true
-		}
-	}
-	for _, o := range answered {
-		if o == op {
-			return true
-		}
-	}
-	return false
-}
 
 // Close implements provider.Provider.
 func (p *Provider) Close() error {
@@ -163,57 +136,6 @@ func (p *Provider) Close() error {
 	p.cache = map[uint32]*key{}
 	p.mu.Unlock()
 	return p.store.close()
-}
-
-// Execute implements provider.Provider.
-func (p *Provider) Execute(_ context.Context, app auth.Application, op wire.Opcode, req protomsg.Message) (protomsg.Message, error) {
-	switch r := req.(type) {
-	case *pb.GenerateKeyRequest:
-		return p.generateKey(app, r)
-	case *pb.ImportKeyRequest:
-		return p.importKey(app, r)
-	case *pb.DestroyKeyRequest:
-		return p.destroyKey(app, r)
-	case *pb.ExportPublicKeyRequest:
-		return p.exportPublicKey(app, r)
-	case *pb.ExportKeyRequest:
-		return p.exportKey(app, r)
-	case *pb.SignHashRequest:
-		return p.signHash(app, r)
-	case *pb.VerifyHashRequest:
-		return p.verifyHash(app, r)
-	case *pb.SignMessageRequest:
-		return p.signMessage(app, r)
-	case *pb.VerifyMessageRequest:
-		return p.verifyMessage(app, r)
-	case *pb.AsymmetricEncryptRequest:
-		return p.asymmetricEncrypt(app, r)
-	case *pb.AsymmetricDecryptRequest:
-		return p.asymmetricDecrypt(app, r)
-	case *pb.AeadEncryptRequest:
-		return p.aeadEncrypt(app, r)
-	case *pb.AeadDecryptRequest:
-		return p.aeadDecrypt(app, r)
-	case *pb.CipherEncryptRequest:
-		return p.cipherEncrypt(app, r)
-	case *pb.CipherDecryptRequest:
-		return p.cipherDecrypt(app, r)
-	case *pb.MacComputeRequest:
-		return p.macCompute(app, r)
-	case *pb.MacVerifyRequest:
-		return p.macVerify(app, r)
-	case *pb.RawKeyAgreementRequest:
-		return p.rawKeyAgreement(app, r)
-	case *pb.GenerateRandomRequest:
-		return p.generateRandom(r)
-	case *pb.HashComputeRequest:
-		return p.hashCompute(r)
-	case *pb.HashCompareRequest:
-		return p.hashCompare(r)
-	case *pb.CanDoCryptoRequest:
-		return p.canDoCrypto(r)
-	}
-	return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v is not supported by the software provider (request %T)", op, req)
 }
 
 func encodeKeyID(id uint32) []byte { return binary.LittleEndian.AppendUint32(nil, id) }
@@ -228,7 +150,7 @@ func decodeKeyID(b []byte) (uint32, bool) {
 
 // lookup resolves an application's key name to this provider's key.
 func (p *Provider) lookup(app auth.Application, name string) (*key, error) {
-	e, err := kim.GetFor(p.kim, kim.OwnerOf(app), name, p.info.Name)
+	e, err := p.keys.Get(app, name)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 	"github.com/parsec-go/parsec/wire/protomsg"
@@ -15,7 +16,7 @@ import (
 // hand the provider and runs it through Execute.
 
 func call(p *Provider, app auth.Application, op wire.Opcode, req protomsg.Message) (protomsg.Message, error) {
-	return p.Execute(context.Background(), app, op, req)
+	return provider.Run(context.Background(), p, app, op, req)
 }
 
 func attrsProto(t testing.TB, a psa.Attributes) *pb.KeyAttributes {

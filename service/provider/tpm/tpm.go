@@ -214,8 +214,9 @@ func (p *Provider) Accepts(op wire.Opcode) bool {
 func (p *Provider) Close() error { return p.dev.close() }
 
 // Execute implements provider.Provider.
-func (p *Provider) Execute(ctx context.Context, app auth.Application, op wire.Opcode, req protomsg.Message) (protomsg.Message, error) {
-	res, err := p.execute(app, op, req)
+func (p *Provider) Execute(ctx context.Context, app auth.Application, r provider.Request) (protomsg.Message, error) {
+	op := r.Op
+	res, err := p.execute(app, op, r.Msg)
 	if err != nil {
 		s, cause := statusFor(err)
 		lvl := slog.LevelError

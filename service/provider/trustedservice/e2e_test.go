@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"math/big"
 	"path/filepath"
 	"testing"
@@ -56,7 +57,7 @@ func encAlg(t *testing.T, a psa.Algorithm) *pb.Algorithm_AsymmetricEncryption {
 // do runs a request and fails the test on error.
 func do[T protomsg.Message](t *testing.T, p *Provider, op wire.Opcode, req protomsg.Message) T {
 	t.Helper()
-	res, err := p.Execute(ctxT(t), alice, op, req)
+	res, err := provider.Run(ctxT(t), p, alice, op, req)
 	if err != nil {
 		t.Fatalf("%v: %v", op, err)
 	}
@@ -65,7 +66,7 @@ func do[T protomsg.Message](t *testing.T, p *Provider, op wire.Opcode, req proto
 
 func exec1(t *testing.T, p *Provider, op wire.Opcode, req protomsg.Message) error {
 	t.Helper()
-	_, err := p.Execute(ctxT(t), alice, op, req)
+	_, err := provider.Run(ctxT(t), p, alice, op, req)
 	return err
 }
 
@@ -292,7 +293,22 @@ func TestOpcodesAndConfig(t *testing.T) {
 				t.Errorf("%s advertises %v, which Rust clients reject", enc, op)
 			}
 		}
-		for _, op := range rustOpcodes {
+		// The advertised list, in this order, is what list-opcodes has
+		// always answered (Rust's set, sign/verify message, then packed-c's).
+		want := []wire.Opcode{
+			wire.OpPsaDestroyKey, wire.OpPsaGenerateKey, wire.OpPsaSignHash, wire.OpPsaVerifyHash,
+			wire.OpPsaImportKey, wire.OpPsaExportPublicKey, wire.OpPsaExportKey, wire.OpPsaGenerateRandom,
+			wire.OpCanDoCrypto, wire.OpPsaAsymmetricEncrypt, wire.OpPsaAsymmetricDecrypt,
+			wire.OpPsaSignMessage, wire.OpPsaVerifyMessage,
+		}
+		if enc == "packed-c" {
+			want = append(want, wire.OpPsaHashCompute, wire.OpPsaHashCompare, wire.OpPsaAeadEncrypt, wire.OpPsaAeadDecrypt,
+				wire.OpPsaRawKeyAgreement, wire.OpPsaCipherEncrypt, wire.OpPsaCipherDecrypt)
+		}
+		if fmt.Sprint(ops) != fmt.Sprint(want) {
+			t.Errorf("%s advertises %v, want %v", enc, ops, want)
+		}
+		for _, op := range want {
 			if !p.Accepts(op) {
 				t.Errorf("%s does not accept %v", enc, op)
 			}
@@ -338,7 +354,7 @@ func TestCanDoCrypto(t *testing.T) {
 		{pb.CheckType_DERIVE, psa.Attributes{Type: psa.KeyTypeDerive, Bits: 128, Alg: psa.HKDF(psa.AlgSHA256)}, false},
 	}
 	for _, c := range cases {
-		_, err := p.Execute(ctxT(t), alice, wire.OpCanDoCrypto, &pb.CanDoCryptoRequest{CheckType: c.check, Attributes: attrs(t, c.a)})
+		_, err := provider.Run(ctxT(t), p, alice, wire.OpCanDoCrypto, &pb.CanDoCryptoRequest{CheckType: c.check, Attributes: attrs(t, c.a)})
 		if (err == nil) != c.ok || err != nil && statusOf(err) != wire.StatusPsaErrorNotSupported {
 			t.Errorf("%v %v/%v: %v", c.check, c.a.Type, c.a.Alg, err)
 		}
@@ -370,19 +386,19 @@ func TestConcurrentRequests(t *testing.T) {
 				switch (g + i) % 3 {
 				case 0:
 					var r protomsg.Message
-					r, err = p.Execute(ctxT(t), alice, wire.OpPsaHashCompute, &pb.HashComputeRequest{Alg: pb.Algorithm_SHA_256, Input: in})
+					r, err = provider.Run(ctxT(t), p, alice, wire.OpPsaHashCompute, &pb.HashComputeRequest{Alg: pb.Algorithm_SHA_256, Input: in})
 					if err == nil && !bytes.Equal(r.(*pb.HashComputeResult).Hash, want[:]) {
 						err = errors.New("wrong hash")
 					}
 				case 1:
 					d := sha256.Sum256([]byte{byte(g), byte(i)})
 					var r protomsg.Message
-					r, err = p.Execute(ctxT(t), alice, wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: "shared", Alg: signAlg(t, eccSign.Alg), Hash: d[:]})
+					r, err = provider.Run(ctxT(t), p, alice, wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: "shared", Alg: signAlg(t, eccSign.Alg), Hash: d[:]})
 					if err == nil {
-						_, err = p.Execute(ctxT(t), alice, wire.OpPsaVerifyHash, &pb.VerifyHashRequest{KeyName: "shared", Alg: signAlg(t, eccSign.Alg), Hash: d[:], Signature: r.(*pb.SignHashResult).Signature})
+						_, err = provider.Run(ctxT(t), p, alice, wire.OpPsaVerifyHash, &pb.VerifyHashRequest{KeyName: "shared", Alg: signAlg(t, eccSign.Alg), Hash: d[:], Signature: r.(*pb.SignHashResult).Signature})
 					}
 				case 2:
-					_, err = p.Execute(ctxT(t), alice, wire.OpPsaGenerateRandom, &pb.GenerateRandomRequest{Size: 5000})
+					_, err = provider.Run(ctxT(t), p, alice, wire.OpPsaGenerateRandom, &pb.GenerateRandomRequest{Size: 5000})
 				}
 				if err != nil {
 					errs <- err

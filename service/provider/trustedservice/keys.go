@@ -5,23 +5,12 @@ import (
 	"errors"
 
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/service/kim"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/ts"
 	pc "github.com/parsec-go/parsec/ts/packedc"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 )
-
-func (x *call) nameFree(o kim.Owner, name string) error {
-	_, err := x.p.kim.Get(o, name)
-	if err == nil {
-		return wire.Errorf(wire.StatusPsaErrorAlreadyExists, "key %q already exists", name)
-	}
-	if wire.StatusOf(err, 0) == wire.StatusPsaErrorDoesNotExist {
-		return nil
-	}
-	return err
-}
 
 // maxIDTries bounds how many ids a creation tries when the partition
 // already holds keys the key info manager does not know (left by a crash
@@ -31,8 +20,7 @@ const maxIDTries = 16
 // create makes a key in the partition with a fresh persistent id and
 // records the mapping; if recording fails the key is destroyed again.
 func (x *call) create(ctx context.Context, name string, a psa.Attributes, mk func(ts.KeyAttributes) (uint32, error)) error {
-	o := kim.OwnerOf(x.app)
-	if err := x.nameFree(o, name); err != nil {
+	if err := x.p.keys.Free(x.app, name); err != nil {
 		return err
 	}
 	var id uint32
@@ -62,30 +50,18 @@ func (x *call) create(ctx context.Context, name string, a psa.Attributes, mk fun
 			a.Bits = got.Bits
 		}
 	}
-	err := x.p.kim.Insert(o, name, kim.Entry{
-		Provider: wire.ProviderTrustedService, ProviderName: x.p.info.Name, KeyID: encodeKeyID(id), Attributes: a,
-	})
-	if err != nil {
-		if derr := x.cr.DestroyKey(ctx, id); derr != nil {
-			x.p.log.Error("cannot destroy a key whose mapping could not be recorded", "key_id", id, "err", derr)
-		}
-		return err
-	}
-	return nil
+	return x.p.keys.Insert(x.app, name, encodeKeyID(id), a, func() error { return x.cr.DestroyKey(ctx, id) })
 }
 
 func (x *call) generateKey(ctx context.Context, r *pb.GenerateKeyRequest) (*pb.GenerateKeyResult, error) {
-	a, err := psa.AttributesFromProto(r.GetAttributes())
-	if err != nil {
-		return nil, err
-	}
+	a := x.attrs
 	if err := x.p.settings.CheckGenerate(a); err != nil {
 		return nil, err
 	}
 	if err := a.CheckRSASize(false); err != nil {
 		return nil, err
 	}
-	err = x.create(ctx, r.GetKeyName(), a, func(ka ts.KeyAttributes) (uint32, error) { return x.cr.GenerateKey(ctx, ka) })
+	err := x.create(ctx, r.GetKeyName(), a, func(ka ts.KeyAttributes) (uint32, error) { return x.cr.GenerateKey(ctx, ka) })
 	if err != nil {
 		return nil, err
 	}
@@ -93,17 +69,14 @@ func (x *call) generateKey(ctx context.Context, r *pb.GenerateKeyRequest) (*pb.G
 }
 
 func (x *call) importKey(ctx context.Context, r *pb.ImportKeyRequest) (*pb.ImportKeyResult, error) {
-	a, err := psa.AttributesFromProto(r.GetAttributes())
-	if err != nil {
-		return nil, err
-	}
+	a := x.attrs
 	if a.Deprecated() {
 		x.p.log.Warn("importing a key with a deprecated primitive", "type", a.Type, "alg", a.Alg)
 	}
 	if err := a.CheckRSASize(true); err != nil {
 		return nil, err
 	}
-	err = x.create(ctx, r.GetKeyName(), a, func(ka ts.KeyAttributes) (uint32, error) { return x.cr.ImportKey(ctx, ka, r.GetData()) })
+	err := x.create(ctx, r.GetKeyName(), a, func(ka ts.KeyAttributes) (uint32, error) { return x.cr.ImportKey(ctx, ka, r.GetData()) })
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +94,7 @@ func (x *call) destroyKey(ctx context.Context, r *pb.DestroyKeyRequest) (*pb.Des
 	if err := x.cr.DestroyKey(ctx, k.id); err != nil {
 		return nil, x.fail(err, &k)
 	}
-	if err := x.p.kim.Remove(k.owner, k.name); err != nil {
+	if err := x.p.keys.Remove(x.app, k.name); err != nil {
 		x.p.log.Error("key destroyed in the secure world but its mapping could not be removed", "key", k.name, "key_id", k.id, "err", err)
 		return nil, err
 	}
@@ -163,11 +136,8 @@ func (x *call) exportKey(ctx context.Context, r *pb.ExportKeyRequest) (*pb.Expor
 // partition's Mbed TLS configuration is the platform's choice, so the
 // answer is about types and sizes, not every algorithm); every refusal is
 // PsaErrorNotSupported.
-func (p *Provider) canDoCrypto(r *pb.CanDoCryptoRequest) (*pb.CanDoCryptoResult, error) {
-	a, err := psa.AttributesFromProto(r.GetAttributes())
-	if err != nil {
-		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "unsupported key attributes: %v", err)
-	}
+func (p *Provider) canDoCrypto(_ context.Context, c provider.Call[*pb.CanDoCryptoRequest]) (*pb.CanDoCryptoResult, error) {
+	a, r := c.Attrs, c.Req
 	no := func(why string, args ...any) (*pb.CanDoCryptoResult, error) {
 		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, why, args...)
 	}
@@ -178,7 +148,7 @@ func (p *Provider) canDoCrypto(r *pb.CanDoCryptoRequest) (*pb.CanDoCryptoResult,
 		if a.CheckRSASize(false) != nil {
 			return no("RSA keys of %d bits are not supported", a.Bits)
 		}
-		if a.Alg != psa.AlgNone && !fits(a.Type, a.Alg) {
+		if a.Alg != psa.AlgNone && !restrictions.Compatible(a.Type, a.Alg) {
 			return no("%v cannot be used with a %v key", a.Alg, a.Type)
 		}
 		if p.enc == ts.Protobuf && !(a.Alg.IsSign() || a.Alg.IsAsymEncrypt() || a.Alg == psa.AlgNone) {

@@ -8,17 +8,45 @@ import (
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/ts"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
-// call is one request: the provider, its crypto client and the caller.
+// call is one request: the provider, its crypto client, the caller and
+// the request's converted attributes and algorithm.
 type call struct {
-	p   *Provider
-	cr  ts.Crypto
-	app auth.Application
-	op  wire.Opcode
+	p     *Provider
+	cr    ts.Crypto
+	app   auth.Application
+	op    wire.Opcode
+	attrs psa.Attributes
+	alg   psa.Algorithm
+}
+
+// session binds a handler that needs the secure world to op: it opens (or
+// reuses) the session first, so no handler has to.
+func session[Req, Res protomsg.Message](p *Provider, op wire.Opcode, h func(*call, context.Context, Req) (Res, error)) provider.Op {
+	return provider.Handle(op, func(ctx context.Context, c provider.Call[Req]) (Res, error) {
+		x, err := begin(ctx, p, op, c)
+		if err != nil {
+			var none Res
+			return none, err
+		}
+		return h(x, ctx, c.Req)
+	})
+}
+
+// begin opens (or reuses) the session for one request.
+func begin[Req protomsg.Message](ctx context.Context, p *Provider, op wire.Opcode, c provider.Call[Req]) (*call, error) {
+	cr, err := p.connect(ctx)
+	if err != nil {
+		p.log.Error("operation failed: no Trusted Services session", "op", op, "err", err)
+		return nil, err
+	}
+	return &call{p: p, cr: cr, app: c.App, op: op, attrs: c.Attrs, alg: c.Alg}, nil
 }
 
 // keyRef is a resolved key name.
@@ -31,8 +59,7 @@ type keyRef struct {
 
 // key resolves a key name of the caller to this provider's key.
 func (x *call) key(name string) (keyRef, error) {
-	o := kim.OwnerOf(x.app)
-	e, err := kim.GetFor(x.p.kim, o, name, x.p.info.Name)
+	e, err := x.p.keys.Get(x.app, name)
 	if err != nil {
 		return keyRef{}, err
 	}
@@ -40,12 +67,13 @@ func (x *call) key(name string) (keyRef, error) {
 	if !ok {
 		return keyRef{}, wire.Errorf(wire.StatusPsaErrorDataCorrupt, "key %q has an invalid key id", name)
 	}
-	return keyRef{owner: o, name: name, entry: e, id: id}, nil
+	return keyRef{owner: kim.OwnerOf(x.app), name: name, entry: e, id: id}, nil
 }
 
 // fail turns an error from the secure world into the Parsec error the
 // client sees, logs it, and repairs the mapping of a key the secure world
-// no longer has.
+// no longer has. The cause is logged here because the front end logs
+// failed requests without details (they may name keys).
 func (x *call) fail(err error, k *keyRef) error {
 	status := ts.ParsecStatus(err)
 	if k != nil && errors.Is(err, ts.PSAErrorDoesNotExist) {
@@ -60,40 +88,14 @@ func (x *call) fail(err error, k *keyRef) error {
 	return wire.Errorf(status, "%v", err)
 }
 
-// checkUse applies the key policy before the call, as Parsec's operation
-// validation does: usage flag and permitted algorithm, then whether the
-// algorithm fits the key type. The partition checks again.
-func checkUse(a psa.Attributes, usage psa.Usage, alg psa.Algorithm) error {
-	if err := a.Permits(usage, alg); err != nil {
-		return err
-	}
-	if !fits(a.Type, alg) {
-		return wire.Errorf(wire.StatusPsaErrorNotPermitted, "%v cannot be used with a %v key", alg, a.Type)
-	}
-	return nil
-}
+// restrictions is what this provider refuses beyond PSA's compatibility
+// rule: the partition has no ARC4.
+var restrictions = psa.Restrictions{NoTypes: []psa.KeyType{psa.KeyTypeARC4}}
 
-// fits reports whether alg belongs to a family a key of type t serves.
-func fits(t psa.KeyType, alg psa.Algorithm) bool {
-	switch {
-	case t.IsRSA():
-		return alg.IsRSAPKCS1v15Sign() || alg.IsRSAPSS() || alg.IsAsymEncrypt()
-	case t.IsECC():
-		return alg.IsECDSA() || alg.IsKeyAgreement() && alg.KeyAgreementBase() == psa.AlgECDH
-	case t.IsDH():
-		return alg.IsKeyAgreement() && alg.KeyAgreementBase() == psa.AlgFFDH
-	case t == psa.KeyTypeHMAC:
-		return alg.IsMAC() && alg.HashAlg() != psa.AlgNone
-	case t == psa.KeyTypeDerive:
-		return alg.IsKeyDerivation()
-	case t == psa.KeyTypeAES, t == psa.KeyTypeCamellia, t == psa.KeyTypeDES:
-		return alg.IsCipher() && alg != psa.AlgStreamCipher ||
-			alg.IsMAC() && (alg.MACBase() == psa.AlgCMAC || alg.MACBase() == psa.AlgCBCMAC) ||
-			t != psa.KeyTypeDES && alg.IsAEAD() && (alg.AEADBase() == psa.AlgGCM || alg.AEADBase() == psa.AlgCCM)
-	case t == psa.KeyTypeChaCha20:
-		return alg == psa.AlgStreamCipher || alg.IsAEAD() && alg.AEADBase() == psa.AlgChaCha20Poly1305
-	}
-	return false
+// checkUse applies the key policy before the call, as Parsec's operation
+// validation does; the partition checks again.
+func checkUse(a psa.Attributes, usage psa.Usage, alg psa.Algorithm) error {
+	return a.CheckUse(usage, alg, restrictions)
 }
 
 // use resolves a key and checks its policy for usage with alg.
@@ -106,10 +108,7 @@ func (x *call) use(name string, usage psa.Usage, alg psa.Algorithm) (keyRef, err
 }
 
 func (x *call) signHash(ctx context.Context, r *pb.SignHashRequest) (*pb.SignHashResult, error) {
-	alg, err := psa.SignFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+	alg := x.alg
 	k, err := x.use(r.GetKeyName(), psa.UsageSignHash, alg)
 	if err != nil {
 		return nil, err
@@ -122,10 +121,7 @@ func (x *call) signHash(ctx context.Context, r *pb.SignHashRequest) (*pb.SignHas
 }
 
 func (x *call) verifyHash(ctx context.Context, r *pb.VerifyHashRequest) (*pb.VerifyHashResult, error) {
-	alg, err := psa.SignFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+	alg := x.alg
 	k, err := x.use(r.GetKeyName(), psa.UsageVerifyHash, alg)
 	if err != nil {
 		return nil, err
@@ -137,10 +133,7 @@ func (x *call) verifyHash(ctx context.Context, r *pb.VerifyHashRequest) (*pb.Ver
 }
 
 func (x *call) signMessage(ctx context.Context, r *pb.SignMessageRequest) (*pb.SignMessageResult, error) {
-	alg, err := psa.SignFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+	alg := x.alg
 	if !alg.IsHashAndSign() {
 		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v cannot sign a message", alg)
 	}
@@ -156,10 +149,7 @@ func (x *call) signMessage(ctx context.Context, r *pb.SignMessageRequest) (*pb.S
 }
 
 func (x *call) verifyMessage(ctx context.Context, r *pb.VerifyMessageRequest) (*pb.VerifyMessageResult, error) {
-	alg, err := psa.SignFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+	alg := x.alg
 	if !alg.IsHashAndSign() {
 		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v cannot verify a message", alg)
 	}
@@ -174,10 +164,7 @@ func (x *call) verifyMessage(ctx context.Context, r *pb.VerifyMessageRequest) (*
 }
 
 func (x *call) asymmetricEncrypt(ctx context.Context, r *pb.AsymmetricEncryptRequest) (*pb.AsymmetricEncryptResult, error) {
-	alg, err := psa.AsymEncryptFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+	alg := x.alg
 	k, err := x.use(r.GetKeyName(), psa.UsageEncrypt, alg)
 	if err != nil {
 		return nil, err
@@ -190,10 +177,7 @@ func (x *call) asymmetricEncrypt(ctx context.Context, r *pb.AsymmetricEncryptReq
 }
 
 func (x *call) asymmetricDecrypt(ctx context.Context, r *pb.AsymmetricDecryptRequest) (*pb.AsymmetricDecryptResult, error) {
-	alg, err := psa.AsymEncryptFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+	alg := x.alg
 	k, err := x.use(r.GetKeyName(), psa.UsageDecrypt, alg)
 	if err != nil {
 		return nil, err
@@ -205,8 +189,15 @@ func (x *call) asymmetricDecrypt(ctx context.Context, r *pb.AsymmetricDecryptReq
 	return &pb.AsymmetricDecryptResult{Plaintext: pt}, nil
 }
 
-func (x *call) generateRandom(ctx context.Context, r *pb.GenerateRandomRequest) (*pb.GenerateRandomResult, error) {
-	b, err := x.cr.GenerateRandom(ctx, int(r.GetSize()))
+func (p *Provider) generateRandom(ctx context.Context, c provider.Call[*pb.GenerateRandomRequest]) (*pb.GenerateRandomResult, error) {
+	if c.Req.GetSize() > p.settings.BufferSizeLimit {
+		return nil, wire.Errorf(wire.StatusResponseTooLarge, "%d random bytes exceed the %d-byte buffer limit", c.Req.GetSize(), p.settings.BufferSizeLimit)
+	}
+	x, err := begin(ctx, p, wire.OpPsaGenerateRandom, c)
+	if err != nil {
+		return nil, err
+	}
+	b, err := x.cr.GenerateRandom(ctx, int(c.Req.GetSize()))
 	if err != nil {
 		return nil, x.fail(err, nil)
 	}
@@ -214,10 +205,7 @@ func (x *call) generateRandom(ctx context.Context, r *pb.GenerateRandomRequest) 
 }
 
 func (x *call) hashCompute(ctx context.Context, r *pb.HashComputeRequest) (*pb.HashComputeResult, error) {
-	alg, err := psa.HashFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+	alg := x.alg
 	h, err := x.cr.HashCompute(ctx, alg, r.GetInput())
 	if err != nil {
 		return nil, x.fail(err, nil)
@@ -226,10 +214,7 @@ func (x *call) hashCompute(ctx context.Context, r *pb.HashComputeRequest) (*pb.H
 }
 
 func (x *call) hashCompare(ctx context.Context, r *pb.HashCompareRequest) (*pb.HashCompareResult, error) {
-	alg, err := psa.HashFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+	alg := x.alg
 	if err := x.cr.HashCompare(ctx, alg, r.GetInput(), r.GetHash()); err != nil {
 		return nil, x.fail(err, nil)
 	}
@@ -250,10 +235,7 @@ func ivLen(t psa.KeyType, alg psa.Algorithm) int {
 }
 
 func (x *call) cipherEncrypt(ctx context.Context, r *pb.CipherEncryptRequest) (*pb.CipherEncryptResult, error) {
-	alg, err := psa.CipherFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+	alg := x.alg
 	k, err := x.use(r.GetKeyName(), psa.UsageEncrypt, alg)
 	if err != nil {
 		return nil, err
@@ -266,10 +248,7 @@ func (x *call) cipherEncrypt(ctx context.Context, r *pb.CipherEncryptRequest) (*
 }
 
 func (x *call) cipherDecrypt(ctx context.Context, r *pb.CipherDecryptRequest) (*pb.CipherDecryptResult, error) {
-	alg, err := psa.CipherFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+	alg := x.alg
 	k, err := x.use(r.GetKeyName(), psa.UsageDecrypt, alg)
 	if err != nil {
 		return nil, err
@@ -286,10 +265,7 @@ func (x *call) cipherDecrypt(ctx context.Context, r *pb.CipherDecryptRequest) (*
 }
 
 func (x *call) macCompute(ctx context.Context, r *pb.MacComputeRequest) (*pb.MacComputeResult, error) {
-	alg, err := psa.MACFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+	alg := x.alg
 	k, err := x.use(r.GetKeyName(), psa.UsageSignMessage, alg)
 	if err != nil {
 		return nil, err
@@ -302,10 +278,7 @@ func (x *call) macCompute(ctx context.Context, r *pb.MacComputeRequest) (*pb.Mac
 }
 
 func (x *call) macVerify(ctx context.Context, r *pb.MacVerifyRequest) (*pb.MacVerifyResult, error) {
-	alg, err := psa.MACFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+	alg := x.alg
 	k, err := x.use(r.GetKeyName(), psa.UsageVerifyMessage, alg)
 	if err != nil {
 		return nil, err
@@ -317,10 +290,7 @@ func (x *call) macVerify(ctx context.Context, r *pb.MacVerifyRequest) (*pb.MacVe
 }
 
 func (x *call) aeadEncrypt(ctx context.Context, r *pb.AeadEncryptRequest) (*pb.AeadEncryptResult, error) {
-	alg, err := psa.AEADFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+	alg := x.alg
 	k, err := x.use(r.GetKeyName(), psa.UsageEncrypt, alg)
 	if err != nil {
 		return nil, err
@@ -333,10 +303,7 @@ func (x *call) aeadEncrypt(ctx context.Context, r *pb.AeadEncryptRequest) (*pb.A
 }
 
 func (x *call) aeadDecrypt(ctx context.Context, r *pb.AeadDecryptRequest) (*pb.AeadDecryptResult, error) {
-	alg, err := psa.AEADFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+	alg := x.alg
 	k, err := x.use(r.GetKeyName(), psa.UsageDecrypt, alg)
 	if err != nil {
 		return nil, err
@@ -349,10 +316,7 @@ func (x *call) aeadDecrypt(ctx context.Context, r *pb.AeadDecryptRequest) (*pb.A
 }
 
 func (x *call) rawKeyAgreement(ctx context.Context, r *pb.RawKeyAgreementRequest) (*pb.RawKeyAgreementResult, error) {
-	alg, err := psa.RawKeyAgreementFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
+	alg := x.alg
 	k, err := x.use(r.GetPrivateKeyName(), psa.UsageDerive, alg)
 	if err != nil {
 		return nil, err

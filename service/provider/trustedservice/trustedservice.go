@@ -62,15 +62,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/tee"
 	"github.com/parsec-go/parsec/ts"
 	pc "github.com/parsec-go/parsec/ts/packedc"
 	"github.com/parsec-go/parsec/wire"
-	"github.com/parsec-go/parsec/wire/pb"
-	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // Config is the provider's own part of its [[provider]] table.
@@ -84,31 +81,17 @@ type Config struct {
 }
 
 const (
-	defaultBufferSizeLimit = 1 << 20
-	minKeyID               = 1
-	maxKeyID               = 0x3fffffff
+	minKeyID = 1
+	maxKeyID = 0x3fffffff
 	// startupTimeout bounds the first connection attempt in New.
 	startupTimeout = 5 * time.Second
 )
 
-// rustOpcodes is Rust Parsec's Trusted Service provider's set.
-var rustOpcodes = []wire.Opcode{
-	wire.OpPsaDestroyKey, wire.OpPsaGenerateKey, wire.OpPsaSignHash, wire.OpPsaVerifyHash,
-	wire.OpPsaImportKey, wire.OpPsaExportPublicKey, wire.OpPsaExportKey, wire.OpPsaGenerateRandom,
-	wire.OpCanDoCrypto, wire.OpPsaAsymmetricEncrypt, wire.OpPsaAsymmetricDecrypt,
-}
-
-// packedOpcodes are what the packed-c interface adds.
-var packedOpcodes = []wire.Opcode{
-	wire.OpPsaSignMessage, wire.OpPsaVerifyMessage, wire.OpPsaHashCompute, wire.OpPsaHashCompare,
-	wire.OpPsaAeadEncrypt, wire.OpPsaAeadDecrypt, wire.OpPsaRawKeyAgreement,
-	wire.OpPsaCipherEncrypt, wire.OpPsaCipherDecrypt,
-}
-
 // Provider is the Trusted Service provider.
 type Provider struct {
+	*provider.Table
 	info     provider.Info
-	kim      kim.Manager
+	keys     provider.Keys
 	log      *slog.Logger
 	settings provider.Settings
 	enc      ts.Encoding
@@ -155,25 +138,16 @@ func New(d provider.Deps) (provider.Provider, error) {
 	if cfg.BufferSize != 0 && (cfg.BufferSize < 4096 || cfg.BufferSize > tee.MaxEmuShm) {
 		return nil, fmt.Errorf(`config key "provider.buffer_size": %d is outside 4096..%d`, cfg.BufferSize, tee.MaxEmuShm)
 	}
-	log := d.Log
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
+	d = d.Defaults()
 	p := &Provider{
-		kim: d.KIM, log: log, settings: d.Settings, enc: enc,
+		info: provider.NewInfo(wire.ProviderTrustedService, d.Name, [3]uint32{0, 1, 0}),
+		keys: d.Keys(wire.ProviderTrustedService), log: d.Log, settings: d.Settings, enc: enc,
 		timeout: time.Duration(cfg.CallTimeoutSecs) * time.Second, bufSize: int(cfg.BufferSize),
 	}
 	if p.timeout == 0 {
 		p.timeout = ts.DefaultTimeout
 	}
-	if p.settings.BufferSizeLimit == 0 {
-		p.settings.BufferSizeLimit = defaultBufferSizeLimit
-	}
-	desc := wire.ProviderTrustedService.Desc()
-	p.info = provider.Info{
-		ID: wire.ProviderTrustedService, Name: d.Name, UUID: desc.UUID,
-		Description: desc.Description, Vendor: desc.Vendor, Version: [3]uint32{0, 1, 0},
-	}
+	p.Table = p.table()
 	if cfg.EmulatorSocket != "" {
 		addr := cfg.EmulatorSocket
 		p.where = "emulator " + addr
@@ -211,15 +185,12 @@ func New(d provider.Deps) (provider.Provider, error) {
 // initIDs starts the id counter after the largest id this provider has
 // recorded, so ids are not reused while their mapping exists.
 func (p *Provider) initIDs() error {
-	all, err := p.kim.All()
+	all, err := p.keys.All()
 	if err != nil {
 		return fmt.Errorf("listing keys: %w", err)
 	}
 	var max uint32
 	for _, k := range all {
-		if k.Entry.ProviderName != p.info.Name {
-			continue
-		}
 		if id, ok := decodeKeyID(k.Entry.KeyID); ok && id > max {
 			max = id
 		}
@@ -305,16 +276,13 @@ func (p *Provider) reconcileLocked(ctx context.Context) {
 	if !p.crypto.Supports(pc.OpGetKeyAttrs) {
 		return
 	}
-	all, err := p.kim.All()
+	all, err := p.keys.All()
 	if err != nil {
 		p.log.Error("cannot list keys to check them against the secure world", "err", err)
 		return
 	}
 	lost := 0
 	for _, k := range all {
-		if k.Entry.ProviderName != p.info.Name {
-			continue
-		}
 		id, ok := decodeKeyID(k.Entry.KeyID)
 		if !ok {
 			continue
@@ -336,12 +304,12 @@ func (p *Provider) reconcileLocked(ctx context.Context) {
 // forgetLost removes a mapping whose key the secure world lost, if it
 // still points at the same key.
 func (p *Provider) forgetLost(o kim.Owner, name string, e kim.Entry, why string) {
-	cur, err := p.kim.Get(o, name)
-	if err != nil || cur.ProviderName != e.ProviderName || string(cur.KeyID) != string(e.KeyID) {
+	cur, err := p.keys.GetOwner(o, name)
+	if err != nil || string(cur.KeyID) != string(e.KeyID) {
 		return
 	}
 	id, _ := decodeKeyID(e.KeyID)
-	if err := p.kim.Remove(o, name); err != nil {
+	if err := p.keys.RemoveOwner(o, name); err != nil {
 		p.log.Error("cannot remove the mapping of a lost key", "key", name, "app", o.App, "key_id", id, "err", err)
 		return
 	}
@@ -350,28 +318,6 @@ func (p *Provider) forgetLost(o kim.Owner, name string, e kim.Entry, why string)
 
 // Info implements provider.Provider.
 func (p *Provider) Info() provider.Info { return p.info }
-
-// Opcodes implements provider.Provider.
-func (p *Provider) Opcodes() []wire.Opcode {
-	ops := append([]wire.Opcode(nil), rustOpcodes...)
-	if p.enc == ts.PackedC {
-		ops = append(ops, packedOpcodes...)
-	} else {
-		ops = append(ops, wire.OpPsaSignMessage, wire.OpPsaVerifyMessage)
-	}
-	return ops
-}
-
-// Accepts implements provider.Provider: the advertised opcodes and, with
-// packed-c, the MAC operations.
-func (p *Provider) Accepts(op wire.Opcode) bool {
-	for _, o := range p.Opcodes() {
-		if o == op {
-			return true
-		}
-	}
-	return p.enc == ts.PackedC && (op == wire.OpPsaMacCompute || op == wire.OpPsaMacVerify)
-}
 
 // Close implements provider.Provider.
 func (p *Provider) Close() error {
@@ -382,68 +328,33 @@ func (p *Provider) Close() error {
 	return nil
 }
 
-// Execute implements provider.Provider.
-func (p *Provider) Execute(ctx context.Context, app auth.Application, op wire.Opcode, req protomsg.Message) (protomsg.Message, error) {
-	if !p.Accepts(op) {
-		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v is not supported by the Trusted Service provider with the %s encoding", op, p.enc)
-	}
-	switch r := req.(type) {
-	case *pb.CanDoCryptoRequest:
-		return p.canDoCrypto(r)
-	case *pb.GenerateRandomRequest:
-		if r.GetSize() > p.settings.BufferSizeLimit {
-			return nil, wire.Errorf(wire.StatusResponseTooLarge, "%d random bytes exceed the %d-byte buffer limit", r.GetSize(), p.settings.BufferSizeLimit)
-		}
-	}
-	cr, err := p.connect(ctx)
-	if err != nil {
-		p.log.Error("operation failed: no Trusted Services session", "op", op, "err", err)
-		return nil, err
-	}
-	x := &call{p: p, cr: cr, app: app, op: op}
-	switch r := req.(type) {
-	case *pb.GenerateKeyRequest:
-		return x.generateKey(ctx, r)
-	case *pb.ImportKeyRequest:
-		return x.importKey(ctx, r)
-	case *pb.DestroyKeyRequest:
-		return x.destroyKey(ctx, r)
-	case *pb.ExportPublicKeyRequest:
-		return x.exportPublicKey(ctx, r)
-	case *pb.ExportKeyRequest:
-		return x.exportKey(ctx, r)
-	case *pb.SignHashRequest:
-		return x.signHash(ctx, r)
-	case *pb.VerifyHashRequest:
-		return x.verifyHash(ctx, r)
-	case *pb.SignMessageRequest:
-		return x.signMessage(ctx, r)
-	case *pb.VerifyMessageRequest:
-		return x.verifyMessage(ctx, r)
-	case *pb.AsymmetricEncryptRequest:
-		return x.asymmetricEncrypt(ctx, r)
-	case *pb.AsymmetricDecryptRequest:
-		return x.asymmetricDecrypt(ctx, r)
-	case *pb.GenerateRandomRequest:
-		return x.generateRandom(ctx, r)
-	case *pb.HashComputeRequest:
-		return x.hashCompute(ctx, r)
-	case *pb.HashCompareRequest:
-		return x.hashCompare(ctx, r)
-	case *pb.CipherEncryptRequest:
-		return x.cipherEncrypt(ctx, r)
-	case *pb.CipherDecryptRequest:
-		return x.cipherDecrypt(ctx, r)
-	case *pb.MacComputeRequest:
-		return x.macCompute(ctx, r)
-	case *pb.MacVerifyRequest:
-		return x.macVerify(ctx, r)
-	case *pb.AeadEncryptRequest:
-		return x.aeadEncrypt(ctx, r)
-	case *pb.AeadDecryptRequest:
-		return x.aeadDecrypt(ctx, r)
-	case *pb.RawKeyAgreementRequest:
-		return x.rawKeyAgreement(ctx, r)
-	}
-	return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v is not supported by the Trusted Service provider (request %T)", op, req)
+// table is Rust Parsec's Trusted Service provider's set, plus sign and
+// verify message, plus what only the packed-c interface offers (MAC
+// answered but not advertised, as the other providers do).
+func (p *Provider) table() *provider.Table {
+	packed := p.enc == ts.PackedC
+	return provider.NewTable(
+		session(p, wire.OpPsaDestroyKey, (*call).destroyKey),
+		session(p, wire.OpPsaGenerateKey, (*call).generateKey),
+		session(p, wire.OpPsaSignHash, (*call).signHash),
+		session(p, wire.OpPsaVerifyHash, (*call).verifyHash),
+		session(p, wire.OpPsaImportKey, (*call).importKey),
+		session(p, wire.OpPsaExportPublicKey, (*call).exportPublicKey),
+		session(p, wire.OpPsaExportKey, (*call).exportKey),
+		provider.Handle(wire.OpPsaGenerateRandom, p.generateRandom),
+		provider.Handle(wire.OpCanDoCrypto, p.canDoCrypto),
+		session(p, wire.OpPsaAsymmetricEncrypt, (*call).asymmetricEncrypt),
+		session(p, wire.OpPsaAsymmetricDecrypt, (*call).asymmetricDecrypt),
+		session(p, wire.OpPsaSignMessage, (*call).signMessage),
+		session(p, wire.OpPsaVerifyMessage, (*call).verifyMessage),
+		session(p, wire.OpPsaHashCompute, (*call).hashCompute).If(packed),
+		session(p, wire.OpPsaHashCompare, (*call).hashCompare).If(packed),
+		session(p, wire.OpPsaAeadEncrypt, (*call).aeadEncrypt).If(packed),
+		session(p, wire.OpPsaAeadDecrypt, (*call).aeadDecrypt).If(packed),
+		session(p, wire.OpPsaRawKeyAgreement, (*call).rawKeyAgreement).If(packed),
+		session(p, wire.OpPsaCipherEncrypt, (*call).cipherEncrypt).If(packed),
+		session(p, wire.OpPsaCipherDecrypt, (*call).cipherDecrypt).If(packed),
+		session(p, wire.OpPsaMacCompute, (*call).macCompute).Unadvertised().If(packed),
+		session(p, wire.OpPsaMacVerify, (*call).macVerify).Unadvertised().If(packed),
+	)
 }

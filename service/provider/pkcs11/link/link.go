@@ -169,7 +169,7 @@ func ReadRequest(r io.Reader) (wire.Header, protomsg.Message, error) {
 	if err != nil {
 		return h, nil, err
 	}
-	return h, req, nil
+	return h, req.Msg, nil
 }
 
 // Serve answers the one request on c and closes it. timeout bounds the
