@@ -9,8 +9,8 @@ import (
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/software/internal/ccm"
-	"github.com/parsec-go/parsec/service/provider/software/internal/chacha20poly1305"
 	"github.com/parsec-go/parsec/wire/pb"
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 // aeadFor validates an AEAD request as Mbed TLS does (nonce length, then
@@ -43,7 +43,7 @@ func aeadFor(k *key, alg psa.Algorithm, nonce []byte) (aeadImpl, error) {
 		if n != chacha20poly1305.NonceSize {
 			return nil, errInvalidArgument("ChaCha20-Poly1305 nonces are 12 bytes, not %d", n)
 		}
-		if tag != chacha20poly1305.TagSize {
+		if tag != chacha20poly1305.Overhead {
 			return nil, errNotSupported("ChaCha20-Poly1305 is only supported with 16-byte tags")
 		}
 	default:

@@ -10,8 +10,8 @@ import (
 
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/provider"
-	"github.com/parsec-go/parsec/service/provider/software/internal/chacha20poly1305"
 	"github.com/parsec-go/parsec/wire/pb"
+	"golang.org/x/crypto/chacha20"
 )
 
 // Single-part cipher operations as psa_cipher_encrypt/decrypt define
@@ -23,7 +23,7 @@ import (
 func ivSize(t psa.KeyType, alg psa.Algorithm) int {
 	switch {
 	case t == psa.KeyTypeChaCha20:
-		return chacha20poly1305.NonceSize
+		return chacha20.NonceSize
 	case alg == psa.AlgECBNoPadding:
 		return 0
 	}
@@ -69,7 +69,7 @@ func (p *Provider) cipherEncrypt(_ context.Context, c provider.Call[*pb.CipherEn
 	iv := out[:n]
 	if k.attrs.Type == psa.KeyTypeChaCha20 {
 		ct := make([]byte, len(pt))
-		if err := chacha20poly1305.XORKeyStream(ct, pt, k.material, iv, 0); err != nil {
+		if err := chachaXOR(ct, pt, k.material, iv); err != nil {
 			return nil, errInvalidArgument("%v", err)
 		}
 		return &pb.CipherEncryptResult{Ciphertext: append(out, ct...)}, nil
@@ -120,7 +120,7 @@ func (p *Provider) cipherDecrypt(_ context.Context, c provider.Call[*pb.CipherDe
 	iv, ct := in[:n], in[n:]
 	if k.attrs.Type == psa.KeyTypeChaCha20 {
 		pt := make([]byte, len(ct))
-		if err := chacha20poly1305.XORKeyStream(pt, ct, k.material, iv, 0); err != nil {
+		if err := chachaXOR(pt, ct, k.material, iv); err != nil {
 			return nil, errInvalidArgument("%v", err)
 		}
 		return &pb.CipherDecryptResult{Plaintext: pt}, nil
@@ -174,4 +174,15 @@ func pkcs7Unpad(b []byte) (int, bool) {
 		good &= subtle.ConstantTimeSelect(inPad, match, 1)
 	}
 	return len(b) - pad, good == 1
+}
+
+// chachaXOR is PSA's ChaCha20 stream cipher: RFC 8439 with a 96-bit nonce
+// and the block counter starting at 0.
+func chachaXOR(dst, src, key, nonce []byte) error {
+	c, err := chacha20.NewUnauthenticatedCipher(key, nonce)
+	if err != nil {
+		return err
+	}
+	c.XORKeyStream(dst, src)
+	return nil
 }

@@ -10,7 +10,7 @@ import (
 	"hash"
 
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/service/provider/software/internal/sha3"
+	"golang.org/x/crypto/sha3"
 )
 
 // hashInfo ties a PSA hash algorithm to its implementation.

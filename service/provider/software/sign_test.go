@@ -16,10 +16,10 @@ import (
 	"testing"
 
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/service/provider/software/internal/sha3"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 	"github.com/parsec-go/parsec/wire/protomsg"
+	"golang.org/x/crypto/sha3"
 )
 
 // ecdsaPublic turns an exported uncompressed point into a crypto/ecdsa key.

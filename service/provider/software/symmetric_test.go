@@ -16,9 +16,9 @@ import (
 	"testing"
 
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/service/provider/software/internal/sha3"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
+	"golang.org/x/crypto/sha3"
 )
 
 func TestCipher(t *testing.T) {
