@@ -12,6 +12,7 @@ IMAGE_FEATURES += "ssh-server-dropbear"
 IMAGE_INSTALL = " \
     packagegroup-core-boot \
     packagegroup-parsec-go \
+    parsec-tool-tests \
     shadow \
     ${@bb.utils.contains('BBFILE_COLLECTIONS', 'tpm-layer', 'swtpm', '', d)} \
     ${CORE_IMAGE_EXTRA_INSTALL} \

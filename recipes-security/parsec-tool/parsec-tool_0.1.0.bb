@@ -1,8 +1,8 @@
 SUMMARY = "Parsec command line client (Go implementation)"
 DESCRIPTION = "parsec-tool talks to a Parsec service over its Unix socket: \
-key management, signing, encryption, CSR creation. Also installs \
-parsec-cli-tests.sh, the end-to-end test script that upstream's oeqa test \
-and ours run on the target."
+key management, signing, encryption, CSR creation. The package \
+parsec-tool-tests holds parsec-cli-tests.sh, the end-to-end test script that \
+upstream's oeqa test and ours run on the target."
 
 require recipes-security/parsec-go/parsec-go.inc
 
@@ -14,5 +14,8 @@ do_install() {
 	install -m 0755 ${S}/src/${GO_IMPORT}/tools/parsec-cli-tests/parsec-cli-tests.sh ${D}${bindir}/parsec-cli-tests.sh
 }
 
-# parsec-cli-tests.sh checks every result with the openssl command.
-RDEPENDS:${PN} = "openssl-bin"
+# The test script and the openssl command it judges results with stay off
+# devices that only need the tool.
+PACKAGES =+ "${PN}-tests"
+FILES:${PN}-tests = "${bindir}/parsec-cli-tests.sh"
+RDEPENDS:${PN}-tests = "${PN} openssl-bin"

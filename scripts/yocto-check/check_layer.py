@@ -25,7 +25,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Yocto release series names a LAYERSERIES_COMPAT may use.
 KNOWN_SERIES = {'kirkstone', 'langdale', 'mickledore', 'nanbield', 'scarthgap', 'styhead',
                 'walnascar', 'whinlatter', 'wrynose'}
-REQUIRED_SERIES = {'scarthgap', 'wrynose'}
+# Every release whose Go (>= go.mod's 1.22) builds us: scarthgap and styhead
+# ship Go 1.22.12, walnascar 1.24.6, whinlatter 1.25.9, wrynose 1.26.5.
+REQUIRED_SERIES = {'scarthgap', 'styhead', 'walnascar', 'whinlatter', 'wrynose'}
+# Releases whose LICENSE parser knows only '&' and '|' (license-format QA
+# refuses SPDX AND/OR); oe-core master (6.1) wants AND/OR and warns on '&'.
+AMPERSAND_SERIES = ('scarthgap', 'styhead', 'walnascar', 'whinlatter', 'wrynose')
+MASTER_CORENAMES = 'wrynose blacksail'
+
 # Collection names of layers we may refer to (upstream spelling: meta-parsec
 # is "parsec-layer", meta-tpm is "tpm-layer").
 KNOWN_COLLECTIONS = {'core', 'yocto', 'openembedded-layer', 'meta-python', 'networking-layer',
@@ -203,11 +210,38 @@ def md5_of(path, beginline=None, endline=None):
 
 
 def license_ids(expr):
-    return [t for t in re.split(r'[\s&|()]+', expr) if t]
+    return [t for t in re.split(r'[\s&|()]+', expr) if t and t not in ('AND', 'OR', 'WITH')]
+
+
+def check_license_syntax(d, name, res):
+    """LICENSE as each release's parser wants it: '&' where SPDX AND is a
+    license-format error (up to wrynose), SPDX AND/OR on oe-core master,
+    which warns "LICENSE is using an old syntax" on '&'."""
+    problems = []
+    saved = d.getRaw('LAYERSERIES_CORENAMES')
+    seen = {}
+    for names in AMPERSAND_SERIES + (MASTER_CORENAMES,):
+        d.setVar('LAYERSERIES_CORENAMES', names)
+        lic = d.getVar('LICENSE') or ''
+        seen[names] = sorted(license_ids(lic))
+        words = set(re.split(r'[\s()]+', lic))
+        if names == MASTER_CORENAMES:
+            if re.search(r'[&|]', lic):
+                problems.append('on oe-core master LICENSE is "%s": old syntax, write SPDX AND/OR' % lic)
+        elif words & {'AND', 'OR', 'WITH'}:
+            problems.append('on %s LICENSE is "%s": its parser takes only & and |' % (names, lic))
+    if saved is None:
+        d.setVar('LAYERSERIES_CORENAMES', '')
+    else:
+        d.setVar('LAYERSERIES_CORENAMES', saved)
+    if len({tuple(v) for v in seen.values()}) > 1:
+        problems.append('LICENSE names other licences on some releases: %s' % seen)
+    res.check('LICENSE syntax per release %s' % name, problems, d.getVar('LICENSE'))
 
 
 def check_licenses(root, d, name, res):
     problems = []
+    check_license_syntax(d, name, res)
     lic = d.getVar('LICENSE') or ''
     ids = license_ids(lic)
     for i in ids:
@@ -341,7 +375,56 @@ def check_recipe(root, path, res, run_go):
                     first = open(script).readline()
                     if 'bash' in first and 'bash' not in rdeps:
                         problems.append('%s runs under bash but RDEPENDS lacks bash' % m.group(1))
+    problems += check_test_package(d)
     res.check('Go build settings %s' % name, problems, ' '.join(pkgs))
+
+
+def check_test_package(d):
+    """Test scripts (*-tests.sh) and what only they need (openssl-bin) ship
+    in ${PN}-tests or ${PN}-ptest, not in the package devices install."""
+    problems = []
+    pn = d.getVar('PN')
+    installed = set()
+    for fn in d.funcs.values():
+        if fn.name.startswith('do_install'):
+            installed.update(re.findall(r'\$\{D\}(\$\{bindir\}/\S+-tests\.sh)\b', fn.body))
+    if not installed:
+        return problems
+    packages = (d.getVar('PACKAGES') or '').split()
+    for path in sorted(installed):
+        owners = [p for p in packages if path in (d.getVar('FILES:' + p, expand=False) or '').split()]
+        if not any(o in (pn + '-tests', pn + '-ptest') for o in owners):
+            problems.append('%s is not in FILES:${PN}-tests (or -ptest)' % path)
+    if 'openssl-bin' in (d.getVar('RDEPENDS:' + pn) or '').split():
+        problems.append('RDEPENDS:%s has openssl-bin, which only the test script needs' % pn)
+    return problems
+
+
+def check_readme_modes(root, res):
+    """Every `PATH` (MODE, OWNER:GROUP) the README gives for an installed
+    file must be what the recipe installs (expected/*.tree)."""
+    problems = []
+    readme = os.path.join(root, 'README.md')
+    with open(readme) as f:
+        text = f.read()
+    d = layerlib.read_recipe(os.path.join(root, 'recipes-security/parsec-service/parsec-service_0.1.0.bb'), root)
+    tree = {}
+    for t in glob.glob(os.path.join(HERE, 'expected', '*.tree')):
+        with open(t) as f:
+            for line in f:
+                if line.startswith('#') or not line.strip():
+                    continue
+                _, mode, owner, path = line.split()
+                tree[d.expand(path)] = (mode, owner)
+    said = re.findall(r'`(/[^`\s]+)` \((0[0-7]{3})(?:, ([a-z-]+:[a-z-]+))?\)', re.sub(r'\s+', ' ', text))
+    for path, mode, owner in said:
+        if path not in tree:
+            continue
+        want_mode, want_owner = tree[path]
+        if mode != want_mode or (owner and owner != want_owner):
+            problems.append('README says %s is %s %s; the recipe installs %s %s'
+                            % (path, mode, owner or '', want_mode, want_owner))
+    res.check('README modes and owners match the recipes', problems, '%d paths named' % len(said))
 
 
 # PACKAGECONFIG values whose provider selection check_provider_tags tries.
@@ -534,6 +617,7 @@ def main():
     check_meta_parsec(root, res)
     check_no_go_in_metadata(root, res)
     check_oeqa(root, res)
+    check_readme_modes(root, res)
     check_shell_scripts(root, res)
     return 1 if res.failed else 0
 

@@ -119,6 +119,8 @@ def read_recipe(path, layer_root, arch='amd64', distro_features='', workdir='/wo
                      GO_BUILD_BINDIR='bin' if arch == 'amd64' else 'bin/linux_' + a['TARGET_GOARCH'],
                      ).items():
         d.setVar(k, v)
+    # oe-core's layer.conf names its series; the LICENSE operator follows it.
+    d.setVar('LAYERSERIES_CORENAMES', release)
     for k, v in (extra or {}).items():
         d.setVar(k, v)
     bbparse.load(path, d, [layer_root], classdirs=[os.path.join(OE_DIR, 'classes')])

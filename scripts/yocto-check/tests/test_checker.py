@@ -76,7 +76,8 @@ def provider_tags_go(root, res):
 
 
 STATIC = (check_layer.check_layer_conf, check_layer.check_syntax, recipes,
-          check_layer.check_go_mod, check_layer.check_meta_parsec, check_layer.check_oeqa)
+          check_layer.check_go_mod, check_layer.check_meta_parsec, check_layer.check_oeqa,
+          check_layer.check_readme_modes)
 
 
 class BrokenLayer(unittest.TestCase):
@@ -129,8 +130,39 @@ class BrokenLayer(unittest.TestCase):
         self.assertFails(r'BBFILE_PATTERN_parsec-go')
 
     def test_layer_unknown_series(self):
-        self.edit('conf/layer.conf', 'scarthgap whinlatter wrynose', 'scarthgap wrynose kirkstonee')
+        self.edit('conf/layer.conf', 'scarthgap styhead walnascar whinlatter wrynose',
+                  'scarthgap styhead walnascar whinlatter wrynose kirkstonee')
         self.assertFails(r'unknown release series in LAYERSERIES_COMPAT: kirkstonee')
+
+    # Issue 15 item 16: every release whose Go builds us.
+    def test_layer_series_missing(self):
+        self.edit('conf/layer.conf', 'scarthgap styhead walnascar whinlatter wrynose',
+                  'scarthgap whinlatter wrynose')
+        self.assertFails(r'LAYERSERIES_COMPAT lacks styhead walnascar')
+
+    # Issue 15 item 16: SPDX AND on oe-core master, '&' where only that parses.
+    def test_license_old_syntax_on_master(self):
+        self.edit(INC, 'LICENSE = "Apache-2.0 ${PARSEC_LICENSE_AND} BSD-3-Clause ${PARSEC_LICENSE_AND} MIT"',
+                  'LICENSE = "Apache-2.0 & BSD-3-Clause & MIT"')
+        self.assertFails(r'on oe-core master LICENSE is "Apache-2.0 & BSD-3-Clause & MIT": old syntax')
+
+    def test_license_and_on_scarthgap(self):
+        self.edit(INC, 'LICENSE = "Apache-2.0 ${PARSEC_LICENSE_AND} BSD-3-Clause ${PARSEC_LICENSE_AND} MIT"',
+                  'LICENSE = "Apache-2.0 AND BSD-3-Clause AND MIT"')
+        self.assertFails(r'on scarthgap LICENSE is "Apache-2.0 AND BSD-3-Clause AND MIT": its parser takes only')
+
+    # Issue 15 item 17: the test script and openssl-bin stay out of parsec-tool.
+    def test_cli_tests_in_main_package(self):
+        self.edit('recipes-security/parsec-tool/parsec-tool_0.1.0.bb',
+                  'RDEPENDS:${PN}-tests = "${PN} openssl-bin"', 'RDEPENDS:${PN} = "openssl-bin"')
+        self.edit('recipes-security/parsec-tool/parsec-tool_0.1.0.bb',
+                  'FILES:${PN}-tests = "${bindir}/parsec-cli-tests.sh"', '')
+        self.assertFails(r'parsec-cli-tests.sh is not in FILES:\$\{PN\}-tests.*openssl-bin, which only the test script needs')
+
+    # Issue 15 item 17: the README's modes are the recipe's.
+    def test_readme_modes_differ(self):
+        self.edit('README.md', '`/etc/parsec` (0750, root:parsec)', '`/etc/parsec` (0700, parsec:parsec)')
+        self.assertFails(r'README says /etc/parsec is 0700 parsec:parsec; the recipe installs 0750 root:parsec')
 
     def test_layer_missing_compat(self):
         self.edit('conf/layer.conf', 'LAYERSERIES_COMPAT_parsec-go', 'LAYERSERIES_COMPAT_parsecgo')
