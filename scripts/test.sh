@@ -16,7 +16,7 @@ export CGO_ENABLED=0
 
 # interop runs before unit: it builds the cached trixie root that the TPM
 # provider's end-to-end test needs for its Rust parsec-tool half.
-suites_all="static interop pkcs11 unit ts fuzz yocto arm64 qemu"
+suites_all="static interop pkcs11 unit ts pkcs11module fuzz yocto arm64 qemu"
 suites_quick="static unit"
 
 passed=0
@@ -85,6 +85,13 @@ suite_ts() {
 # softhsm2 and a C compiler, which the PKCS#11 Go tests then use.
 suite_pkcs11() {
 	scripts/pkcs11-cli-tests.sh --quick
+}
+
+# pkcs11module: libparsec-pkcs11.so with pkcs11-tool, p11tool and OpenSSL
+# against our service (scripts/pkcs11-module-tests.sh; --quick skips RSA
+# 4096 and TLS 1.2). It builds with cgo, the rest of the tree without.
+suite_pkcs11module() {
+	CGO_ENABLED=1 scripts/pkcs11-module-tests.sh --quick
 }
 
 # fuzz: a short slice of every fuzz target (scripts/fuzz.sh N|DURATION for more).

@@ -1,0 +1,327 @@
+#!/usr/bin/env bash
+# Usage: scripts/pkcs11-module-tests.sh [--quick] [--bench [SECONDS]] [--keep]
+#
+# Tests libparsec-pkcs11.so (tools/parsec-pkcs11-module) with real PKCS#11
+# applications against our real service (software provider, in a temp dir):
+# pkcs11-tool (opensc), p11tool (gnutls-bin), OpenSSL through the libp11
+# engine (a CSR, then a TLS handshake with openssl s_server/s_client),
+# isolation between two uids, keys shared with parsec-tool both ways, and
+# fork, threads and error codes through the C ABI (testdata/p11check.c).
+#
+#   --quick        the CI slice: skips RSA 4096, the second uid and TLS
+#   --bench [S]    also compares ECDSA P-256 C_Sign/s through the module with
+#                  the Go client library's SignHash, same service, same run
+#                  (3 alternating rounds of S seconds each, default 3)
+#   --keep         keep the temp dir (prints its path)
+#
+# Installs what it needs when root on Debian (opensc gnutls-bin
+# libengine-pkcs11-openssl openssl gcc libp11-kit-dev). Ends with
+# "N passed, N failed"; exits 1 if any check failed.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/lib/go.sh"
+ensure_go || exit 1
+
+quick=0
+bench=0
+bench_s=3
+keep=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=1 ;;
+	--bench)
+		bench=1
+		if [[ ${2:-} =~ ^[0-9]+$ ]]; then
+			bench_s=$2
+			shift
+		fi
+		;;
+	--keep) keep=1 ;;
+	-h | --help)
+		sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "unknown option $1" >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+
+need=()
+command -v pkcs11-tool >/dev/null || need+=(opensc)
+command -v p11tool >/dev/null || need+=(gnutls-bin)
+command -v openssl >/dev/null || need+=(openssl)
+ls /usr/lib/*/engines-3/pkcs11.so >/dev/null 2>&1 || need+=(libengine-pkcs11-openssl)
+if [ ${#need[@]} -gt 0 ]; then
+	[ "$(id -u)" = 0 ] || { echo "install: ${need[*]}" >&2; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+work=$(mktemp -d /tmp/parsec-p11-tests.XXXXXX)
+chmod 755 "$work"
+svc_pid=
+cleanup() {
+	if [ -n "$svc_pid" ] && tr '\0' '\n' <"/proc/$svc_pid/cmdline" 2>/dev/null | grep -qxF "$work/svc/config.toml"; then
+		kill -TERM "$svc_pid" 2>/dev/null
+		wait "$svc_pid" 2>/dev/null
+	fi
+	if [ "$keep" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+bin=$work/bin
+mkdir -p "$bin" "$work/svc"
+echo "building the module, the service, parsec-tool and p11check"
+M=$bin/libparsec-pkcs11.so
+"$root/scripts/build-pkcs11-module.sh" "$M" || exit 1
+(cd "$root" && CGO_ENABLED=0 go build -o "$bin/parsec" ./service/cmd/parsec &&
+	CGO_ENABLED=0 go build -o "$bin/parsec-tool" ./tools/parsec-tool) || exit 1
+(cd "$root" && CGO_ENABLED=1 go test -count=1 ./tools/parsec-pkcs11-module) || exit 1
+cc -O2 -Wall -o "$bin/p11check" "$root/tools/parsec-pkcs11-module/testdata/p11check.c" -ldl -lpthread || exit 1
+chmod -R a+rX "$bin"
+
+d=$work/svc
+cat >"$d/config.toml" <<CONF
+[core_settings]
+allow_root = true
+log_level = "warn"
+[listener]
+listener_type = "DomainSocket"
+timeout = 200
+socket_path = "$d/parsec.sock"
+socket_mode = 0o666
+[authenticator]
+auth_type = "UnixPeerCredentials"
+[[key_manager]]
+name = "on-disk-manager"
+manager_type = "OnDisk"
+store_path = "$d/mappings"
+[[provider]]
+provider_type = "MbedCrypto"
+key_info_manager = "on-disk-manager"
+store_path = "$d/keys"
+CONF
+(cd "$d" && exec "$bin/parsec" -c "$d/config.toml") </dev/null >"$d/parsec.log" 2>&1 &
+svc_pid=$!
+export PARSEC_SERVICE_ENDPOINT=unix:$d/parsec.sock
+for _ in $(seq 1 500); do
+	"$bin/parsec-tool" ping >/dev/null 2>&1 && break
+	kill -0 "$svc_pid" 2>/dev/null || break
+	sleep 0.02
+done
+"$bin/parsec-tool" ping >/dev/null 2>&1 || { cat "$d/parsec.log"; exit 1; }
+
+passed=0
+failed=0
+n=0
+# check NAME CMD...: runs CMD with its output in a log; shows the log's end
+# on failure.
+check() {
+	local name=$1
+	shift
+	n=$((n + 1))
+	if (cd "$work" && "$@") >"$work/log.$n" 2>&1; then
+		passed=$((passed + 1))
+		echo "ok   $name"
+	else
+		failed=$((failed + 1))
+		echo "FAIL $name"
+		tail -n 15 "$work/log.$n" | sed 's/^/     /'
+	fi
+}
+
+p11() { pkcs11-tool --module "$M" "$@"; }
+# out_has PATTERN CMD...: CMD succeeds and prints PATTERN (extended regexp).
+out_has() {
+	local pat=$1 out
+	shift
+	out=$("$@" 2>&1)
+	local rc=$?
+	printf '%s\n' "$out"
+	[ $rc = 0 ] && grep -qE -- "$pat" <<<"$out"
+}
+tok="pkcs11:token=mbed-crypto-provider"
+printf 'the message to sign\n' >"$work/msg"
+
+# ---- pkcs11-tool -------------------------------------------------------------
+check "pkcs11-tool --list-slots: one token per provider, labelled by name" \
+	out_has "token label +: mbed-crypto-provider" p11 --list-slots
+check "keypairgen EC P-256 (--id 01 --label ec256)" \
+	out_has "EC_PARAMS: +06082a8648ce3d030107" p11 --keypairgen --key-type EC:prime256v1 --id 01 --label ec256
+check "keypairgen EC P-384" out_has "ID: +02" p11 --keypairgen --key-type EC:secp384r1 --id 02 --label ec384
+check "keypairgen EC P-521" out_has "label: +ec521" p11 --keypairgen --key-type EC:secp521r1 --id 03 --label ec521
+check "keypairgen RSA 2048" out_has "label: +rsa2048" p11 --keypairgen --key-type rsa:2048 --id 10 --label rsa2048
+# Before the PSS and decryption keys: pkcs11-tool 0.23 --test signs with
+# RSA-PKCS on every RSA key, whatever CKA_ALLOWED_MECHANISMS says.
+check "pkcs11-tool --test: No errors" out_has "^No errors" p11 --test
+if [ "$quick" = 0 ]; then
+	check "keypairgen RSA 4096" out_has "label: +rsa4096" p11 --keypairgen --key-type rsa:4096 --id 11 --label rsa4096
+fi
+check "keypairgen RSA 2048 for PSS" out_has "Allowed mechanisms: RSA-PKCS-PSS" \
+	p11 --keypairgen --key-type rsa:2048 --id 12 --label rsapss --allowed-mechanisms RSA-PKCS-PSS,SHA256-RSA-PKCS-PSS
+check "keypairgen RSA 2048 for decryption" out_has "Usage: +decrypt" \
+	p11 --keypairgen --key-type rsa:2048 --id 13 --label rsadec --usage-decrypt
+check "the key name carries the given CKA_ID" out_has '^\* ec256#id=01 ' "$bin/parsec-tool" list-keys
+
+# pkcs11-tool 0.23 picks the key of --sign, --verify and --decrypt by --id
+# only (--label is ignored there): id_of finds a key's id by its label.
+id_of() {
+	p11 --list-objects --type privkey 2>/dev/null | awk -v l="$1" '$1 == "label:" {found = ($2 == l)} found && $1 == "ID:" {print $2; exit}'
+}
+sign_verify() { # --id ID MECH [extra]
+	local sel=("$1" "$2") mech=$3
+	shift 3
+	p11 --sign "${sel[@]}" -m "$mech" -i msg -o "sig.$mech" "$@" &&
+		p11 --verify "${sel[@]}" -m "$mech" -i msg --signature-file "sig.$mech" "$@" | grep -q "Signature is valid"
+}
+check "sign+verify ECDSA-SHA256 by --id" sign_verify --id 01 ECDSA-SHA256
+check "sign+verify ECDSA-SHA384 P-384" sign_verify --id 02 ECDSA-SHA384
+check "sign+verify ECDSA-SHA512 P-521" sign_verify --id 03 ECDSA-SHA512
+check "sign+verify ECDSA (digest given)" bash -c "openssl dgst -sha256 -binary msg >msg.sha256 &&
+	pkcs11-tool --module '$M' --sign --id 01 -m ECDSA -i msg.sha256 -o sig.raw &&
+	pkcs11-tool --module '$M' --verify --id 01 -m ECDSA -i msg.sha256 --signature-file sig.raw | grep -q 'Signature is valid'"
+check "sign+verify SHA256-RSA-PKCS" sign_verify --id 10 SHA256-RSA-PKCS
+check "sign+verify SHA384-RSA-PKCS" sign_verify --id 10 SHA384-RSA-PKCS
+check "sign+verify SHA256-RSA-PKCS-PSS" sign_verify --id 12 SHA256-RSA-PKCS-PSS
+check "sign+verify RSA-PKCS-PSS (digest given)" bash -c "openssl dgst -sha256 -binary msg >msg.sha256 &&
+	pkcs11-tool --module '$M' --sign --id 12 -m RSA-PKCS-PSS --hash-algorithm SHA256 --mgf MGF1-SHA256 -i msg.sha256 -o sig.pss &&
+	pkcs11-tool --module '$M' --verify --id 12 -m RSA-PKCS-PSS --hash-algorithm SHA256 --mgf MGF1-SHA256 -i msg.sha256 --signature-file sig.pss | grep -q 'Signature is valid'"
+check "a wrong signature does not verify" bash -c "cp sig.ECDSA-SHA256 bad && printf '\\x01' | dd of=bad bs=1 seek=5 conv=notrunc 2>/dev/null &&
+	pkcs11-tool --module '$M' --verify --id 01 -m ECDSA-SHA256 -i msg --signature-file bad 2>&1 | grep -q 'Invalid signature'"
+check "openssl verifies an ECDSA signature of the module (public key read through the module)" bash -c "
+	pkcs11-tool --module '$M' --read-object --type pubkey --id 01 -o pub01.der &&
+	openssl pkey -pubin -inform DER -in pub01.der -out pub01.pem &&
+	pkcs11-tool --module '$M' --sign --id 01 -m ECDSA-SHA256 --signature-format openssl -i msg -o sig.der &&
+	openssl dgst -sha256 -verify pub01.pem -signature sig.der msg"
+check "openssl verifies an RSA-PSS signature of the module" bash -c "
+	pkcs11-tool --module '$M' --read-object --type pubkey --label rsapss -o pss.der &&
+	openssl pkey -pubin -inform DER -in pss.der -out pss.pem &&
+	openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -verify pss.pem -signature sig.SHA256-RSA-PKCS-PSS msg"
+check "decrypt RSA PKCS#1 v1.5 (encrypted by openssl)" bash -c "
+	pkcs11-tool --module '$M' --read-object --type pubkey --label rsadec -o dec.der &&
+	openssl pkey -pubin -inform DER -in dec.der -out dec.pem &&
+	openssl pkeyutl -encrypt -pubin -inkey dec.pem -in msg -out ct &&
+	pkcs11-tool --module '$M' --decrypt --id 13 -m RSA-PKCS -i ct -o pt && cmp pt msg"
+check "keypairgen RSA 2048 for OAEP, decrypt RSA-PKCS-OAEP SHA-256" bash -c "
+	pkcs11-tool --module '$M' --keypairgen --key-type rsa:2048 --id 14 --label rsaoaep --usage-decrypt --allowed-mechanisms RSA-PKCS-OAEP &&
+	pkcs11-tool --module '$M' --read-object --type pubkey --label rsaoaep -o oaep.der &&
+	openssl pkey -pubin -inform DER -in oaep.der -out oaep.pem &&
+	openssl pkeyutl -encrypt -pubin -inkey oaep.pem -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in msg -out ct.oaep &&
+	pkcs11-tool --module '$M' --decrypt --id 14 -m RSA-PKCS-OAEP --hash-algorithm SHA256 --mgf MGF1-SHA256 -i ct.oaep -o pt.oaep && cmp pt.oaep msg"
+check "private keys are sensitive, public attributes readable" bash -c "
+	pkcs11-tool --module '$M' --list-objects --type privkey --id 01 | grep -q 'sensitive, always sensitive, never extractable' &&
+	pkcs11-tool --module '$M' --list-objects --type pubkey --id 10 | grep -q 'RSA 2048 bits'"
+check "C_GenerateRandom" bash -c "pkcs11-tool --module '$M' --generate-random 64 -o rnd && [ \$(stat -c %s rnd) = 64 ]"
+check "CKA_ID stable across module loads" bash -c "
+	a=\$(pkcs11-tool --module '$M' --list-objects --type privkey | grep ID:); b=\$(pkcs11-tool --module '$M' --list-objects --type privkey | grep ID:);
+	[ -n \"\$a\" ] && [ \"\$a\" = \"\$b\" ]"
+
+# ---- p11tool (GnuTLS / p11-kit URIs) ---------------------------------------
+check "p11tool --list-tokens" out_has "Label: mbed-crypto-provider" p11tool --provider "$M" --list-tokens
+check "p11tool --list-all shows the keys with RFC 7512 URIs" \
+	out_has "object=ec384;type=private" p11tool --provider "$M" --list-all "$tok"
+check "p11tool --test-sign (P-256 by URI)" out_has "Verifying against public key in the token... ok" \
+	p11tool --provider "$M" --test-sign "$tok;object=ec256;type=private"
+check "p11tool --test-sign (RSA by URI with id)" out_has "Verifying against public key in the token... ok" \
+	p11tool --provider "$M" --test-sign "$tok;object=rsa2048;type=private"
+
+# ---- OpenSSL through the libp11 engine ---------------------------------------
+export PKCS11_MODULE_PATH=$M
+key="$tok;object=ec256;type=private"
+check "openssl: CSR signed through the module, verified by openssl" bash -c "
+	openssl req -new -engine pkcs11 -keyform engine -key '$key' -subj /CN=localhost -out req.csr &&
+	openssl req -in req.csr -verify -noout &&
+	openssl req -in req.csr -noout -pubkey | openssl pkey -pubin -outform DER | cmp - pub01.der"
+check "openssl: CA issues the certificate" bash -c "
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -subj /CN=parsec-test-ca -days 1 -out ca.pem &&
+	printf 'subjectAltName=DNS:localhost\n' >ext && openssl x509 -req -in req.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile ext -out srv.pem"
+tls() {
+	local port=$((20000 + RANDOM % 20000)) i
+	rm -f s_server.log
+	(timeout 30 openssl s_server -engine pkcs11 -keyform engine -key "$key" -cert srv.pem \
+		-accept "127.0.0.1:$port" -naccept 1 -www "$@" </dev/null >s_server.log 2>&1 &)
+	for i in $(seq 1 200); do
+		grep -q ACCEPT s_server.log 2>/dev/null && break
+		sleep 0.05
+	done
+	timeout 20 openssl s_client -connect "127.0.0.1:$port" -CAfile ca.pem -verify_return_error \
+		-verify_hostname localhost "$@" </dev/null >s_client.log 2>&1
+	cat s_server.log s_client.log
+	grep -q "Verify return code: 0 (ok)" s_client.log && grep -qE "^(New|Reused), TLSv1" s_client.log
+}
+check "TLS 1.3: s_server with the key through the module, s_client verifies" tls -tls1_3
+if [ "$quick" = 0 ]; then
+	check "TLS 1.2: same" tls -tls1_2
+fi
+unset PKCS11_MODULE_PATH
+
+# ---- parsec-tool both ways ----------------------------------------------------
+check "a key made by parsec-tool signs through the module" bash -c "
+	'$bin/parsec-tool' create-ecc-key --key-name from-tool &&
+	'$bin/parsec-tool' export-public-key --key-name from-tool >tool.pem &&
+	id=\$(pkcs11-tool --module '$M' --list-objects --type privkey | awk '\$1 == \"label:\" {f = (\$2 == \"from-tool\")} f && \$1 == \"ID:\" {print \$2; exit}') &&
+	pkcs11-tool --module '$M' --sign --id \$id -m ECDSA-SHA256 --signature-format openssl -i msg -o tool.sig &&
+	openssl dgst -sha256 -verify tool.pem -signature tool.sig msg"
+check "a key made by parsec-tool decrypts through the module" bash -c "
+	'$bin/parsec-tool' create-rsa-key --key-name tool-rsa &&
+	'$bin/parsec-tool' encrypt --key-name tool-rsa 'secret text' | base64 -d >tool.ct &&
+	id=\$(pkcs11-tool --module '$M' --list-objects --type privkey | awk '\$1 == \"label:\" {f = (\$2 == \"tool-rsa\")} f && \$1 == \"ID:\" {print \$2; exit}') &&
+	pkcs11-tool --module '$M' --decrypt --id \$id -m RSA-PKCS -i tool.ct -o tool.pt && [ \"\$(cat tool.pt)\" = 'secret text' ]"
+check "a key made through the module signs with parsec-tool" bash -c "
+	'$bin/parsec-tool' sign --key-name 'ec256#id=01' 'hello' | base64 -d >t.sig &&
+	printf hello >hello && openssl dgst -sha256 -verify pub01.pem -signature t.sig hello"
+check "a key made through the module decrypts with parsec-tool" bash -c "
+	ct=\$(openssl pkeyutl -encrypt -pubin -inkey dec.pem -in msg | base64 -w0) &&
+	[ \"\$('$bin/parsec-tool' decrypt --key-name 'rsadec#id=13' \"\$ct\")\" = \"\$(cat msg)\" ]"
+
+# ---- the C ABI: errors, fork, threads ---------------------------------------
+check "error codes, unsupported calls, buffer conventions" "$bin/p11check" "$M" errors ec256
+check "fork: the child re-initialises and signs, the parent carries on" timeout 120 "$bin/p11check" "$M" fork ec256
+check "threads: 8 threads sign and verify at once" timeout 120 "$bin/p11check" "$M" threads ec256 8
+
+# ---- isolation ------------------------------------------------------------------
+if [ "$(id -u)" = 0 ]; then
+	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/nonexistent "$@"; }
+	check "a second uid sees the token but none of the first uid's objects" bash -c "
+		out=\$(setpriv --reuid=65534 --regid=65534 --clear-groups pkcs11-tool --module '$M' --list-slots --list-objects 2>&1); echo \"\$out\";
+		grep -q 'mbed-crypto-provider' <<<\"\$out\" && ! grep -q 'Object;' <<<\"\$out\""
+	check "a second uid cannot use the first uid's key by label" bash -c "
+		! setpriv --reuid=65534 --regid=65534 --clear-groups pkcs11-tool --module '$M' --sign --id 01 -m ECDSA-SHA256 -i msg -o /dev/null"
+	check "the second uid's own key is invisible to the first" bash -c "
+		setpriv --reuid=65534 --regid=65534 --clear-groups pkcs11-tool --module '$M' --keypairgen --key-type EC:prime256v1 --label nobody-key &&
+		! pkcs11-tool --module '$M' --list-objects | grep -q nobody-key &&
+		setpriv --reuid=65534 --regid=65534 --clear-groups pkcs11-tool --module '$M' --list-objects | grep -q nobody-key"
+else
+	echo "skip isolation: needs root to switch uid"
+fi
+
+check "C_DestroyObject removes the Parsec key" bash -c "
+	pkcs11-tool --module '$M' --delete-object --type privkey --label ec521 &&
+	! '$bin/parsec-tool' list-keys 2>&1 | grep -q 'ec521'"
+check "the service is still up" "$bin/parsec-tool" ping
+
+# ---- benchmark --------------------------------------------------------------------
+if [ "$bench" = 1 ]; then
+	echo "benchmark: ECDSA P-256 sign of a 32-byte digest, ${bench_s}s x 3 rounds each, alternating"
+	go_ns=()
+	mod_ns=()
+	for r in 1 2 3; do
+		g=$(cd "$root" && PARSEC_PKCS11_BENCH_KEY='ec256#id=01' go test -run '^$' -bench ClientSignP256 \
+			-benchtime "${bench_s}s" ./tools/parsec-pkcs11-module | awk '/^BenchmarkClientSignP256/ {print $3}')
+		m=$("$bin/p11check" "$M" bench ec256 "$bench_s" | sed -n 's/.* \([0-9]*\) ns\/op$/\1/p')
+		echo "  round $r: Go client $g ns/op, module $m ns/op"
+		go_ns+=("$g")
+		mod_ns+=("$m")
+	done
+	med() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+	g=$(med "${go_ns[@]}")
+	m=$(med "${mod_ns[@]}")
+	awk -v g="$g" -v m="$m" 'BEGIN {
+		printf "  median: Go client %.0f sign/s, module %.0f sign/s, module overhead %.1f%%\n", 1e9/g, 1e9/m, (m/g-1)*100 }'
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
