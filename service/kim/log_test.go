@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -306,4 +307,17 @@ func TestSecondProcessIsRefused(t *testing.T) {
 	if !strings.Contains(string(out), "in use by another process") {
 		t.Fatalf("second process opening the store: %q", out)
 	}
+}
+
+func sortKeys(keys []Key) {
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.Owner.AuthType != b.Owner.AuthType {
+			return a.Owner.AuthType < b.Owner.AuthType
+		}
+		if a.Owner.App != b.Owner.App {
+			return a.Owner.App < b.Owner.App
+		}
+		return a.Name < b.Name
+	})
 }

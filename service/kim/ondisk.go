@@ -430,31 +430,60 @@ func (m *OnDisk) Remove(o Owner, name string) error {
 // List implements Manager.
 func (m *OnDisk) List(o Owner) ([]Key, error) {
 	m.mu.RLock()
-	keys := make([]Key, 0, len(m.keys[o]))
-	for name, e := range m.keys[o] {
-		keys = append(keys, Key{Owner: o, Name: name, Entry: e})
+	byName := m.keys[o]
+	names := make([]string, 0, len(byName))
+	for name := range byName {
+		names = append(names, name)
 	}
 	m.mu.RUnlock()
-	sortKeys(keys)
+	// Sorting names, not whole Keys, moves 16 bytes per swap, not 100.
+	sort.Strings(names)
+	keys := make([]Key, 0, len(names))
+	m.mu.RLock()
+	for _, name := range names {
+		if e, ok := byName[name]; ok {
+			keys = append(keys, Key{Owner: o, Name: name, Entry: e})
+		}
+	}
+	m.mu.RUnlock()
 	return keys, nil
 }
 
 // All implements Manager.
 func (m *OnDisk) All() ([]Key, error) {
 	m.mu.RLock()
-	n := 0
-	for _, byName := range m.keys {
-		n += len(byName)
-	}
-	keys := make([]Key, 0, n)
-	for o, byName := range m.keys {
-		for name, e := range byName {
-			keys = append(keys, Key{Owner: o, Name: name, Entry: e})
-		}
+	owners := make([]Owner, 0, len(m.keys))
+	for o := range m.keys {
+		owners = append(owners, o)
 	}
 	m.mu.RUnlock()
-	sortKeys(keys)
+	sort.Slice(owners, func(i, j int) bool {
+		if owners[i].AuthType != owners[j].AuthType {
+			return owners[i].AuthType < owners[j].AuthType
+		}
+		return owners[i].App < owners[j].App
+	})
+	var keys []Key
+	for _, o := range owners {
+		k, _ := m.List(o)
+		keys = append(keys, k...)
+	}
 	return keys, nil
+}
+
+// Range calls fn for every mapping, in no particular order, until fn
+// returns false: what a start-up scan needs, without All's copy and sort.
+// fn must not call m's methods that change it.
+func (m *OnDisk) Range(fn func(o Owner, name string, e Entry) bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for o, byName := range m.keys {
+		for name, e := range byName {
+			if !fn(o, name, e) {
+				return
+			}
+		}
+	}
 }
 
 // Close stops the writer after the mutations already submitted and closes
@@ -471,17 +500,4 @@ func (m *OnDisk) Close() error {
 	<-m.stopped
 	m.lock.Close()
 	return m.f.Close()
-}
-
-func sortKeys(keys []Key) {
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		if a.Owner.AuthType != b.Owner.AuthType {
-			return a.Owner.AuthType < b.Owner.AuthType
-		}
-		if a.Owner.App != b.Owner.App {
-			return a.Owner.App < b.Owner.App
-		}
-		return a.Name < b.Name
-	})
 }

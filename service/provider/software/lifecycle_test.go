@@ -369,3 +369,27 @@ func TestTwoInstancesShareTheStore(t *testing.T) {
 		t.Errorf("%d files for 20 creations", n)
 	}
 }
+
+// Key files are checked when opened (statedir's rules), not all at start:
+// a symlink or a file others may write is refused.
+func TestKeyFileCheckedOnOpen(t *testing.T) {
+	e := newEnv(t)
+	e.generate(alice, "k", ecc(256, uSign, psa.ECDSA(psa.AlgSHA256)))
+	p := filepath.Join(e.storeDir(), "00000001.key")
+	if err := os.Chmod(p, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	e.reopen() // empties the cache
+	e.expect(wire.StatusPsaErrorStorageFailure, alice, &pb.ExportPublicKeyRequest{KeyName: "k"})
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(p, p+".real"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(p+".real", p); err != nil {
+		t.Fatal(err)
+	}
+	e.reopen()
+	e.expect(wire.StatusPsaErrorStorageFailure, alice, &pb.ExportPublicKeyRequest{KeyName: "k"})
+}

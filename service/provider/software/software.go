@@ -76,7 +76,9 @@ func open(d provider.Deps) (*Provider, error) {
 		return nil, errors.New(`config key "provider.store_path" must not be empty`)
 	}
 	// The store holds private keys: refuse one that others could write.
-	if err := statedir.Check(cfg.StorePath); err != nil {
+	// Its files are checked as they are opened (store.read), not all at
+	// every start.
+	if err := statedir.CheckDirs(cfg.StorePath); err != nil {
 		return nil, err
 	}
 	if d.KIM == nil {

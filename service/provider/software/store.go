@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/parsec-go/parsec/internal/durable"
+	"github.com/parsec-go/parsec/internal/statedir"
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/wire"
@@ -75,34 +77,42 @@ func openStore(dir string, m kim.Manager, log *slog.Logger) (*store, error) {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("restricting key store %s: %w", dir, err)
 	}
-	// Listed after the mappings are read would let a creation between the
-	// two steps look orphaned; nothing runs concurrently here, but the
-	// cheap order costs nothing.
-	ents, err := os.ReadDir(dir)
+	// The files are listed before the mappings are read: a creation
+	// finishing in between (none should; see above) would then look
+	// mapped, never orphaned. Names only, unsorted: no stat per file.
+	names, err := readNames(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading key store %s: %w", dir, err)
 	}
-	all, err := m.All()
-	if err != nil {
-		return nil, fmt.Errorf("listing keys: %w", err)
-	}
 	var usedMax uint32
 	mapped := map[uint32]bool{}
-	for _, k := range all {
+	note := func(e kim.Entry) {
 		// Any software-provider mapping counts, whatever provider name it
 		// carries: a renamed provider still owns its keys.
-		if k.Entry.Provider != wire.ProviderMbedCrypto {
-			continue
+		if e.Provider != wire.ProviderMbedCrypto {
+			return
 		}
-		if id, ok := decodeKeyID(k.Entry.KeyID); ok {
+		if id, ok := decodeKeyID(e.KeyID); ok {
 			usedMax = max(usedMax, id)
 			mapped[id] = true
 		}
 	}
+	if r, ok := m.(interface {
+		Range(func(kim.Owner, string, kim.Entry) bool)
+	}); ok {
+		r.Range(func(_ kim.Owner, _ string, e kim.Entry) bool { note(e); return true })
+	} else {
+		all, err := m.All()
+		if err != nil {
+			return nil, fmt.Errorf("listing keys: %w", err)
+		}
+		for _, k := range all {
+			note(k.Entry)
+		}
+	}
 	reconcile := sameKIM(dir, m, log)
 	temps, orphans, kept := 0, 0, 0
-	for _, e := range ents {
-		name := e.Name()
+	for _, name := range names {
 		p := filepath.Join(dir, name)
 		if strings.HasPrefix(name, ".tmp-") {
 			if err := os.Remove(p); err == nil {
@@ -149,6 +159,15 @@ func openStore(dir string, m kim.Manager, log *slog.Logger) (*store, error) {
 	s.dirSync.Sync = d.Sync
 	s.next.Store(max(usedMax+1, minKeyID))
 	return s, nil
+}
+
+func readNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
 }
 
 // sameKIM reports whether the store's material belongs to m's mappings,
@@ -267,13 +286,26 @@ func (s *store) failed(what, path string, err error) error {
 	return errStorage("%s %s: %v", what, path, err)
 }
 
+// read returns a key file's content. The file must be what the store
+// wrote: no symlink (O_NOFOLLOW), a regular file owned by the service and
+// writable by nobody else (statedir's rules, checked here rather than for
+// every file at start).
 func (s *store) read(id uint32) ([]byte, error) {
-	b, err := os.ReadFile(s.path(id))
+	p := s.path(id)
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, errDoesNotExist("key material %08x is missing", id)
 	}
 	if err != nil {
-		return nil, errStorage("reading key %08x: %v", id, err)
+		return nil, s.failed("opening key file", p, err)
+	}
+	defer f.Close()
+	if err := statedir.CheckFile(f); err != nil {
+		return nil, s.failed("checking key file", p, err)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, s.failed("reading key file", p, err)
 	}
 	return b, nil
 }
