@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -22,25 +21,32 @@ import (
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
+	"github.com/parsec-go/parsec/service/takeover"
+	"github.com/parsec-go/parsec/service/takeover/sqlitekim"
 	"github.com/parsec-go/parsec/wire"
 )
 
 // Tests on the state the real Rust Parsec service 1.4.1 left on a swtpm
 // (service/takeover/testdata/rust-1.4.1, made by scripts/make-rust-fixtures.sh):
-// its OnDisk mappings are copied into our key info manager verbatim, as the
+// the takeover's own readers read its key info manager (OnDisk or SQLite),
+// the TPM mappings are copied into our key info manager verbatim, as the
 // takeover does, and our provider runs on a swtpm started on that TPM state.
 
-const rustFixtureDir = "../../takeover/testdata/rust-1.4.1/ondisk"
+const rustFixtures = "../../takeover/testdata/rust-1.4.1/"
 
-// rustFixtureKey is one TPM key of the fixture's keys.tsv.
+// rustFixtureDir is the default fixture: the OnDisk run.
+const rustFixtureDir = rustFixtures + "ondisk"
+
+// rustFixtureKey is one TPM key of a fixture's keys.tsv.
 type rustFixtureKey struct {
+	dir             string // the fixture
 	app, kind, name string
 	file            string // the name as the fixture's pem/, sig/, enc/ files spell it
 }
 
-func rustFixtureKeys(t testing.TB) []rustFixtureKey {
+func rustFixtureKeys(t testing.TB, dir string) []rustFixtureKey {
 	t.Helper()
-	f, err := os.Open(filepath.Join(rustFixtureDir, "keys.tsv"))
+	f, err := os.Open(filepath.Join(dir, "keys.tsv"))
 	if err != nil {
 		t.Fatalf("the Rust 1.4.1 fixtures are missing: %v", err)
 	}
@@ -58,7 +64,7 @@ func rustFixtureKeys(t testing.TB) []rustFixtureKey {
 			}
 			return '_'
 		}, c[3])
-		keys = append(keys, rustFixtureKey{app: c[0], kind: c[2], name: c[3], file: file})
+		keys = append(keys, rustFixtureKey{dir: dir, app: c[0], kind: c[2], name: c[3], file: file})
 	}
 	if len(keys) != 6 {
 		t.Fatalf("keys.tsv lists %d TPM keys, want 6", len(keys))
@@ -66,93 +72,35 @@ func rustFixtureKeys(t testing.TB) []rustFixtureKey {
 	return keys
 }
 
-// rustAttrs decodes the bincode psa-crypto 0.12 Attributes of the fixture
-// (only what the Rust TPM provider can hold); the takeover has the full
-// reader.
-func rustAttrs(t testing.TB, b []byte) psa.Attributes {
+// rustRecords reads a fixture's Rust key info manager with the takeover's
+// readers and keeps the TPM provider's mappings.
+func rustRecords(t testing.TB, dir string) []takeover.Record {
 	t.Helper()
-	r := &bincodeReader{b: b}
-	if r.u32("lifetime") != 1 {
-		t.Fatal("not a persistent key")
+	var recs []takeover.Record
+	var err error
+	if db := filepath.Join(dir, "kim", "sqlite-key-info-manager.sqlite3"); fileExists(db) {
+		recs, err = sqlitekim.Read(db)
+	} else {
+		recs, err = takeover.ReadOnDisk(filepath.Join(dir, "mappings"), wire.AuthUnixPeerCredentials)
 	}
-	var a psa.Attributes
-	switch ty := r.u32("type"); ty {
-	case 8:
-		a.Type = psa.KeyTypeRSAPublicKey
-	case 9:
-		a.Type = psa.KeyTypeRSAKeyPair
-	case 10, 11:
-		if r.u32("family") != 1 {
-			t.Fatal("not SECP_R1")
-		}
-		a.Type = psa.ECCPublicKey(psa.EccSecpR1)
-		if ty == 10 {
-			a.Type = psa.ECCKeyPair(psa.EccSecpR1)
-		}
-	default:
-		t.Fatalf("key type %d", ty)
+	if err != nil {
+		t.Fatalf("reading the Rust store in %s: %v", dir, err)
 	}
-	a.Bits = uint32(r.u64("bits"))
-	for _, u := range []psa.Usage{psa.UsageExport, psa.UsageCopy, psa.UsageCache, psa.UsageEncrypt, psa.UsageDecrypt,
-		psa.UsageSignMessage, psa.UsageVerifyMessage, psa.UsageSignHash, psa.UsageVerifyHash, psa.UsageDerive} {
-		if v := r.take(1, "usage"); v != nil && v[0] == 1 {
-			a.Usage |= u
+	var out []takeover.Record
+	for _, r := range recs {
+		if r.Err != nil {
+			t.Fatalf("%v: %v", r, r.Err)
+		}
+		if r.Provider == wire.ProviderTpm {
+			out = append(out, r)
 		}
 	}
-	plainHash := func() psa.Algorithm {
-		h := r.u32("hash")
-		if h > 8 {
-			t.Fatalf("hash %d", h)
-		}
-		return []psa.Algorithm{psa.AlgMD2, psa.AlgMD4, psa.AlgMD5, psa.AlgRIPEMD160, psa.AlgSHA1, psa.AlgSHA224,
-			psa.AlgSHA256, psa.AlgSHA384, psa.AlgSHA512}[h]
-	}
-	hash := func() psa.Algorithm {
-		if r.u32("sign hash") != 0 {
-			t.Fatal("SignHash::Any")
-		}
-		return plainHash()
-	}
-	switch c := r.u32("alg"); c {
-	case 0:
-	case 5:
-		switch v := r.u32("sign"); v {
-		case 0:
-			a.Alg = psa.RSAPKCS1v15Sign(hash())
-		case 2:
-			a.Alg = psa.RSAPSS(hash())
-		case 3:
-			a.Alg = psa.ECDSA(hash())
-		default:
-			t.Fatalf("signature variant %d", v)
-		}
-	case 6:
-		a.Alg = psa.AlgRSAPKCS1v15Crypt
-		if r.u32("encryption") == 1 {
-			a.Alg = psa.RSAOAEP(plainHash())
-		}
-	default:
-		t.Fatalf("algorithm category %d", c)
-	}
-	if r.err != nil || r.left() != 0 {
-		t.Fatalf("attributes: %v, %d bytes left", r.err, r.left())
-	}
-	return a
+	return out
 }
 
-// readRustOnDisk reads a Rust OnDisk mapping file: bincode KeyInfo {id:
-// Vec<u8>, attributes}.
-func readRustOnDisk(t testing.TB, path string) ([]byte, []byte) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b) < 8 || binary.LittleEndian.Uint64(b) > uint64(len(b)-8) {
-		t.Fatalf("%s: not a KeyInfo", path)
-	}
-	n := 8 + int(binary.LittleEndian.Uint64(b))
-	return b[8:n], b[n:]
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // rustEnv is a provider on a swtpm holding the TPM state the Rust service
@@ -194,38 +142,24 @@ func newRustEnv(t *testing.T, o rustEnvOpts) *rustEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// What the takeover does: each mapping of Rust's OnDisk tree
-	// (<b64 app>/3/<b64 key name>, and parsec/<b64 "tpmRootKeyTPM">)
-	// copied verbatim.
-	maps := filepath.Join(o.dir, "mappings")
-	if !o.noRootKey {
-		id, attrs := readRustOnDisk(t, filepath.Join(maps, "parsec", base64.URLEncoding.EncodeToString([]byte("tpmRootKeyTPM"))))
-		if err := m.Insert(kim.InternalOwner, rustRootKeyName, kim.Entry{
-			Provider: wire.ProviderTpm, ProviderName: "tpm-provider", KeyID: id, Attributes: rustAttrs(t, attrs),
-		}); err != nil {
-			t.Fatal(err)
+	// What the takeover does with TPM mappings: copied verbatim.
+	n := 0
+	for _, r := range rustRecords(t, o.dir) {
+		if r.Owner == kim.InternalOwner && o.noRootKey {
+			continue
 		}
-	}
-	files, err := filepath.Glob(filepath.Join(maps, "*", "3", "*"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no TPM mappings in %s (%v)", maps, err)
-	}
-	for _, f := range files {
-		app, err1 := base64.URLEncoding.DecodeString(filepath.Base(filepath.Dir(filepath.Dir(f))))
-		name, err2 := base64.URLEncoding.DecodeString(filepath.Base(f))
-		if err1 != nil || err2 != nil {
-			t.Fatalf("%s: not base64 names", f)
-		}
-		id, attrs := readRustOnDisk(t, f)
 		if o.edit != nil {
-			id = o.edit(string(name), append([]byte(nil), id...))
+			r.KeyID = o.edit(r.Name, append([]byte(nil), r.KeyID...))
 		}
-		owner := kim.Owner{AuthType: wire.AuthUnixPeerCredentials, App: string(app)}
-		if err := m.Insert(owner, string(name), kim.Entry{
-			Provider: wire.ProviderTpm, ProviderName: "tpm-provider", KeyID: id, Attributes: rustAttrs(t, attrs),
+		if err := m.Insert(r.Owner, r.Name, kim.Entry{
+			Provider: wire.ProviderTpm, ProviderName: "tpm-provider", KeyID: r.KeyID, Attributes: r.Attributes,
 		}); err != nil {
 			t.Fatal(err)
 		}
+		n++
+	}
+	if n == 0 {
+		t.Fatalf("no TPM mappings in %s", o.dir)
 	}
 	e.p = e.open(t)
 	return &rustEnv{env: e, kim: m}
@@ -235,9 +169,9 @@ func (k rustFixtureKey) client() auth.Application {
 	return auth.Application{Name: k.app, AuthType: wire.AuthUnixPeerCredentials}
 }
 
-func fixtureFile(t testing.TB, dir, name string) []byte {
+func fixtureFile(t testing.TB, fixture, dir, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(rustFixtureDir, dir, name))
+	b, err := os.ReadFile(filepath.Join(fixture, dir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +180,7 @@ func fixtureFile(t testing.TB, dir, name string) []byte {
 
 func (k rustFixtureKey) pem(t testing.TB) any {
 	t.Helper()
-	blk, _ := pem.Decode(fixtureFile(t, "pem", k.file+".pem"))
+	blk, _ := pem.Decode(fixtureFile(t, k.dir, "pem", k.file+".pem"))
 	if blk == nil {
 		t.Fatalf("%s: no PEM", k.name)
 	}
@@ -259,7 +193,7 @@ func (k rustFixtureKey) pem(t testing.TB) any {
 
 func (k rustFixtureKey) b64(t testing.TB, dir string) []byte {
 	t.Helper()
-	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(fixtureFile(t, dir, k.file+".b64"))))
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(fixtureFile(t, k.dir, dir, k.file+".b64"))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,111 +245,116 @@ func derToRaw(t testing.TB, der []byte) []byte {
 // Rust's ciphertexts decrypt; loaded handles stay within the budget and
 // are all flushed at close.
 func TestRustKeysOnTheirTPM(t *testing.T) {
-	e := newRustEnv(t, rustEnvOpts{})
-	e.log.mustFind(t, "derived the primary key of Rust Parsec's keys", "checked_against_RootKeyTPM=true")
-	if _, bad := e.log.find("cannot be used"); bad {
-		t.Fatal("a Rust key was reported unusable on its own TPM")
-	}
-	msg := fixtureFile(t, "", "message.txt")
-	digest := sha256.Sum256(msg)
-	for round := 0; round < 2; round++ { // the second round runs on cached or evicted handles
-		for _, k := range rustFixtureKeys(t) {
-			app := k.client()
-			pub := k.pem(t)
-			got, err := exportPub(e.p, app, k.name)
-			if err != nil {
-				t.Fatalf("%s: export: %v", k.name, err)
+	for _, m := range []string{"ondisk", "sqlite"} {
+		dir := rustFixtures + m
+		t.Run(m, func(t *testing.T) {
+			e := newRustEnv(t, rustEnvOpts{dir: dir})
+			e.log.mustFind(t, "derived the primary key of Rust Parsec's keys", "checked_against_RootKeyTPM=true")
+			if _, bad := e.log.find("cannot be used"); bad {
+				t.Fatal("a Rust key was reported unusable on its own TPM")
 			}
-			if want := psaExport(t, pub); string(got) != string(want) {
-				t.Fatalf("%s: exported\n%x\nRust exported\n%x", k.name, got, want)
+			msg := fixtureFile(t, dir, "", "message.txt")
+			digest := sha256.Sum256(msg)
+			for round := 0; round < 2; round++ { // the second round runs on cached or evicted handles
+				for _, k := range rustFixtureKeys(t, dir) {
+					app := k.client()
+					pub := k.pem(t)
+					got, err := exportPub(e.p, app, k.name)
+					if err != nil {
+						t.Fatalf("%s: export: %v", k.name, err)
+					}
+					if want := psaExport(t, pub); string(got) != string(want) {
+						t.Fatalf("%s: exported\n%x\nRust exported\n%x", k.name, got, want)
+					}
+					ent, err := e.p.kim.Get(kim.OwnerOf(app), k.name)
+					if err != nil {
+						t.Fatal(err)
+					}
+					switch k.kind {
+					case "ecc", "rsa-sign":
+						sig, err := sign(t, e.p, app, k.name, ent.Attributes.Alg, digest[:])
+						if err != nil {
+							t.Fatalf("%s: sign: %v", k.name, err)
+						}
+						if err := verifyWithPEM(pub, digest[:], sig); err != nil {
+							t.Fatalf("%s: our signature does not verify under Rust's PEM: %v", k.name, err)
+						}
+						rustSig := k.b64(t, "sig")
+						if k.kind == "ecc" {
+							rustSig = derToRaw(t, rustSig)
+						}
+						if err := verify(t, e.p, app, k.name, ent.Attributes.Alg, digest[:], rustSig); err != nil {
+							t.Fatalf("%s: the signature Rust made does not verify through us: %v", k.name, err)
+						}
+						rustSig[len(rustSig)-1] ^= 1
+						wantStatus(t, verify(t, e.p, app, k.name, ent.Attributes.Alg, digest[:], rustSig), wire.StatusPsaErrorInvalidSignature)
+					case "rsa-enc":
+						pt, err := decrypt(t, e.p, app, k.name, psa.AlgRSAPKCS1v15Crypt, k.b64(t, "enc"), nil)
+						if err != nil || string(pt) != string(msg) {
+							t.Fatalf("%s: Rust's ciphertext decrypts to %q, %v", k.name, pt, err)
+						}
+						ct, err := rsa.EncryptPKCS1v15(rand.Reader, pub.(*rsa.PublicKey), []byte("to the Rust PEM"))
+						if err != nil {
+							t.Fatal(err)
+						}
+						if pt, err := decrypt(t, e.p, app, k.name, psa.AlgRSAPKCS1v15Crypt, ct, nil); err != nil || string(pt) != "to the Rust PEM" {
+							t.Fatalf("%s: decrypt of data encrypted to the Rust PEM: %q, %v", k.name, pt, err)
+						}
+						ct, err = encrypt(t, e.p, app, k.name, psa.AlgRSAPKCS1v15Crypt, []byte("round trip"), nil)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if pt, err := decrypt(t, e.p, app, k.name, psa.AlgRSAPKCS1v15Crypt, ct, nil); err != nil || string(pt) != "round trip" {
+							t.Fatalf("%s: round trip: %q, %v", k.name, pt, err)
+						}
+					}
+					if n, max := e.tpm.transientCount(t), e.p.dev.budget(); n > max {
+						t.Fatalf("%d objects loaded, budget %d", n, max)
+					}
+				}
 			}
-			ent, err := e.p.kim.Get(kim.OwnerOf(app), k.name)
+			// Key attestation (ActivateCredential) of a Rust key: the name handed
+			// out is the one the TPM gives the loaded key.
+			k0 := rustFixtureKeys(t, dir)[0]
+			out, err := prepare(e.p, k0.client(), k0.name, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			switch k.kind {
-			case "ecc", "rsa-sign":
-				sig, err := sign(t, e.p, app, k.name, ent.Attributes.Alg, digest[:])
-				if err != nil {
-					t.Fatalf("%s: sign: %v", k.name, err)
-				}
-				if err := verifyWithPEM(pub, digest[:], sig); err != nil {
-					t.Fatalf("%s: our signature does not verify under Rust's PEM: %v", k.name, err)
-				}
-				rustSig := k.b64(t, "sig")
-				if k.kind == "ecc" {
-					rustSig = derToRaw(t, rustSig)
-				}
-				if err := verify(t, e.p, app, k.name, ent.Attributes.Alg, digest[:], rustSig); err != nil {
-					t.Fatalf("%s: the signature Rust made does not verify through us: %v", k.name, err)
-				}
-				rustSig[len(rustSig)-1] ^= 1
-				wantStatus(t, verify(t, e.p, app, k.name, ent.Attributes.Alg, digest[:], rustSig), wire.StatusPsaErrorInvalidSignature)
-			case "rsa-enc":
-				pt, err := decrypt(t, e.p, app, k.name, psa.AlgRSAPKCS1v15Crypt, k.b64(t, "enc"), nil)
-				if err != nil || string(pt) != string(msg) {
-					t.Fatalf("%s: Rust's ciphertext decrypts to %q, %v", k.name, pt, err)
-				}
-				ct, err := rsa.EncryptPKCS1v15(rand.Reader, pub.(*rsa.PublicKey), []byte("to the Rust PEM"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if pt, err := decrypt(t, e.p, app, k.name, psa.AlgRSAPKCS1v15Crypt, ct, nil); err != nil || string(pt) != "to the Rust PEM" {
-					t.Fatalf("%s: decrypt of data encrypted to the Rust PEM: %q, %v", k.name, pt, err)
-				}
-				ct, err = encrypt(t, e.p, app, k.name, psa.AlgRSAPKCS1v15Crypt, []byte("round trip"), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if pt, err := decrypt(t, e.p, app, k.name, psa.AlgRSAPKCS1v15Crypt, ct, nil); err != nil || string(pt) != "round trip" {
-					t.Fatalf("%s: round trip: %q, %v", k.name, pt, err)
-				}
+			secret := []byte("nonce for a Rust key")
+			blob, enc := makeCredential(t, verifierEK(t, out.GetAttestingKeyPub()), out.GetName(), secret)
+			if got, err := attest(e.p, k0.client(), k0.name, blob, enc); err != nil || string(got) != string(secret) {
+				t.Fatalf("attesting %s: %q, %v", k0.name, got, err)
 			}
-			if n, max := e.tpm.transientCount(t), e.p.dev.budget(); n > max {
-				t.Fatalf("%d objects loaded, budget %d", n, max)
+
+			// Another client does not see them.
+			_, err = exportPub(e.p, bob, "tpm-ecc-0")
+			wantStatus(t, err, wire.StatusPsaErrorDoesNotExist)
+
+			// New keys keep our format and our primary.
+			if err := generate(t, e.p, alice, "new", eccP256Sign); err != nil {
+				t.Fatal(err)
 			}
-		}
-	}
-	// Key attestation (ActivateCredential) of a Rust key: the name handed
-	// out is the one the TPM gives the loaded key.
-	k0 := rustFixtureKeys(t)[0]
-	out, err := prepare(e.p, k0.client(), k0.name, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := []byte("nonce for a Rust key")
-	blob, enc := makeCredential(t, verifierEK(t, out.GetAttestingKeyPub()), out.GetName(), secret)
-	if got, err := attest(e.p, k0.client(), k0.name, blob, enc); err != nil || string(got) != string(secret) {
-		t.Fatalf("attesting %s: %q, %v", k0.name, got, err)
-	}
+			ent, err := e.p.kim.Get(kim.OwnerOf(alice), "new")
+			if err != nil || !strings.HasPrefix(string(ent.KeyID), "PGTK") {
+				t.Fatalf("new key id %q, %v", ent.KeyID, err)
+			}
+			if _, err := sign(t, e.p, alice, "new", eccP256Sign.Alg, digest[:]); err != nil {
+				t.Fatal(err)
+			}
 
-	// Another client does not see them.
-	_, err = exportPub(e.p, bob, "tpm-ecc-0")
-	wantStatus(t, err, wire.StatusPsaErrorDoesNotExist)
-
-	// New keys keep our format and our primary.
-	if err := generate(t, e.p, alice, "new", eccP256Sign); err != nil {
-		t.Fatal(err)
-	}
-	ent, err := e.p.kim.Get(kim.OwnerOf(alice), "new")
-	if err != nil || !strings.HasPrefix(string(ent.KeyID), "PGTK") {
-		t.Fatalf("new key id %q, %v", ent.KeyID, err)
-	}
-	if _, err := sign(t, e.p, alice, "new", eccP256Sign.Alg, digest[:]); err != nil {
-		t.Fatal(err)
-	}
-
-	// Destroy removes the mapping only.
-	if err := destroy(e.p, k0.client(), k0.name); err != nil {
-		t.Fatal(err)
-	}
-	_, err = exportPub(e.p, k0.client(), k0.name)
-	wantStatus(t, err, wire.StatusPsaErrorDoesNotExist)
-	if err := e.p.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if n := e.tpm.transientCount(t); n != 0 {
-		t.Fatalf("%d objects left loaded after close", n)
+			// Destroy removes the mapping only.
+			if err := destroy(e.p, k0.client(), k0.name); err != nil {
+				t.Fatal(err)
+			}
+			_, err = exportPub(e.p, k0.client(), k0.name)
+			wantStatus(t, err, wire.StatusPsaErrorDoesNotExist)
+			if err := e.p.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if n := e.tpm.transientCount(t); n != 0 {
+				t.Fatalf("%d objects left loaded after close", n)
+			}
+		})
 	}
 }
 
@@ -428,7 +367,7 @@ func TestRustKeysClearedTPM(t *testing.T) {
 	for _, noRoot := range []bool{false, true} {
 		t.Run(fmt.Sprintf("RootKeyTPM=%v", !noRoot), func(t *testing.T) {
 			e := newRustEnv(t, rustEnvOpts{clearedTPM: true, noRootKey: noRoot})
-			keys := rustFixtureKeys(t)
+			keys := rustFixtureKeys(t, rustFixtureDir)
 			for _, k := range keys {
 				e.log.mustFind(t, "ERROR", "made by Rust Parsec cannot be used", "key="+k.name, "app="+k.app, "PsaErrorStorageFailure")
 			}
@@ -478,12 +417,12 @@ func TestRustKeysWithoutRootKeyTPM(t *testing.T) {
 	e := newRustEnv(t, rustEnvOpts{noRootKey: true})
 	e.log.mustFind(t, "no RootKeyTPM record")
 	e.log.mustFind(t, "TPM provider ready", "rust_keys=6", "unreadable=0")
-	k := rustFixtureKeys(t)[1]
+	k := rustFixtureKeys(t, rustFixtureDir)[1]
 	ent, err := e.p.kim.Get(kim.OwnerOf(k.client()), k.name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	digest := sha256.Sum256(fixtureFile(t, "", "message.txt"))
+	digest := sha256.Sum256(fixtureFile(t, rustFixtureDir, "", "message.txt"))
 	sig, err := sign(t, e.p, k.client(), k.name, ent.Attributes.Alg, digest[:])
 	if err != nil {
 		t.Fatal(err)
@@ -545,7 +484,7 @@ func TestRustKeysDamaged(t *testing.T) {
 // and the keys work.
 func TestRustKeysTPMRestart(t *testing.T) {
 	e := newRustEnv(t, rustEnvOpts{})
-	k := rustFixtureKeys(t)[0]
+	k := rustFixtureKeys(t, rustFixtureDir)[0]
 	digest := sha256.Sum256([]byte("before and after"))
 	for i := 0; i < 2; i++ {
 		sig, err := sign(t, e.p, k.client(), k.name, psa.ECDSA(psa.AlgSHA256), digest[:])

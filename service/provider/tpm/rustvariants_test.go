@@ -24,6 +24,7 @@ import (
 	"github.com/parsec-go/parsec/client"
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/wire"
 )
 
@@ -160,6 +161,14 @@ func TestRustVariantKeys(t *testing.T) {
 	app := auth.Application{Name: "0", AuthType: wire.AuthUnixPeerCredentials}
 	for _, v := range readRustVariants(t) {
 		t.Run(v.name, func(t *testing.T) {
+			// The takeover's reading of Rust's attributes is what the key
+			// was made with (Rust stores the message usages a hash usage
+			// implies), so ListKeys shows the same.
+			want := v.attrs
+			want.Usage = want.Usage.Effective()
+			if ent, err := e.p.kim.Get(kim.OwnerOf(app), v.name); err != nil || ent.Attributes != want {
+				t.Fatalf("attributes carried over %+v (%v), made with %+v", ent.Attributes, err, want)
+			}
 			got, err := exportPub(e.p, app, v.name)
 			if err != nil || string(got) != string(v.export) {
 				t.Fatalf("export: %x, %v\nRust exported %x", got, err, v.export)

@@ -172,6 +172,7 @@ func (p *Provider) checkEntries() {
 	keys, err := p.kim.All()
 	if err != nil {
 		p.log.Warn("cannot list the key info manager's entries", "err", err)
+		p.checkRustKeys(nil) // still read RootKeyTPM
 		return
 	}
 	n, bad := 0, 0
