@@ -40,7 +40,15 @@ PACKAGECONFIG[SWTPM] = ",,,swtpm"
 # about 0.9 MB of a 9.4 MB stripped binary, TS about 0.35 MB, and idle
 # memory drops too. The daemon then refuses a config that names a left-out
 # provider, saying which option brings it back.
-PARSEC_GO_TAGS = "${@bb.utils.contains('PACKAGECONFIG', 'TPM', '', 'parsec_no_tpm', d)} \
+# jwt-svid builds in the JwtSvid authenticator (SPIFFE JWT-SVIDs checked
+# with the trust bundles of the SPIFFE Workload API, e.g. a SPIRE agent):
+# go-spiffe and gRPC add about 6.5 MB to the stripped daemon, so it is off
+# by default. Name it in config.toml yourself ([authenticator] auth_type =
+# "JwtSvid" with workload_endpoint, or one [[authenticator]] of several).
+PACKAGECONFIG[jwt-svid] = ",,,"
+
+PARSEC_GO_TAGS = "${@bb.utils.contains('PACKAGECONFIG', 'jwt-svid', 'parsec_jwtsvid', '', d)} \
+    ${@bb.utils.contains('PACKAGECONFIG', 'TPM', '', 'parsec_no_tpm', d)} \
     ${@bb.utils.contains('PACKAGECONFIG', 'TS', '', 'parsec_no_trustedservice', d)}"
 GOBUILDFLAGS:append = "${@' -tags=' + ','.join(d.getVar('PARSEC_GO_TAGS').split()) if d.getVar('PARSEC_GO_TAGS').split() else ''}"
 

@@ -8,6 +8,14 @@ require recipes-security/parsec-go/parsec-go.inc
 
 GO_INSTALL = "${GO_IMPORT}/tools/parsec-tool"
 
+# jwt-svid: authenticate with a JWT-SVID from the SPIFFE Workload API when
+# PARSEC_JWT_SVID_ENDPOINT (always) or SPIFFE_ENDPOINT_SOCKET (when the
+# service offers JwtSvid first) is set. Adds go-spiffe and gRPC (about
+# 8 MB stripped), so off by default.
+PACKAGECONFIG ??= ""
+PACKAGECONFIG[jwt-svid] = ",,,"
+GOBUILDFLAGS:append = "${@bb.utils.contains('PACKAGECONFIG', 'jwt-svid', ' -tags=parsec_jwtsvid', '', d)}"
+
 do_install() {
 	install -d ${D}${bindir}
 	install -m 0755 ${B}/${GO_BUILD_BINDIR}/parsec-tool ${D}${bindir}/parsec-tool

@@ -81,6 +81,13 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string, tt
 	}
 	ctx := context.Background()
 	opts := []client.Option{client.WithSocketPath(path), client.WithTimeout(timeout), client.WithAppName(appName)}
+	jwtOpts, closeJWT, err := jwtSVIDOptions(getenv)
+	if err != nil {
+		log.errorf("Error spinning up the BasicClient: %s", err)
+		return 1
+	}
+	defer closeJWT()
+	opts = append(opts, jwtOpts...)
 	var c *client.Client
 	if inv.cmd.naked {
 		c, err = client.NewNaked(opts...)
