@@ -56,6 +56,7 @@ func (w *workers) start() {
 
 func (w *workers) work() {
 	defer w.wg.Done()
+	growStack(0)
 	var backoff time.Duration
 	for {
 		conn, err := w.s.ln.Accept()
@@ -98,6 +99,23 @@ func (w *workers) work() {
 		w.idle++
 		w.mu.Unlock()
 	}
+}
+
+// servingStack is about the stack a request needs (front end, protobuf,
+// provider, crypto). A goroutine starts with a small stack and doubles it
+// each time a call runs past the end, copying every frame above it; on the
+// serving path that was 13% of the CPU of a sign at 8 clients. Growing it
+// once, while the stack is still empty, costs one copy of one frame.
+const servingStack = 32 << 10
+
+// growStack makes the calling goroutine's stack large enough for a
+// request: its frame alone needs servingStack bytes, so the runtime grows
+// the stack on entry, and the grown stack stays with the goroutine.
+//
+//go:noinline
+func growStack(i int) byte {
+	var frame [servingStack - 4<<10]byte
+	return frame[i]
 }
 
 // transient reports accept errors that pass once resources are freed.
