@@ -13,6 +13,7 @@ require (
 	github.com/miekg/pkcs11 v1.1.2
 	github.com/ncruces/go-sqlite3 v0.22.0
 	github.com/spiffe/go-spiffe/v2 v2.4.0
+	github.com/tetratelabs/wazero v1.8.2
 	golang.org/x/crypto v0.33.0
 )
 
@@ -20,7 +21,6 @@ require (
 	github.com/Microsoft/go-winio v0.6.2 // indirect
 	github.com/go-jose/go-jose/v4 v4.0.5 // indirect
 	github.com/ncruces/julianday v1.0.0 // indirect
-	github.com/tetratelabs/wazero v1.8.2 // indirect
 	github.com/zeebo/errs v1.3.0 // indirect
 	golang.org/x/net v0.28.0 // indirect
 	golang.org/x/text v0.22.0 // indirect

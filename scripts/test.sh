@@ -16,7 +16,7 @@ export CGO_ENABLED=0
 
 # interop runs before unit: it builds the cached trixie root that the TPM
 # provider's end-to-end test needs for its Rust parsec-tool half.
-suites_all="static interop pkcs11 unit ts pkcs11module fuzz yocto arm64 qemu"
+suites_all="static interop takeover pkcs11 unit ts pkcs11module fuzz yocto arm64 qemu"
 suites_quick="static unit"
 
 passed=0
@@ -70,6 +70,13 @@ suite_unit() {
 suite_interop() {
 	[ -x scripts/interop.sh ] || { echo "scripts/interop.sh not present yet"; return 0; }
 	scripts/interop.sh
+}
+
+# takeover: upgrade in place from the Rust service 1.4.1 (SQLite key info
+# manager, Mbed Crypto and TPM keys of two uids, rollback, kill -9 during
+# the takeover); scripts/takeover-tests.sh without --quick adds OnDisk.
+suite_takeover() {
+	scripts/takeover-tests.sh --quick
 }
 
 # ts: the CLI suite through our service with only the Trusted Services

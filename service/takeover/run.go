@@ -175,7 +175,7 @@ func runManager(o Options, m config.KeyManager, mr *ManagerReport) {
 		o.Log.Warn("Rust key store holds no keys", "key_manager", m.Name, "rust_state", mr.Source)
 	}
 	env := Env{Config: o.Config, WorkDir: o.WorkDir, Log: o.Log, DryRun: o.DryRun}
-	if _, err := os.Stat(mr.Dir); err == nil || !o.DryRun {
+	if !o.DryRun || ourStoreExists(mr.Dir) {
 		// A dry run creates nothing, so it opens the store only if present.
 		// Whoever can write the store can use any client's keys: the same
 		// check as the daemon's.
@@ -217,4 +217,20 @@ func ReadMarker(m config.KeyManager) (ManagerReport, error) {
 		return mr, fmt.Errorf("%s: %w", MarkerPath(m), err)
 	}
 	return mr, nil
+}
+
+// ourStoreExists reports whether dir holds anything of parsec-go's; for
+// OnDisk, dir is Rust's store_path too, and Rust's own entries do not count.
+func ourStoreExists(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if _, rust := rustName(e.Name()); rust || e.Name() == "parsec" {
+			continue
+		}
+		return true
+	}
+	return false
 }

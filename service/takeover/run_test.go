@@ -172,6 +172,12 @@ func TestTakeoverFixtures(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(d.dir, "parsec-go-keys")); err == nil {
 				t.Fatal("the dry run wrote the software store")
 			}
+			if after := d.rustFiles(t); fmt.Sprint(after) != fmt.Sprint(before) {
+				t.Fatal("the dry run changed Rust's files")
+			}
+			if ents, _ := os.ReadDir(d.cfg.KeyManagers[0].Dir()); manager == "ondisk" && len(ents) != 3 {
+				t.Fatalf("the dry run wrote into store_path: %d entries", len(ents))
+			}
 
 			rep := d.run(false)
 			if c := counts(rep); c[takeover.StatusCarried] != 14 || len(c) != 1 {

@@ -11,8 +11,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/ncruces/go-sqlite3"
+	"github.com/tetratelabs/wazero"
 	_ "github.com/ncruces/go-sqlite3/embed" // the SQLite build itself
 
 	"github.com/parsec-go/parsec/service/kim"
@@ -32,6 +34,8 @@ const (
 	maxDBSize = 256 << 20
 )
 
+var useInterpreter sync.Once
+
 // ErrRefused marks a database the Rust service itself would refuse to
 // start with; none of its rows can be trusted.
 var ErrRefused = errors.New("Rust SQLite key info database refused")
@@ -42,6 +46,13 @@ var ErrRefused = errors.New("Rust SQLite key info database refused")
 // that does not decode is a Record with Err; a database that fails Rust's
 // own checks is an ErrRefused error. A missing file is fs.ErrNotExist.
 func Read(path string) ([]takeover.Record, error) {
+	useInterpreter.Do(func() {
+		// wazero's compiler needs memory that is written, then executed:
+		// the service unit's MemoryDenyWriteExecute=yes, which the
+		// daemon's child inherits, forbids that. The interpreter also
+		// starts at once, and a key info database is a few kilobytes.
+		sqlite3.RuntimeConfig = wazero.NewRuntimeConfigInterpreter().WithMemoryLimitPages(512)
+	})
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
 	}
