@@ -53,34 +53,43 @@ func Adopt(dir string, id uint32, a psa.Attributes, material []byte) (AdoptResul
 		return AdoptResult{}, fmt.Errorf("writing key file: %w", err)
 	}
 	defer os.Remove(tmp)
-	err = os.Link(tmp, st.path(id))
-	switch {
-	case err == nil:
-		if err := durable.SyncDir(st.dir); err != nil {
-			return AdoptResult{}, fmt.Errorf("syncing key store: %w", err)
+	link := func(id uint32) (bool, error) {
+		err := os.Link(tmp, st.path(id))
+		if errors.Is(err, fs.ErrExist) {
+			return false, nil
 		}
-		return AdoptResult{ID: id}, nil
-	case !errors.Is(err, fs.ErrExist):
-		return AdoptResult{}, fmt.Errorf("storing key file: %w", err)
+		if err != nil {
+			return false, fmt.Errorf("storing key file: %w", err)
+		}
+		if err := durable.SyncDir(st.dir); err != nil {
+			return false, fmt.Errorf("syncing key store: %w", err)
+		}
+		return true, nil
+	}
+	if done, err := link(id); done || err != nil {
+		return AdoptResult{ID: id}, err
 	}
 	// Taken by another key (holds said not this one). A run cut short
 	// after storing this key elsewhere left it under some other id: reuse
 	// that, so a crash never doubles a key; else a fresh id, above every
-	// id in the store.
+	// id in the store and above the requested one.
 	ids, err := st.ids()
 	if err != nil {
 		return AdoptResult{}, err
 	}
-	var top uint32
+	top := id
 	for _, other := range ids {
 		if present, err := st.holds(other, rec); err == nil && present {
 			return AdoptResult{ID: other, Present: true}, nil
 		}
 		top = max(top, other)
 	}
-	st.next.Store(max(top+1, id+1))
-	newID, err := st.create(rec)
-	return AdoptResult{ID: newID}, err
+	for next := top + 1; next <= maxKeyID; next++ {
+		if done, err := link(next); done || err != nil {
+			return AdoptResult{ID: next}, err
+		}
+	}
+	return AdoptResult{}, errors.New("all PSA key ids are in use")
 }
 
 // ErrBadMaterial marks key material that is not a valid key of its type.
