@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -17,6 +19,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-tpm/tpm2"
 
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/auth"
@@ -498,5 +503,91 @@ func TestRustKeysTPMRestart(t *testing.T) {
 	}
 	if e.p.dev.rust.lost != nil {
 		t.Fatal(e.p.dev.rust.lost)
+	}
+}
+
+// TestRustPrimaryAES128: on a TPM without AES-256 Rust makes its primary
+// with AES-128-CFB. swtpm has AES-256, so such a deployment is made here
+// by hand, with Rust's templates: the RootKeyTPM record names the AES-128
+// primary and the provider must fall back to it.
+func TestRustPrimaryAES128(t *testing.T) {
+	e := newEnv(t)
+	if err := e.p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tr := e.tpm.direct(t)
+	prim, err := retryTPM(func() (*tpm2.CreatePrimaryResponse, error) {
+		return tpm2.CreatePrimary{
+			PrimaryHandle: tpm2.AuthHandle{Handle: tpm2.TPMRHOwner, Auth: tpm2.PasswordAuth(nil)},
+			InPublic:      tpm2.New2B(rustPrimaryTemplate(128)),
+		}.Execute(tr)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := rustPublic(eccP256Sign, &rustKeyID{ecc: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyAuth := filled(32, 0x5a)
+	created, err := retryTPM(func() (*tpm2.CreateResponse, error) {
+		return tpm2.Create{
+			ParentHandle: tpm2.AuthHandle{Handle: prim.ObjectHandle, Name: prim.Name, Auth: tpm2.PasswordAuth(nil)},
+			InSensitive:  tpm2.TPM2BSensitiveCreate{Sensitive: &tpm2.TPMSSensitiveCreate{UserAuth: tpm2.TPM2BAuth{Buffer: keyAuth}}},
+			InPublic:     tpm2.New2B(tmpl),
+		}.Execute(tr)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (tpm2.FlushContext{FlushHandle: prim.ObjectHandle}).Execute(tr); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := created.OutPublic.Contents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, err := pub.Unique.ECC()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := kim.OpenOnDisk(e.kimDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := binary.LittleEndian.AppendUint64(nil, uint64(len(prim.Name.Buffer)))
+	id := (&rustKeyID{auth: keyAuth, ecc: true, x: pt.X.Buffer, y: pt.Y.Buffer, private: created.OutPrivate.Buffer}).encode()
+	for _, k := range []kim.Key{
+		{Owner: kim.InternalOwner, Name: rustRootKeyName, Entry: kim.Entry{KeyID: append(root, prim.Name.Buffer...),
+			Attributes: psa.Attributes{Type: psa.KeyTypeRSAPublicKey, Bits: 2048}}},
+		{Owner: kim.OwnerOf(alice), Name: "rust-aes128", Entry: kim.Entry{KeyID: id, Attributes: eccP256Sign}},
+	} {
+		k.Entry.Provider, k.Entry.ProviderName = wire.ProviderTpm, "tpm-provider"
+		if err := m.Insert(k.Owner, k.Name, k.Entry); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := e.open(t)
+	e.log.mustFind(t, "derived the primary key of Rust Parsec's keys", "cipher=AES-128-CFB", "checked_against_RootKeyTPM=true")
+	digest := sha256.Sum256([]byte("aes-128"))
+	sig, err := sign(t, p, alice, "rust-aes128", eccP256Sign.Alg, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(pt.X.Buffer), Y: new(big.Int).SetBytes(pt.Y.Buffer)}
+	if err := verifyWithPEM(k, digest[:], sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// retryTPM runs a command until the TPM stops answering "retry" (libtpms
+// does when a key search or its self-test runs long).
+func retryTPM[R any](cmd func() (*R, error)) (*R, error) {
+	for i := 0; ; i++ {
+		r, err := cmd()
+		if !isWarningRetry(err) || i == 50 {
+			return r, err
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
