@@ -19,7 +19,6 @@
 # plus the comparisons).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 . scripts/lib/go.sh
 ensure_go
 

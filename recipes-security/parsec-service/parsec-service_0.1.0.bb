@@ -24,12 +24,24 @@ SRC_URI += " \
 # generated config.toml, which groups the parsec user joins and what is
 # pulled in at run time. The providers are pure Go (no C libraries to
 # depend on). The software provider (MBED-CRYPTO) is always built in; the
-# option only adds it to config.toml. PKCS11 and CRYPTOAUTHLIB are not
-# available.
+# option only adds it to config.toml. CRYPTOAUTHLIB is not available.
 PACKAGECONFIG ??= "MBED-CRYPTO ${@bb.utils.contains('DISTRO_FEATURES', 'tpm2', 'TPM', '', d)}"
 PACKAGECONFIG[MBED-CRYPTO] = ",,,"
 PACKAGECONFIG[TPM] = ",,,"
 PACKAGECONFIG[TS] = ",,,"
+
+# PKCS11: the PKCS#11 provider. The daemon stays static and CGO-free; the
+# token's PKCS#11 module is loaded by the co-server parsec-pkcs11, the one
+# cgo program (service/cmd/parsec-pkcs11), built here too and installed
+# next to the daemon, where the daemon looks for it. No provider table is
+# generated: a Pkcs11 provider needs a token that exists and its PIN, so
+# add one to config.toml (keys as in Rust Parsec: library_path,
+# serial_number or slot_number, user_pin). The parsec user joins group
+# softhsm so that a SoftHSM 2 token directory made group-writable for
+# softhsm can be used (the oeqa test does this).
+PACKAGECONFIG[PKCS11] = ",,,"
+# SoftHSM 2 (meta-oe) as the token, for test images.
+PACKAGECONFIG[SOFTHSM] = ",,,softhsm"
 
 # Software TPM (swtpm, from meta-tpm) as the TPM back end, for test images.
 # The simulator is started by whoever needs it (see lib/oeqa).
@@ -49,7 +61,8 @@ PACKAGECONFIG[jwt-svid] = ",,,"
 
 PARSEC_GO_TAGS = "${@bb.utils.contains('PACKAGECONFIG', 'jwt-svid', 'parsec_jwtsvid', '', d)} \
     ${@bb.utils.contains('PACKAGECONFIG', 'TPM', '', 'parsec_no_tpm', d)} \
-    ${@bb.utils.contains('PACKAGECONFIG', 'TS', '', 'parsec_no_trustedservice', d)}"
+    ${@bb.utils.contains('PACKAGECONFIG', 'TS', '', 'parsec_no_trustedservice', d)} \
+    ${@bb.utils.contains('PACKAGECONFIG', 'PKCS11', '', 'parsec_no_pkcs11', d)}"
 GOBUILDFLAGS:append = "${@' -tags=' + ','.join(d.getVar('PARSEC_GO_TAGS').split()) if d.getVar('PARSEC_GO_TAGS').split() else ''}"
 
 # Providers written to config.toml, in priority order (the first one is the
@@ -66,10 +79,12 @@ CONFFILES:${PN} = "${sysconfdir}/parsec/config.toml"
 
 inherit useradd
 USERADD_PACKAGES = "${PN}"
-PARSEC_EXTRA_GROUPS = "${@bb.utils.contains('PACKAGECONFIG', 'TPM', 'tss', '', d)} ${@bb.utils.contains('PACKAGECONFIG', 'TS', 'teeclnt', '', d)}"
+PARSEC_EXTRA_GROUPS = "${@bb.utils.contains('PACKAGECONFIG', 'TPM', 'tss', '', d)} ${@bb.utils.contains('PACKAGECONFIG', 'TS', 'teeclnt', '', d)} ${@bb.utils.contains('PACKAGECONFIG', 'PKCS11', 'softhsm', '', d)}"
 # parsec-clients: members may use the service (see /run/parsec below). tss
 # and teeclnt give access to /dev/tpmrm0 and /dev/tee0; created here because
-# no C library package (tpm2-tss, optee-client) is needed that would do it.
+# no C library package (tpm2-tss, optee-client) is needed that would do it;
+# softhsm is the group of SoftHSM 2 token directories (meta-oe's softhsm
+# creates none).
 GROUPADD_PARAM:${PN} = "--system parsec; --system parsec-clients${@''.join('; --system ' + g for g in d.getVar('PARSEC_EXTRA_GROUPS').split())}"
 USERADD_PARAM:${PN} = "--system --gid parsec ${@'--groups ' + ','.join(d.getVar('PARSEC_EXTRA_GROUPS').split()) if d.getVar('PARSEC_EXTRA_GROUPS').split() else ''} --home-dir ${PARSEC_STATEDIR} --no-create-home --shell ${base_bindir}/false parsec"
 
@@ -77,6 +92,15 @@ inherit update-rc.d systemd
 INITSCRIPT_NAME = "parsec"
 INITSCRIPT_PARAMS = "defaults 80 20"
 SYSTEMD_SERVICE:${PN} = "parsec.socket parsec.service"
+
+# The co-server, with cgo (the rest of the recipe builds CGO-free), into the
+# directory go_do_compile installs the daemon into.
+PARSEC_PKCS11_COSERVER = "${@bb.utils.contains('PACKAGECONFIG', 'PKCS11', '${GO_IMPORT}/service/cmd/parsec-pkcs11', '', d)}"
+do_compile:append() {
+	if [ -n "${PARSEC_PKCS11_COSERVER}" ]; then
+		CGO_ENABLED=1 ${GO} install ${GOBUILDFLAGS} ${PARSEC_PKCS11_COSERVER}
+	fi
+}
 
 parsec_generate_config() {
 	out="$1"
@@ -100,6 +124,9 @@ parsec_generate_config() {
 do_install() {
 	install -d -m 0750 -o root -g parsec ${D}${libexecdir}/parsec
 	install -m 0750 -o root -g parsec ${B}/${GO_BUILD_BINDIR}/parsec ${D}${libexecdir}/parsec/parsec
+	if [ -n "${PARSEC_PKCS11_COSERVER}" ]; then
+		install -m 0750 -o root -g parsec ${B}/${GO_BUILD_BINDIR}/parsec-pkcs11 ${D}${libexecdir}/parsec/parsec-pkcs11
+	fi
 
 	parsec_generate_config ${B}/parsec-config.toml
 	install -d -m 0750 -o root -g parsec ${D}${sysconfdir}/parsec

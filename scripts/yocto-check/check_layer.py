@@ -429,7 +429,7 @@ def check_readme_modes(root, res):
 
 # PACKAGECONFIG values whose provider selection check_provider_tags tries.
 PROVIDER_CASES = ('MBED-CRYPTO', 'MBED-CRYPTO TPM', 'MBED-CRYPTO TS', 'MBED-CRYPTO TPM TS SWTPM',
-                  'TPM TS')
+                  'TPM TS', 'PKCS11 MBED-CRYPTO')
 
 
 def go_deps(root, pkgs, tags):

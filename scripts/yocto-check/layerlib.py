@@ -30,7 +30,8 @@ ARCHES = {
 # the package implementing it (relative to the module): the daemon must link
 # the package exactly when the option is on. The software provider is linked
 # whatever MBED-CRYPTO says (the option only puts it into config.toml).
-PROVIDER_PACKAGES = {'TPM': 'service/provider/tpm', 'TS': 'service/provider/trustedservice'}
+PROVIDER_PACKAGES = {'TPM': 'service/provider/tpm', 'TS': 'service/provider/trustedservice',
+                     'PKCS11': 'service/provider/pkcs11'}
 ALWAYS_LINKED = ('service/provider/software',)
 
 

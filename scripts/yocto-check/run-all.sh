@@ -101,6 +101,9 @@ step "staging: parsec-service arm64, scarthgap, usrmerge systemd (MBED-CRYPTO on
 step "staging: parsec-service arm (GOARM=7), sysvinit, TS+SWTPM" \
 	stage "$SERVICE" --arch arm --distro-features sysvinit \
 	--packageconfig "MBED-CRYPTO TPM TS SWTPM" --expect "$HERE/expected/parsec-service.tree"
+step "staging: parsec-service amd64, systemd, PKCS11 (the cgo co-server beside the daemon)" \
+	stage "$SERVICE" --distro-features systemd --packageconfig "MBED-CRYPTO PKCS11" \
+	--expect "$HERE/expected/parsec-service-pkcs11.tree"
 step "staging: parsec-tool amd64" \
 	stage "$TOOL" --expect "$HERE/expected/parsec-tool.tree"
 step "staging: parsec-tool arm64, scarthgap" \
@@ -116,11 +119,19 @@ go122() {
 		fi
 	done
 	# The recipe's software-only build (PACKAGECONFIG without TPM and TS).
-	tags=parsec_no_tpm,parsec_no_trustedservice
+	tags=parsec_no_tpm,parsec_no_trustedservice,parsec_no_pkcs11
 	if out=$(GOTOOLCHAIN=$GO122 GOFLAGS=-mod=vendor CGO_ENABLED=0 go build -trimpath -tags $tags -o /dev/null ./service/cmd/parsec 2>&1); then
 		echo "PASS: ./service/cmd/parsec -tags $tags builds with $GO122"
 	else
 		echo "FAIL: ./service/cmd/parsec -tags $tags with $GO122: $out"
+	fi
+	# The PKCS#11 co-server, the one cgo program (PACKAGECONFIG PKCS11).
+	if ! command -v cc >/dev/null; then
+		echo "SKIP: ./service/cmd/parsec-pkcs11 needs a C compiler"
+	elif out=$(GOTOOLCHAIN=$GO122 GOFLAGS=-mod=vendor CGO_ENABLED=1 go build -trimpath -o /dev/null ./service/cmd/parsec-pkcs11 2>&1); then
+		echo "PASS: ./service/cmd/parsec-pkcs11 (cgo) builds with $GO122"
+	else
+		echo "FAIL: ./service/cmd/parsec-pkcs11 with $GO122: $out"
 	fi
 }
 step "Go 1.22 build" go122

@@ -48,7 +48,8 @@ def shell_script(d, entry, cwd):
         if val is not None:
             lines.append('export %s=%s' % (name, shlex.quote(val)))
     for name, fn in d.funcs.items():
-        if fn.python:
+        # name:append bodies are not shell function names; callers run them.
+        if fn.python or ':' in name:
             continue
         lines.append('%s() {\n%s\n}' % (name, d.expand(fn.body)))
     lines.append('cd %s' % shlex.quote(cwd))
@@ -381,6 +382,13 @@ def main():
               [p.stderr.strip()[-800:]] if p.returncode else [])
     if p.returncode:
         return 1
+    # do_compile:append runs after the class's compile, as in BitBake.
+    extra = d.funcs.get('do_compile:append')
+    if extra is not None:
+        p = run_shell(shell_script(d, d.expand(extra.body), cdir), log, env)
+        res.check('do_compile:append', [p.stderr.strip()[-800:]] if p.returncode else [])
+        if p.returncode:
+            return 1
     image = d.getVar('D')
     shutil.rmtree(image, ignore_errors=True)
     os.makedirs(image)

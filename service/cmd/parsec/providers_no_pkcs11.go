@@ -8,5 +8,5 @@ import (
 )
 
 func pkcs11Provider() server.RegisteredProvider {
-	return leftOut(wire.ProviderPkcs11, "parsec_no_pkcs11", "pkcs11")
+	return leftOut(wire.ProviderPkcs11, "parsec_no_pkcs11", "PKCS11")
 }

@@ -194,7 +194,7 @@ func findCoserver(configured string) (string, error) {
 		}
 		tried = append(tried, configured)
 	}
-	return "", fmt.Errorf("the PKCS#11 co-server %s was not found (tried %v): install it next to the daemon, or set \"provider.coserver_path\" (Yocto: add pkcs11 to PACKAGECONFIG of parsec-service)", CoserverName, tried)
+	return "", fmt.Errorf("the PKCS#11 co-server %s was not found (tried %v): install it next to the daemon, or set \"provider.coserver_path\" (Yocto: add PKCS11 to PACKAGECONFIG of parsec-service)", CoserverName, tried)
 }
 
 func (p *Provider) removeSockDir() {

@@ -17,6 +17,8 @@ SOCKET_DIR = '/run/parsec'
 CONFIG = '/etc/parsec/config.toml'
 SWTPM_STATE = '/tmp/parsec-go-vtpm'
 SWTPM_PORT = 2321
+SOFTHSM_TOKENS = '/var/lib/softhsm/tokens'
+PKCS11_COSERVER = '/usr/libexec/parsec/parsec-pkcs11'
 
 
 class ParsecGoTest(OERuntimeTestCase):
@@ -114,6 +116,39 @@ class ParsecGoTest(OERuntimeTestCase):
         self.assertEqual(self.service_pid(), before, msg='reload must not restart the daemon')
         self.run_ok('parsec-tool ping')
         self.assertEqual(self.providers(), providers)
+
+    @OETestDepends(['parsec_go.ParsecGoTest.test_cli_each_provider'])
+    def test_pkcs11_provider(self):
+        """PACKAGECONFIG PKCS11 SOFTHSM: a SoftHSM 2 token made in the guest,
+        usable by group softhsm (which the parsec user is in), a Pkcs11
+        provider table appended as upstream meta-parsec's test does, a
+        reload, then the CLI tests for provider 2 (--no-oaep: SoftHSM's OAEP
+        takes SHA-1 only). The co-server must be running."""
+        status, _ = self.target.run('command -v softhsm2-util && test -x %s' % PKCS11_COSERVER)
+        if status != 0:
+            self.skipTest('softhsm2-util or the parsec-pkcs11 co-server is not installed '
+                          '(PACKAGECONFIG PKCS11 SOFTHSM)')
+        if 2 in self.providers():
+            self.skipTest('a PKCS#11 provider is already configured')
+        self.run_ok('id -nG parsec | grep -qw softhsm', 'the parsec user is not in group softhsm')
+        self.run_ok('cp %s /tmp/parsec-go-config.toml.orig' % CONFIG)
+        try:
+            out = self.run_ok('softhsm2-util --init-token --free --label "Parsec Go" '
+                              '--pin 123456 --so-pin 123456')
+            m = re.search(r'reassigned to slot (\d+)', out)
+            self.assertTrue(m, msg='no slot in:\n%s' % out)
+            self.run_ok('chgrp -R softhsm %s && chmod -R g+rwX %s' % (SOFTHSM_TOKENS, SOFTHSM_TOKENS))
+            table = ('\n[[provider]]\nprovider_type = "Pkcs11"\nkey_info_manager = "sqlite-manager"\n'
+                     'library_path = "/usr/lib/softhsm/libsofthsm2.so"\nslot_number = %s\n'
+                     'user_pin = "123456"\nallow_export = true\n' % m.group(1))
+            self.run_ok("printf '%s' >> %s" % (table, CONFIG))
+            self.reload()
+            self.assertIn(2, self.providers(), msg='PKCS#11 provider did not come up after reload')
+            self.run_ok('pidof parsec-pkcs11', 'the co-server is not running')
+            self.run_ok('parsec-cli-tests.sh -2 --no-oaep', 'CLI tests failed for provider 2')
+        finally:
+            self.target.run('cp /tmp/parsec-go-config.toml.orig %s' % CONFIG)
+            self.reload()
 
     @OETestDepends(['parsec_go.ParsecGoTest.test_reload_keeps_process'])
     def test_restart_keeps_keys(self):
