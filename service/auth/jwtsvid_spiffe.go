@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -26,7 +27,7 @@ const JwtSvidBuilt = true
 const firstBundleWait = 2 * time.Second
 
 // Retry bounds of the bundle watch when the Workload API is down or
-// refuses us (our own backoff: go-spiffe's grows to 30 s per retry).
+// refuses us (go-spiffe's own backoff grows to 30 s: too slow a recovery).
 const (
 	minRetry = 500 * time.Millisecond
 	maxRetry = 5 * time.Second
@@ -35,6 +36,9 @@ const (
 func newJwtSvid(spec Spec, log *slog.Logger) (Authenticator, error) {
 	if spec.WorkloadEndpoint == "" {
 		return nil, errors.New(`authenticator "JwtSvid" needs workload_endpoint, e.g. "unix:///run/spire/sockets/agent.sock"`)
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	w, err := watchBundles(spec.WorkloadEndpoint, log)
 	if err != nil {
@@ -73,6 +77,7 @@ func verifier(src jwtbundle.Source) func(string) (string, error) {
 type bundleWatch struct {
 	endpoint string
 	log      *slog.Logger
+	ctx      context.Context
 	cancel   context.CancelFunc
 	done     chan struct{}
 	settled  chan struct{} // closed at the first answer, bundles or error
@@ -87,12 +92,13 @@ func watchBundles(endpoint string, log *slog.Logger) (*bundleWatch, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	// The connection is made lazily: this fails only on a malformed
 	// address, never because the agent is down.
-	c, err := workloadapi.New(ctx, workloadapi.WithAddr(endpoint), workloadapi.WithLogger(spiffeLog{log}))
+	c, err := workloadapi.New(ctx, workloadapi.WithAddr(endpoint), workloadapi.WithLogger(spiffeLog{log}),
+		workloadapi.WithBackoffStrategy(backoffStrategy{}))
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf(`authenticator "JwtSvid": workload_endpoint %q: %w`, endpoint, err)
 	}
-	w := &bundleWatch{endpoint: endpoint, log: log.With("authenticator", "JwtSvid"), cancel: cancel,
+	w := &bundleWatch{endpoint: endpoint, log: log.With("authenticator", "JwtSvid"), ctx: ctx, cancel: cancel,
 		done: make(chan struct{}), settled: make(chan struct{})}
 	go w.run(ctx, c)
 	return w, nil
@@ -101,23 +107,37 @@ func watchBundles(endpoint string, log *slog.Logger) (*bundleWatch, error) {
 func (w *bundleWatch) run(ctx context.Context, c *workloadapi.Client) {
 	defer close(w.done)
 	defer c.Close()
-	delay := minRetry
+	b := newBackoff()
 	for {
-		// WatchJWTBundles retries by itself on most errors and returns on
-		// cancellation or an InvalidArgument answer; we retry those too.
-		err := c.WatchJWTBundles(ctx, w)
-		if ctx.Err() != nil {
-			return
-		}
-		w.OnJWTBundlesWatchError(err)
+		// WatchJWTBundles reports each error to w and retries by itself,
+		// except after cancellation or an InvalidArgument answer; we retry
+		// that too.
+		c.WatchJWTBundles(ctx, w)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(delay):
+		case <-time.After(b.Next()):
 		}
-		delay = min(2*delay, maxRetry)
 	}
 }
+
+// backoff doubles from minRetry to maxRetry; go-spiffe resets it when
+// the stream delivers.
+type backoff struct{ next time.Duration }
+
+func newBackoff() *backoff { return &backoff{next: minRetry} }
+
+func (b *backoff) Next() time.Duration {
+	d := b.next
+	b.next = min(2*b.next, maxRetry)
+	return d
+}
+
+func (b *backoff) Reset() { b.next = minRetry }
+
+type backoffStrategy struct{}
+
+func (backoffStrategy) NewBackoff() workloadapi.Backoff { return newBackoff() }
 
 // OnJWTBundlesUpdate implements workloadapi.JWTBundleWatcher.
 func (w *bundleWatch) OnJWTBundlesUpdate(s *jwtbundle.Set) {
@@ -135,6 +155,9 @@ func (w *bundleWatch) OnJWTBundlesUpdate(s *jwtbundle.Set) {
 
 // OnJWTBundlesWatchError implements workloadapi.JWTBundleWatcher.
 func (w *bundleWatch) OnJWTBundlesWatchError(err error) {
+	if w.ctx != nil && w.ctx.Err() != nil {
+		return // closing
+	}
 	w.mu.Lock()
 	first := w.lastErr == nil
 	w.lastErr = err

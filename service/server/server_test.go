@@ -61,17 +61,21 @@ func roundTripStatus(t *testing.T, socket string, req []byte) (wire.Status, erro
 // made by factory, logging to log, until the test ends; Serve must then
 // return cleanly.
 func testServer(tb testing.TB, auth string, factory provider.Factory, log io.Writer) *Server {
+	return testServerAuth(tb, "[authenticator]\nauth_type = \""+auth+"\"\n", factory, log)
+}
+
+// testServerAuth is testServer with the config's authenticator section.
+func testServerAuth(tb testing.TB, authSection string, factory provider.Factory, log io.Writer) *Server {
 	tb.Helper()
 	dir := tb.TempDir()
-	doc := strings.NewReplacer("DIR", dir, "AUTH", auth).Replace(`
+	doc := strings.NewReplacer("DIR", dir, "AUTH\n", authSection).Replace(`
 [core_settings]
 allow_root = true
 [listener]
 listener_type = "DomainSocket"
 timeout = 1000
 socket_path = "DIR/parsec.sock"
-[authenticator]
-auth_type = "AUTH"
+AUTH
 [[key_manager]]
 name = "kim"
 manager_type = "OnDisk"
