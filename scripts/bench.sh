@@ -203,7 +203,7 @@ keystore() { # name
 		fi
 		line=$("$load" -startup "$cmd" -startup-dir "$dir" -endpoint "unix:$sock" -runs "$runs")
 		echo "  $name start-up at $have keys: $line" >&2
-		K[$name,startup,$n]=$(ks_field p50_ms "$line")
+		K[$name,startup,$n]="$(ks_field p50_ms "$line") / $(ks_field min_ms "$line")"
 		ks_up "$name"
 		pid=$ks_pid
 		"$load" -endpoint "unix:$sock" -op ping -n 1 >/dev/null
@@ -240,21 +240,21 @@ keystore_table() {
 	echo "| key store metric | parsec-go | Rust 1.4.1 (OnDisk, idle 1 ms) | go / Rust |"
 	echo "|---|---:|---:|---:|"
 	for c in 1 8; do
-		echo "| create ECC P-256 keys, $c client(s), keys/s | ${K[go,create,$c]} | ${K[rust,create,$c]} | $(ratio "${K[go,create,$c]}" "${K[rust,create,$c]}")x |"
+		echo "| create ECC P-256 keys, $c client(s), keys/s | ${K[go,create,$c]} | ${K[rust,create,$c]} | $(ratio2 "${K[go,create,$c]}" "${K[rust,create,$c]}")x |"
 	done
-	echo "| sign p50 while 8 clients create, ms | ${K[go,signc,p50]} | ${K[rust,signc,p50]} | $(ratio "${K[go,signc,p50]}" "${K[rust,signc,p50]}")x |"
-	echo "| sign p99 while 8 clients create, ms | ${K[go,signc,p99]} | ${K[rust,signc,p99]} | $(ratio "${K[go,signc,p99]}" "${K[rust,signc,p99]}")x |"
-	echo "| peak RSS through the creation rows (from ${K[go,have,$last]} / ${K[rust,have,$last]} keys), kB | ${K[go,peak]} | ${K[rust,peak]} | $(ratio "${K[go,peak]}" "${K[rust,peak]}")x |"
-	echo "| idle RSS, empty store, kB | ${K[go,rss0]} | ${K[rust,rss0]} | $(ratio "${K[go,rss0]}" "${K[rust,rss0]}")x |"
+	echo "| sign p50 while 8 clients create, ms | ${K[go,signc,p50]} | ${K[rust,signc,p50]} | $(ratio2 "${K[go,signc,p50]}" "${K[rust,signc,p50]}")x |"
+	echo "| sign p99 while 8 clients create, ms | ${K[go,signc,p99]} | ${K[rust,signc,p99]} | $(ratio2 "${K[go,signc,p99]}" "${K[rust,signc,p99]}")x |"
+	echo "| peak RSS through the creation rows (from ${K[go,have,$last]} / ${K[rust,have,$last]} keys), kB | ${K[go,peak]} | ${K[rust,peak]} | $(ratio2 "${K[go,peak]}" "${K[rust,peak]}")x |"
+	echo "| idle RSS, empty store, kB | ${K[go,rss0]} | ${K[rust,rss0]} | $(ratio2 "${K[go,rss0]}" "${K[rust,rss0]}")x |"
 	for n in ${keys//,/ }; do
-		echo "| start-up to first ping at $n keys (p50; go ${K[go,have,$n]}, Rust ${K[rust,have,$n]}), ms | ${K[go,startup,$n]} | ${K[rust,startup,$n]} | $(ratio "${K[go,startup,$n]}" "${K[rust,startup,$n]}")x |"
-		echo "| idle RSS at $n keys, kB | ${K[go,rss,$n]} | ${K[rust,rss,$n]} | $(ratio "${K[go,rss,$n]}" "${K[rust,rss,$n]}")x |"
-		echo "| ListKeys at $n keys (p50), ms | ${K[go,list,$n]} | ${K[rust,list,$n]} | $(ratio "${K[go,list,$n]}" "${K[rust,list,$n]}")x |"
+		echo "| start-up to first ping at $n keys (p50 / min; go ${K[go,have,$n]}, Rust ${K[rust,have,$n]} keys), ms | ${K[go,startup,$n]} | ${K[rust,startup,$n]} | $(ratio2 "${K[go,startup,$n]% /*}" "${K[rust,startup,$n]% /*}")x / $(ratio2 "${K[go,startup,$n]#* / }" "${K[rust,startup,$n]#* / }")x |"
+		echo "| idle RSS at $n keys, kB | ${K[go,rss,$n]} | ${K[rust,rss,$n]} | $(ratio2 "${K[go,rss,$n]}" "${K[rust,rss,$n]}")x |"
+		echo "| ListKeys at $n keys (p50), ms | ${K[go,list,$n]} | ${K[rust,list,$n]} | $(ratio2 "${K[go,list,$n]}" "${K[rust,list,$n]}")x |"
 	done
 	local g r
 	g=$(awk -v a="${K[go,rss,$last]}" -v b="${K[go,rss0]}" -v n="${K[go,have,$last]}" 'BEGIN { printf "%.0f", (a - b) * 1024 / n }')
 	r=$(awk -v a="${K[rust,rss,$last]}" -v b="${K[rust,rss0]}" -v n="${K[rust,have,$last]}" 'BEGIN { printf "%.0f", (a - b) * 1024 / n }')
-	echo "| idle RSS per stored key (at $last keys), bytes | $g | $r | $(ratio "$g" "$r")x |"
+	echo "| idle RSS per stored key (at $last keys), bytes | $g | $r | $(ratio2 "$g" "$r")x |"
 }
 if [ "$rows" != base ]; then
 	mkdir -p "$work/ks-go" "$work/ks-rust"
@@ -265,6 +265,7 @@ if [ "$rows" != base ]; then
 	keystore rust
 fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "-" }'; }
+ratio2() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 {
 [ "$rows" = keystore ] || {
 	echo "| metric | parsec-go | Rust 1.4.1 (default) | Rust 1.4.1 (idle 1 ms) | go / tuned Rust |"

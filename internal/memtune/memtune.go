@@ -31,7 +31,8 @@ var names = []string{
 }
 
 // Start sets the limit to the live heap, plus what the runtime holds
-// besides the heap (stacks, metadata), plus headroom, and keeps it so.
+// besides the heap (stacks, metadata), plus headroom or half the live
+// heap, whichever is larger, and keeps it so.
 // It does nothing if the environment sets GOMEMLIMIT (the operator's
 // choice wins); it returns nil then.
 func Start(headroom uint64, env func(string) string) *Tuner {
@@ -71,7 +72,10 @@ func (t *Tuner) Limit() int64 {
 	if total > heap {
 		nonHeap = total - heap
 	}
-	return int64(live + nonHeap + t.headroom)
+	// A large live heap (a big key store, a ListKeys answer being built)
+	// gets room in proportion, as GOGC=50 would give it: a fixed margin
+	// would make each cycle mark it all for little gain.
+	return int64(live + nonHeap + max(t.headroom, live/2))
 }
 
 func (t *Tuner) adjust() { debug.SetMemoryLimit(t.Limit()) }

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -431,21 +433,12 @@ func (m *OnDisk) Remove(o Owner, name string) error {
 func (m *OnDisk) List(o Owner) ([]Key, error) {
 	m.mu.RLock()
 	byName := m.keys[o]
-	names := make([]string, 0, len(byName))
-	for name := range byName {
-		names = append(names, name)
+	keys := make([]Key, 0, len(byName))
+	for name, e := range byName {
+		keys = append(keys, Key{Owner: o, Name: name, Entry: e})
 	}
 	m.mu.RUnlock()
-	// Sorting names, not whole Keys, moves 16 bytes per swap, not 100.
-	sort.Strings(names)
-	keys := make([]Key, 0, len(names))
-	m.mu.RLock()
-	for _, name := range names {
-		if e, ok := byName[name]; ok {
-			keys = append(keys, Key{Owner: o, Name: name, Entry: e})
-		}
-	}
-	m.mu.RUnlock()
+	slices.SortFunc(keys, func(a, b Key) int { return strings.Compare(a.Name, b.Name) })
 	return keys, nil
 }
 

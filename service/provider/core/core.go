@@ -5,6 +5,7 @@ package core
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sort"
 
 	"github.com/parsec-go/parsec/psa"
@@ -130,17 +131,25 @@ func (p *Provider) listOpcodes(_ context.Context, c provider.Call[*pb.ListOpcode
 
 func (p *Provider) listKeys(_ context.Context, c provider.Call[*pb.ListKeysRequest]) (*pb.ListKeysResult, error) {
 	r := &pb.ListKeysResult{}
+	// Keys mostly share a few attribute sets: each is converted once (the
+	// result is only marshalled, never changed), which counts with
+	// 100,000 keys.
+	converted := map[psa.Attributes]*pb.KeyAttributes{}
 	for _, b := range p.backends {
 		keys, err := b.keys.List(kim.OwnerOf(c.App))
 		if err != nil {
 			p.log.Error("listing keys", "provider", b.p.Info().Name, "err", err)
 			continue
 		}
+		r.Keys = slices.Grow(r.Keys, len(keys))
 		for _, k := range keys {
-			attrs, err := psa.AttributesToProto(k.Entry.Attributes)
-			if err != nil {
-				p.log.Error("key attributes cannot be encoded", "provider", b.p.Info().Name, "key", k.Name, "err", err)
-				continue
+			attrs, ok := converted[k.Entry.Attributes]
+			if !ok {
+				if attrs, err = psa.AttributesToProto(k.Entry.Attributes); err != nil {
+					p.log.Error("key attributes cannot be encoded", "provider", b.p.Info().Name, "key", k.Name, "err", err)
+					continue
+				}
+				converted[k.Entry.Attributes] = attrs
 			}
 			r.Keys = append(r.Keys, &pb.KeyInfo{ProviderId: uint32(k.Entry.Provider), Name: k.Name, Attributes: attrs})
 		}
