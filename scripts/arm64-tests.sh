@@ -25,7 +25,7 @@ if ! command -v qemu-aarch64-static >/dev/null 2>&1; then
 fi
 QEMU=$(command -v qemu-aarch64-static)
 
-[ $# -gt 0 ] || set -- ./tee ./ts ./ts/packedc ./tools/parsec-tsemu/emu ./service/provider/trustedservice
+[ $# -gt 0 ] || set -- ./internal/tee ./internal/ts ./internal/ts/packedc ./tools/parsec-tsemu/emu ./service/provider/trustedservice
 
 D=$(mktemp -d /tmp/arm64-tests.XXXXXX)
 trap 'rm -rf "$D"' EXIT INT TERM

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Regenerates the protobuf Go code:
-#   wire/proto/*.proto -> wire/pb, ts/proto/*.proto -> ts/pb, and the
+#   wire/proto/*.proto -> wire/pb, internal/ts/proto/*.proto -> internal/ts/pb, and the
 #   generator's own test schema, with tools/protoc-gen-go-parsec, whose
 #   output needs only protowire at run time;
 #   the same files -> <package>/internal/refpb with the standard
@@ -39,5 +39,5 @@ gen() {
 }
 gen wire/proto wire/pb
 # Trusted Services crypto protobuf encoding.
-gen ts/proto ts/pb
+gen internal/ts/proto internal/ts/pb
 gen tools/protoc-gen-go-parsec/internal/kindspb tools/protoc-gen-go-parsec/internal/kindspb

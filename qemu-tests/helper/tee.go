@@ -7,8 +7,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/parsec-go/parsec/tee"
-	"github.com/parsec-go/parsec/ts"
+	"github.com/parsec-go/parsec/internal/tee"
+	"github.com/parsec-go/parsec/internal/ts"
 )
 
 // OP-TEE's built-in "invoke tests" pseudo TA: always present in OP-TEE OS,

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parsec-go/parsec/tee"
+	"github.com/parsec-go/parsec/internal/tee"
 )
 
 func TestUsageErrors(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// The checked-in wire/pb, ts/pb and test schema code is what this generator
+// The checked-in wire/pb, internal/ts/pb and test schema code is what this generator
 // writes now (scripts/gen-proto.sh regenerates it). Needs protoc, which
 // scripts/gen-proto.sh installs from Debian's protobuf-compiler.
 func TestGeneratedCodeUpToDate(t *testing.T) {
@@ -28,7 +28,7 @@ func TestGeneratedCodeUpToDate(t *testing.T) {
 	root := filepath.Join("..", "..")
 	for _, pkg := range []struct{ src, out string }{
 		{"wire/proto", "wire/pb"},
-		{"ts/proto", "ts/pb"},
+		{"internal/ts/proto", "internal/ts/pb"},
 		{"tools/protoc-gen-go-parsec/internal/kindspb", "tools/protoc-gen-go-parsec/internal/kindspb"},
 	} {
 		src := filepath.Join(root, pkg.src)

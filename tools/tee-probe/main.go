@@ -34,8 +34,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parsec-go/parsec/tee"
-	"github.com/parsec-go/parsec/ts"
+	"github.com/parsec-go/parsec/internal/tee"
+	"github.com/parsec-go/parsec/internal/ts"
 )
 
 type values []tee.Param

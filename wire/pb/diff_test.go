@@ -7,7 +7,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/parsec-go/parsec/wire/pb/internal/refpb"
-	"github.com/parsec-go/parsec/wire/protomsg/protodiff"
+	"github.com/parsec-go/parsec/internal/protodiff"
 )
 
 // The generated code is checked against protoc-gen-go output for the same

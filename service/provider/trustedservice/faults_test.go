@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parsec-go/parsec/internal/tee"
+	"github.com/parsec-go/parsec/internal/ts"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
-	"github.com/parsec-go/parsec/tee"
-	"github.com/parsec-go/parsec/ts"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 )

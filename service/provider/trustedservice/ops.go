@@ -5,11 +5,11 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/parsec-go/parsec/internal/ts"
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
-	"github.com/parsec-go/parsec/ts"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 	"github.com/parsec-go/parsec/wire/protomsg"

@@ -62,11 +62,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parsec-go/parsec/internal/tee"
+	"github.com/parsec-go/parsec/internal/ts"
+	pc "github.com/parsec-go/parsec/internal/ts/packedc"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
-	"github.com/parsec-go/parsec/tee"
-	"github.com/parsec-go/parsec/ts"
-	pc "github.com/parsec-go/parsec/ts/packedc"
 	"github.com/parsec-go/parsec/wire"
 )
 

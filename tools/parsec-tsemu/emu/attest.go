@@ -10,8 +10,8 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/parsec-go/parsec/ts"
-	pc "github.com/parsec-go/parsec/ts/packedc"
+	"github.com/parsec-go/parsec/internal/ts"
+	pc "github.com/parsec-go/parsec/internal/ts/packedc"
 )
 
 // PSA attestation token claim keys (Arm PSA token, EAT profile).

@@ -3,9 +3,9 @@ package emu_test
 import (
 	"testing"
 
+	"github.com/parsec-go/parsec/internal/ts"
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/tools/parsec-tsemu/emu"
-	"github.com/parsec-go/parsec/ts"
 )
 
 // Round trips through the device seam: a small call (ECDSA sign) and a

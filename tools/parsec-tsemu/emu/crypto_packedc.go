@@ -1,9 +1,9 @@
 package emu
 
 import (
+	"github.com/parsec-go/parsec/internal/ts"
+	pc "github.com/parsec-go/parsec/internal/ts/packedc"
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/ts"
-	pc "github.com/parsec-go/parsec/ts/packedc"
 )
 
 // cryptoPackedC is the crypto service's packed-c interface (interface id

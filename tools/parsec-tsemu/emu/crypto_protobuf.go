@@ -1,10 +1,10 @@
 package emu
 
 import (
+	"github.com/parsec-go/parsec/internal/ts"
+	pc "github.com/parsec-go/parsec/internal/ts/packedc"
+	"github.com/parsec-go/parsec/internal/ts/pb"
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/ts"
-	pc "github.com/parsec-go/parsec/ts/packedc"
-	"github.com/parsec-go/parsec/ts/pb"
 	"github.com/parsec-go/parsec/wire/protomsg"
 )
 

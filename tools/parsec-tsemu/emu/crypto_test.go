@@ -20,11 +20,11 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/parsec-go/parsec/internal/tee"
+	"github.com/parsec-go/parsec/internal/ts"
+	pc "github.com/parsec-go/parsec/internal/ts/packedc"
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/tee"
 	"github.com/parsec-go/parsec/tools/parsec-tsemu/emu"
-	"github.com/parsec-go/parsec/ts"
-	pc "github.com/parsec-go/parsec/ts/packedc"
 )
 
 func eccAttrs(id uint32, usage psa.Usage, alg psa.Algorithm) ts.KeyAttributes {

@@ -12,11 +12,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/parsec-go/parsec/internal/tee"
+	"github.com/parsec-go/parsec/internal/ts"
+	pc "github.com/parsec-go/parsec/internal/ts/packedc"
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/tee"
 	"github.com/parsec-go/parsec/tools/parsec-tsemu/emu"
-	"github.com/parsec-go/parsec/ts"
-	pc "github.com/parsec-go/parsec/ts/packedc"
 )
 
 // The arm_tstee behaviours a client can observe (see the fidelity

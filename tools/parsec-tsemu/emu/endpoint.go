@@ -3,8 +3,8 @@ package emu
 import (
 	"sync"
 
-	"github.com/parsec-go/parsec/tee"
-	"github.com/parsec-go/parsec/ts"
+	"github.com/parsec-go/parsec/internal/tee"
+	"github.com/parsec-go/parsec/internal/ts"
 )
 
 // Request is a service call as a TS RPC endpoint receives it.

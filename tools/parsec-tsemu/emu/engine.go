@@ -12,8 +12,8 @@ import (
 	"hash"
 	"math/big"
 
+	"github.com/parsec-go/parsec/internal/ts"
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/ts"
 )
 
 // engine is the crypto partition's PSA core: keys and the single-part

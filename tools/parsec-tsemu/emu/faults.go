@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parsec-go/parsec/ts"
+	"github.com/parsec-go/parsec/internal/ts"
 )
 
 // Fault is an injected misbehaviour of the secure world for one opcode

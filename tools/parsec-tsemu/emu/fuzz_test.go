@@ -3,8 +3,8 @@ package emu
 import (
 	"testing"
 
-	"github.com/parsec-go/parsec/ts"
-	pc "github.com/parsec-go/parsec/ts/packedc"
+	"github.com/parsec-go/parsec/internal/ts"
+	pc "github.com/parsec-go/parsec/internal/ts/packedc"
 )
 
 // Whatever a client sends, the partitions answer (an RPC error, a service

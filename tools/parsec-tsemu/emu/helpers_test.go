@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parsec-go/parsec/tee"
+	"github.com/parsec-go/parsec/internal/tee"
+	"github.com/parsec-go/parsec/internal/ts"
 	"github.com/parsec-go/parsec/tools/parsec-tsemu/emu"
-	"github.com/parsec-go/parsec/ts"
 )
 
 // startWorld serves a World on a Unix socket in this process and returns

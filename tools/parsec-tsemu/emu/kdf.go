@@ -4,8 +4,8 @@ import (
 	"crypto/hmac"
 	"hash"
 
+	"github.com/parsec-go/parsec/internal/ts"
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/ts"
 )
 
 // HKDF (RFC 5869) key derivation, alone or fed by an ECDH agreement. The

@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/parsec-go/parsec/tee"
-	"github.com/parsec-go/parsec/ts"
+	"github.com/parsec-go/parsec/internal/tee"
+	"github.com/parsec-go/parsec/internal/ts"
 )
 
 // Device is one emulated /dev/teeN: an arm_tstee device in front of a

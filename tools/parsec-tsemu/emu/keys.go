@@ -10,9 +10,9 @@ import (
 	"math/big"
 	"sync"
 
+	"github.com/parsec-go/parsec/internal/ts"
+	pc "github.com/parsec-go/parsec/internal/ts/packedc"
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/ts"
-	pc "github.com/parsec-go/parsec/ts/packedc"
 )
 
 // Key id ranges of Mbed TLS's PSA core, which the crypto partition runs.

@@ -10,8 +10,8 @@ import (
 	"hash"
 	"sync"
 
+	"github.com/parsec-go/parsec/internal/ts"
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/ts"
 )
 
 // Multi-part operations live in context pools like the TS crypto

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/parsec-go/parsec/tee"
+	"github.com/parsec-go/parsec/internal/tee"
 )
 
 // fdReader reads a Unix socket and keeps the file descriptors that arrive

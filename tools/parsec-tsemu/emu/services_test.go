@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parsec-go/parsec/internal/tee"
+	"github.com/parsec-go/parsec/internal/ts"
+	pc "github.com/parsec-go/parsec/internal/ts/packedc"
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/tee"
 	"github.com/parsec-go/parsec/tools/parsec-tsemu/emu"
-	"github.com/parsec-go/parsec/ts"
-	pc "github.com/parsec-go/parsec/ts/packedc"
 )
 
 func TestSecureStorage(t *testing.T) {

@@ -14,8 +14,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/parsec-go/parsec/tee"
-	"github.com/parsec-go/parsec/ts"
+	"github.com/parsec-go/parsec/internal/tee"
+	"github.com/parsec-go/parsec/internal/ts"
 )
 
 // Options configure a World.

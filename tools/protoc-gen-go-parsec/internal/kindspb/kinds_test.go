@@ -10,9 +10,9 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/parsec-go/parsec/internal/protodiff"
 	"github.com/parsec-go/parsec/tools/protoc-gen-go-parsec/internal/kindspb/internal/refpb"
 	"github.com/parsec-go/parsec/wire/protomsg"
-	"github.com/parsec-go/parsec/wire/protomsg/protodiff"
 )
 
 func suite(tb testing.TB) *protodiff.Suite {

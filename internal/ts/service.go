@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/parsec-go/parsec/tee"
+	"github.com/parsec-go/parsec/internal/tee"
 )
 
 // Service is a Trusted Services service: what OPEN_SESSION's UUID selects.

@@ -33,10 +33,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/parsec-go/parsec/internal/tee"
+	"github.com/parsec-go/parsec/internal/ts"
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/tee"
 	"github.com/parsec-go/parsec/tools/parsec-tsemu/emu"
-	"github.com/parsec-go/parsec/ts"
 )
 
 // struct seccomp_data, seccomp_notif, seccomp_notif_resp and

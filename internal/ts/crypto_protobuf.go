@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	pc "github.com/parsec-go/parsec/internal/ts/packedc"
+	"github.com/parsec-go/parsec/internal/ts/pb"
 	"github.com/parsec-go/parsec/psa"
-	pc "github.com/parsec-go/parsec/ts/packedc"
-	"github.com/parsec-go/parsec/ts/pb"
 	"github.com/parsec-go/parsec/wire/protomsg"
 )
 

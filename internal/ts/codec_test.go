@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parsec-go/parsec/internal/ts/pb"
 	"github.com/parsec-go/parsec/psa"
-	"github.com/parsec-go/parsec/ts/pb"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/protomsg"
 )

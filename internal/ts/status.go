@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"syscall"
 
-	"github.com/parsec-go/parsec/ts/packedc"
+	"github.com/parsec-go/parsec/internal/ts/packedc"
 	"github.com/parsec-go/parsec/wire"
 )
 

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parsec-go/parsec/tee"
+	"github.com/parsec-go/parsec/internal/tee"
 )
 
 // DefaultBufferSize is the shared buffer of a session. libts uses 8 KiB;

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"sync"
 
+	pc "github.com/parsec-go/parsec/internal/ts/packedc"
 	"github.com/parsec-go/parsec/psa"
-	pc "github.com/parsec-go/parsec/ts/packedc"
 )
 
 // Request builders and response parsers of the packed-c crypto protocol.

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	pc "github.com/parsec-go/parsec/ts/packedc"
+	pc "github.com/parsec-go/parsec/internal/ts/packedc"
 )
 
 // Storage is a secure storage service: internal trusted storage (ITS) or

@@ -1190,7 +1190,7 @@ const file_ts_crypto_proto_rawDesc = "" +
 	"\x10GenerateRandomIn\x12\x12\n" +
 	"\x04size\x18\x01 \x01(\x04R\x04size\"6\n" +
 	"\x11GenerateRandomOut\x12!\n" +
-	"\frandom_bytes\x18\x01 \x01(\fR\vrandomBytesB#Z!github.com/parsec-go/parsec/ts/pbb\x06proto3"
+	"\frandom_bytes\x18\x01 \x01(\fR\vrandomBytesB,Z*github.com/parsec-go/parsec/internal/ts/pbb\x06proto3"
 
 var (
 	file_ts_crypto_proto_rawDescOnce sync.Once
