@@ -321,3 +321,33 @@ func sortKeys(keys []Key) {
 		return a.Name < b.Name
 	})
 }
+
+// A config reload gets the store it already has, with the new quota: two
+// instances over one log would be two writers.
+func TestStoresKeepOneInstancePerDirectory(t *testing.T) {
+	var s Stores
+	dir := t.TempDir()
+	a, err := s.Open(dir, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Open(dir+"/.", 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Fatal("a second Open of the same directory made a second instance")
+	}
+	o := Owner{AuthType: wire.AuthDirect, App: "app"}
+	for i := 0; i < 3; i++ {
+		if err := a.Insert(o, fmt.Sprint(i), testEntry(1)); err != nil {
+			t.Fatal("the reload's quota (none) must apply:", err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Insert(o, "after", testEntry(1)); !errors.Is(err, wire.StatusKeyInfoManagerError) {
+		t.Fatalf("insert after Close: %v", err)
+	}
+}

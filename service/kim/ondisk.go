@@ -58,12 +58,15 @@ type OnDisk struct {
 	lock *os.File
 
 	// Owned by the writer goroutine (and by OpenOnDisk before it starts).
-	f       *os.File
-	size    int64 // end of the last whole record
-	live    int   // records that hold a current mapping
-	garbage int   // records replaced or removed since
-	broken  error // set when the log's state is unknown after a failure
-	buf     []byte
+	f    *os.File
+	size int64 // end of the last whole record
+	// allocated is how far the file's blocks are reserved (reserve).
+	allocated   int64
+	noFallocate bool
+	live        int   // records that hold a current mapping
+	garbage     int   // records replaced or removed since
+	broken      error // set when the log's state is unknown after a failure
+	buf         []byte
 	// fdatasync is unix.Fdatasync; tests make it fail as a full disk does.
 	fdatasync func(fd int) error
 }
@@ -265,7 +268,7 @@ func (m *OnDisk) writeWhole(recs []byte) error {
 	if m.f != nil {
 		m.f.Close()
 	}
-	m.f, m.size = f, int64(len(b))
+	m.f, m.size, m.allocated = f, int64(len(b)), 0
 	return nil
 }
 

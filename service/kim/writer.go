@@ -56,47 +56,13 @@ type pending struct {
 // ops, appends the records of those that pass with one write and one
 // fdatasync, then publishes them to readers and answers every op.
 func (m *OnDisk) commit(batch []*op) {
-	errs := make([]error, len(batch))
-	overlay := make(map[slot]pending, len(batch))
-	added := map[Owner]int{}
 	limit := m.quota.get()
-	buf := m.buf[:0]
-	removed := 0
-	for i, x := range batch {
-		s := slot{x.o, x.name}
-		_, exists := m.keys[x.o][x.name] // only this goroutine writes m.keys
-		if p, ok := overlay[s]; ok {
-			exists = !p.gone
-		}
-		switch {
-		case m.broken != nil:
-			errs[i] = wire.Errorf(wire.StatusKeyInfoManagerError, "key info manager %s is unusable until restart: %v", m.root, m.broken)
-			continue
-		case x.kind == opInsert && exists:
-			errs[i] = wire.Errorf(wire.StatusPsaErrorAlreadyExists, "key %q already exists", x.name)
-			continue
-		case x.kind != opInsert && !exists:
-			errs[i] = notFound(x.name)
-			continue
-		case x.kind == opInsert && limit > 0 && x.o != InternalOwner && len(m.keys[x.o])+added[x.o] >= limit:
-			errs[i] = wire.Errorf(wire.StatusPsaErrorInsufficientStorage, "the client already holds %d keys, its quota (key_manager.max_keys_per_client)", limit)
-			continue
-		}
-		switch x.kind {
-		case opInsert:
-			buf = appendPut(buf, x.o, x.name, x.e)
-			overlay[s] = pending{e: x.e}
-			added[x.o]++
-		case opReplace:
-			buf = appendPut(buf, x.o, x.name, x.e)
-			overlay[s] = pending{e: x.e}
-			removed++
-		case opRemove:
-			buf = appendRemove(buf, x.o, x.name)
-			overlay[s] = pending{gone: true}
-			added[x.o]--
-			removed += 2 // the put it cancels and itself
-		}
+	errs, overlay, added, buf, removed := m.plan(batch, limit, nil)
+	if len(buf) > 0 && !m.reserve(int64(len(buf))) {
+		// The disk is full: removals still go, into the space kept for
+		// them, so that deleting keys can free space; the rest is refused.
+		full := wire.Errorf(wire.StatusPsaErrorInsufficientStorage, "no space left for the key mappings in %s", m.logPath)
+		errs, overlay, added, buf, removed = m.plan(batch, limit, full)
 	}
 	if len(buf) > 0 {
 		if err := m.appendDurably(buf); err != nil {
@@ -126,6 +92,85 @@ func (m *OnDisk) commit(batch []*op) {
 	}
 	for i, x := range batch {
 		x.done <- errs[i]
+	}
+}
+
+// plan checks each op against the durable state plus the batch's earlier
+// ops and encodes the records of those that pass. With noGrowth set, only
+// removals pass; the others fail with it.
+func (m *OnDisk) plan(batch []*op, limit int, noGrowth error) (errs []error, overlay map[slot]pending, added map[Owner]int, buf []byte, removed int) {
+	errs = make([]error, len(batch))
+	overlay = make(map[slot]pending, len(batch))
+	added = map[Owner]int{}
+	buf = m.buf[:0]
+	for i, x := range batch {
+		s := slot{x.o, x.name}
+		_, exists := m.keys[x.o][x.name] // only this goroutine writes m.keys
+		if p, ok := overlay[s]; ok {
+			exists = !p.gone
+		}
+		switch {
+		case m.broken != nil:
+			errs[i] = wire.Errorf(wire.StatusKeyInfoManagerError, "key info manager %s is unusable until restart: %v", m.root, m.broken)
+			continue
+		case x.kind == opInsert && exists:
+			errs[i] = wire.Errorf(wire.StatusPsaErrorAlreadyExists, "key %q already exists", x.name)
+			continue
+		case x.kind != opInsert && !exists:
+			errs[i] = notFound(x.name)
+			continue
+		case x.kind == opInsert && limit > 0 && x.o != InternalOwner && len(m.keys[x.o])+added[x.o] >= limit:
+			errs[i] = wire.Errorf(wire.StatusPsaErrorInsufficientStorage, "the client already holds %d keys, its quota (key_manager.max_keys_per_client)", limit)
+			continue
+		case noGrowth != nil && x.kind != opRemove:
+			errs[i] = noGrowth
+			continue
+		}
+		switch x.kind {
+		case opInsert:
+			buf = appendPut(buf, x.o, x.name, x.e)
+			overlay[s] = pending{e: x.e}
+			added[x.o]++
+		case opReplace:
+			buf = appendPut(buf, x.o, x.name, x.e)
+			overlay[s] = pending{e: x.e}
+			removed++
+		case opRemove:
+			buf = appendRemove(buf, x.o, x.name)
+			overlay[s] = pending{gone: true}
+			added[x.o]--
+			removed += 2 // the put it cancels and itself
+		}
+	}
+	return errs, overlay, added, buf, removed
+}
+
+// logReserve is disk space kept allocated past the end of the log so
+// that removals can always be recorded, even on a full disk.
+const logReserve = 64 << 10
+
+// reserve makes sure n more bytes plus logReserve are allocated past the
+// log's end (fallocate, keeping the file size). It reports false only
+// when the disk is full; on file systems without fallocate it does
+// nothing and reports true (the write itself then reports a full disk).
+func (m *OnDisk) reserve(n int64) bool {
+	want := m.size + n + logReserve
+	if want <= m.allocated || m.noFallocate {
+		return true
+	}
+	// Whole chunks, so that most rounds need no call at all.
+	want = (want + logReserve - 1) / logReserve * logReserve
+	err := unix.Fallocate(int(m.f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, want)
+	switch {
+	case err == nil:
+		m.allocated = want
+		return true
+	case errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT):
+		m.log.Error("key info manager: disk full; only removals are recorded until space is freed", "file", m.logPath, "err", err)
+		return false
+	default:
+		m.noFallocate = true
+		return true
 	}
 }
 
