@@ -43,6 +43,10 @@ PACKAGECONFIG[PKCS11] = ",,,"
 # SoftHSM 2 (meta-oe) as the token, for test images.
 PACKAGECONFIG[SOFTHSM] = ",,,softhsm"
 
+# The PKCS#11 module (recipe parsec-pkcs11-module): applications reach the
+# service's keys through PKCS#11 and p11-kit.
+PACKAGECONFIG[pkcs11-module] = ",,,parsec-pkcs11-module"
+
 # Software TPM (swtpm, from meta-tpm) as the TPM back end, for test images.
 # The simulator is started by whoever needs it (see lib/oeqa).
 PACKAGECONFIG[SWTPM] = ",,,swtpm"

@@ -7,7 +7,8 @@
 #   3. stage_install.py   the recipes' unpack/compile/install into staging
 #                         roots (several arches, releases, PACKAGECONFIGs;
 #                         the daemon links only the providers chosen)
-#   4. Go 1.22 build      scarthgap's Go builds both programs
+#   4. Go 1.22 build      scarthgap's Go builds both programs (and the
+#                         PKCS#11 module when a C compiler is there)
 #   5. check_kas.py       kas/*.yml against Debian kas's schema
 #   6. init-tests         sysvinit script and systemd units with the daemon
 # Exits non-zero if anything failed; the last line is "N passed, N failed".
@@ -89,6 +90,7 @@ unit() {
 stage() { "$PY" "$HERE/stage_install.py" "$@"; }
 SERVICE=$ROOT/recipes-security/parsec-service/parsec-service_0.1.0.bb
 TOOL=$ROOT/recipes-security/parsec-tool/parsec-tool_0.1.0.bb
+P11MODULE=$ROOT/recipes-security/parsec-pkcs11-module/parsec-pkcs11-module_0.1.0.bb
 
 step "static layer checks" "$PY" "$HERE/check_layer.py"
 unit "checker fails on broken layers" "$PY" "$HERE/tests/test_checker.py" -v
@@ -108,6 +110,14 @@ step "staging: parsec-tool amd64" \
 	stage "$TOOL" --expect "$HERE/expected/parsec-tool.tree"
 step "staging: parsec-tool arm64, scarthgap" \
 	stage "$TOOL" --arch arm64 --release scarthgap --expect "$HERE/expected/parsec-tool.tree"
+# The PKCS#11 module is cgo: staged for the host's arch only (no cross C
+# compiler here), with p11-kit's pkcs11.h from libp11-kit-dev.
+if echo '#include <p11-kit-1/p11-kit/pkcs11.h>' | cc -x c -fsyntax-only - 2>/dev/null; then
+	step "staging: parsec-pkcs11-module amd64 (cgo, c-shared)" \
+		stage "$P11MODULE" --expect "$HERE/expected/parsec-pkcs11-module.tree"
+else
+	note "skip staging parsec-pkcs11-module: no C compiler or libp11-kit-dev"
+fi
 
 go122() {
 	cd "$ROOT" || return 1
@@ -118,6 +128,14 @@ go122() {
 			echo "FAIL: $pkg with $GO122: $out"
 		fi
 	done
+	if echo '#include <p11-kit-1/p11-kit/pkcs11.h>' | cc -x c -fsyntax-only - 2>/dev/null; then
+		if out=$(GOTOOLCHAIN=$GO122 GOFLAGS=-mod=vendor CGO_ENABLED=1 go build -trimpath -buildmode=c-shared -o /tmp/yocto-check-p11.$$.so ./tools/parsec-pkcs11-module 2>&1); then
+			echo "PASS: ./tools/parsec-pkcs11-module (c-shared) builds with $GO122"
+		else
+			echo "FAIL: ./tools/parsec-pkcs11-module with $GO122: $out"
+		fi
+		rm -f /tmp/yocto-check-p11.$$.so /tmp/yocto-check-p11.$$.h
+	fi
 	# The recipe's software-only build (PACKAGECONFIG without TPM and TS).
 	tags=parsec_no_tpm,parsec_no_trustedservice,parsec_no_pkcs11
 	if out=$(GOTOOLCHAIN=$GO122 GOFLAGS=-mod=vendor CGO_ENABLED=0 go build -trimpath -tags $tags -o /dev/null ./service/cmd/parsec 2>&1); then
