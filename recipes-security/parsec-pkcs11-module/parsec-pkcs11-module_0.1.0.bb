@@ -11,9 +11,8 @@ GO_INSTALL = "${GO_IMPORT}/tools/parsec-pkcs11-module"
 SRC_URI += "file://parsec.module"
 
 # A cgo build (like the daemon's PKCS#11 co-server): a shared library loaded
-# into applications,
-# built with -buildmode=c-shared. Its only C dependency is p11-kit's
-# pkcs11.h at build time; it links no p11-kit library.
+# into applications, built with -buildmode=c-shared. Its only C dependency
+# is p11-kit's pkcs11.h at build time; it links no p11-kit library.
 export CGO_ENABLED = "1"
 PARSEC_GO_CGO = "1"
 DEPENDS += "p11-kit"
