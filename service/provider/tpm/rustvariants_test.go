@@ -229,7 +229,8 @@ func TestMakeRustTPMFixtures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(work)
+	// Removed after the swtpm is killed (cleanups run last-in first-out).
+	t.Cleanup(func() { os.RemoveAll(work) })
 	tpm := startSwtpmIn(t, filepath.Join(work, "swtpm"))
 	sock := filepath.Join(work, "parsec.sock")
 	cfg := "# Made by TestMakeRustTPMFixtures (service/provider/tpm) for the Rust service 1.4.1\n" +
