@@ -67,6 +67,15 @@ type Settings struct {
 	BufferSizeLimit uint64
 }
 
+// CheckRandom refuses a GenerateRandom larger than the buffer size
+// limit (ResponseTooLarge), before any work, as Parsec does.
+func (s Settings) CheckRandom(size uint64) error {
+	if size > s.BufferSizeLimit {
+		return wire.Errorf(wire.StatusResponseTooLarge, "%d random bytes exceed the %d-byte buffer limit", size, s.BufferSizeLimit)
+	}
+	return nil
+}
+
 // DefaultBufferSizeLimit is Parsec's default buffer_size_limit.
 const DefaultBufferSizeLimit = 1 << 20
 

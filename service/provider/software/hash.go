@@ -1,15 +1,19 @@
 package software
 
 import (
+	"context"
 	"crypto"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"crypto/subtle"
 	"encoding/asn1"
 	"hash"
 
 	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/service/provider"
+	"github.com/parsec-go/parsec/wire/pb"
 	"golang.org/x/crypto/sha3"
 )
 
@@ -89,4 +93,25 @@ func digestInfoPrefix(alg psa.Algorithm) ([]byte, error) {
 		return nil, errGeneric("encoding DigestInfo: %v", err)
 	}
 	return der[:len(der)-size], nil
+}
+
+func (p *Provider) hashCompute(_ context.Context, c provider.Call[*pb.HashComputeRequest]) (*pb.HashComputeResult, error) {
+	alg := c.Alg
+	h, err := hashSum(alg, c.Req.GetInput())
+	if err != nil {
+		return nil, err
+	}
+	return &pb.HashComputeResult{Hash: h}, nil
+}
+
+func (p *Provider) hashCompare(_ context.Context, c provider.Call[*pb.HashCompareRequest]) (*pb.HashCompareResult, error) {
+	alg := c.Alg
+	h, err := hashSum(alg, c.Req.GetInput())
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare(h, c.Req.GetHash()) != 1 {
+		return nil, errInvalidSignature("the hash does not match")
+	}
+	return &pb.HashCompareResult{}, nil
 }
