@@ -6,11 +6,13 @@
 //
 //	parsec-load [-endpoint unix:/run/parsec/parsec.sock] [-op ping|random|sign|create|list]
 //	            [-clients 1] [-duration 5s | -n 1000] [-provider 1] [-key NAME]
-//	            [-io auto|blocking|poller]
+//	            [-io auto|blocking|poller] [-alg ecdsa|rsa] [-raw]
 //	parsec-load -startup "parsec -c config.toml" [-runs 10] [-startup-dir DIR]
 //
 // -op sign creates an ECC P-256 ECDSA(SHA-256) key first (and destroys it
-// after). -op create generates such a key per request, each under a new
+// after), or with -alg rsa an RSA-2048 PKCS#1 v1.5 (SHA-256) key; with -raw
+// it signs with -key as named, unauthenticated, creating nothing (for the
+// PKCS#11 co-server's own socket, whose key names are token ids). -op create generates such a key per request, each under a new
 // name, and leaves them (the key store benchmarks fill stores with it);
 // -op list is ListKeys. -startup starts the given command repeatedly and measures the
 // time from spawn to the first successful Ping.
@@ -49,6 +51,8 @@ func main() {
 	startup := flag.String("startup", "", "measure start-up: command line of a service to start repeatedly")
 	runs := flag.Int("runs", 10, "start-up runs")
 	startDir := flag.String("startup-dir", "", "working directory of the -startup command (Rust's Mbed Crypto provider keeps its keys there)")
+	alg := flag.String("alg", "ecdsa", "key and algorithm for sign: ecdsa (P-256, SHA-256) or rsa (2048 bits, PKCS#1 v1.5 SHA-256)")
+	raw := flag.Bool("raw", false, "sign with -key as is, without authentication or key creation (the PKCS#11 co-server's socket)")
 	ioMode := flag.String("io", "auto", "client I/O: blocking (a thread per client, like separate client processes), poller (Go's runtime poller), auto (blocking for 1 client, poller for more)")
 	flag.Parse()
 
@@ -63,7 +67,7 @@ func main() {
 		}
 		return
 	}
-	req, cleanup, err := prepare(socket, *op, wire.ProviderID(*providerID), *keyName)
+	req, cleanup, err := prepare(socket, *op, wire.ProviderID(*providerID), *keyName, signSpec{*alg, *raw})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "parsec-load:", err)
 		os.Exit(1)
@@ -137,7 +141,26 @@ var signKey = &pb.KeyAttributes{
 	},
 }
 
-func prepare(socket, op string, provider wire.ProviderID, key string) (source, func(), error) {
+var rsaSignAlg = &pb.Algorithm_AsymmetricSignature{Variant: &pb.Algorithm_AsymmetricSignature_RsaPkcs1V15Sign_{RsaPkcs1V15Sign: &pb.Algorithm_AsymmetricSignature_RsaPkcs1V15Sign{
+	HashAlg: &pb.Algorithm_AsymmetricSignature_SignHash{Variant: &pb.Algorithm_AsymmetricSignature_SignHash_Specific{Specific: pb.Algorithm_SHA_256}}}}}
+
+// rsaSignKey is an RSA-2048 key for PKCS#1 v1.5 signatures with SHA-256.
+var rsaSignKey = &pb.KeyAttributes{
+	KeyType: &pb.KeyType{Variant: &pb.KeyType_RsaKeyPair_{RsaKeyPair: &pb.KeyType_RsaKeyPair{}}},
+	KeyBits: 2048,
+	KeyPolicy: &pb.KeyPolicy{
+		KeyUsageFlags: &pb.UsageFlags{SignHash: true, VerifyHash: true, SignMessage: true, VerifyMessage: true},
+		KeyAlgorithm:  &pb.Algorithm{Variant: &pb.Algorithm_AsymmetricSignature_{AsymmetricSignature: rsaSignAlg}},
+	},
+}
+
+// signSpec chooses the key of -op sign.
+type signSpec struct {
+	alg string
+	raw bool
+}
+
+func prepare(socket, op string, provider wire.ProviderID, key string, spec signSpec) (source, func(), error) {
 	nop := func() {}
 	switch op {
 	case "ping":
@@ -153,17 +176,28 @@ func prepare(socket, op string, provider wire.ProviderID, key string) (source, f
 			return build(provider, wire.OpPsaGenerateKey, &pb.GenerateKeyRequest{KeyName: fmt.Sprintf("%s-%d-%d", prefix, c, i), Attributes: signKey}, true)
 		}, nop, nil
 	case "sign":
-		attrs := signKey
-		destroy := build(provider, wire.OpPsaDestroyKey, &pb.DestroyKeyRequest{KeyName: key}, true)
-		send(socket, destroy) // a leftover from an interrupted run
-		if st, err := send(socket, build(provider, wire.OpPsaGenerateKey, &pb.GenerateKeyRequest{KeyName: key, Attributes: attrs}, true)); err != nil || st != 0 {
-			return nil, nop, fmt.Errorf("creating the signing key: status %v, %v", st, err)
+		attrs, alg := signKey, signAlg
+		switch spec.alg {
+		case "ecdsa":
+		case "rsa":
+			attrs, alg = rsaSignKey, rsaSignAlg
+		default:
+			return nil, nop, fmt.Errorf("unknown -alg %q (ecdsa, rsa)", spec.alg)
 		}
 		hash := make([]byte, 32)
 		for i := range hash {
 			hash[i] = byte(i)
 		}
-		return fixed(build(provider, wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: key, Alg: signAlg, Hash: hash}, true)),
+		sign := &pb.SignHashRequest{KeyName: key, Alg: alg, Hash: hash}
+		if spec.raw {
+			return fixed(build(provider, wire.OpPsaSignHash, sign, false)), nop, nil
+		}
+		destroy := build(provider, wire.OpPsaDestroyKey, &pb.DestroyKeyRequest{KeyName: key}, true)
+		send(socket, destroy) // a leftover from an interrupted run
+		if st, err := send(socket, build(provider, wire.OpPsaGenerateKey, &pb.GenerateKeyRequest{KeyName: key, Attributes: attrs}, true)); err != nil || st != 0 {
+			return nil, nop, fmt.Errorf("creating the signing key: status %v, %v", st, err)
+		}
+		return fixed(build(provider, wire.OpPsaSignHash, sign, true)),
 			func() { send(socket, destroy) }, nil
 	}
 	return nil, nop, fmt.Errorf("unknown -op %q (ping, random, sign, create, list)", op)

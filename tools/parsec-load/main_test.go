@@ -23,9 +23,13 @@ func TestRunCountsEveryAnswer(t *testing.T) {
 	for _, k := range parsectest.Kinds() {
 		t.Run(string(k), func(t *testing.T) {
 			socket := parsectest.Start(t, k, parsectest.Config{}).Socket
-			for _, op := range []string{"ping", "random", "sign", "create", "list"} {
+			for _, op := range []string{"ping", "random", "sign", "sign-rsa", "create", "list"} {
+				spec := signSpec{alg: "ecdsa"}
+				if op == "sign-rsa" {
+					op, spec.alg = "sign", "rsa"
+				}
 				for name, do := range map[string]func(string, request) (wire.Status, error){"blocking": send, "poller": sendPolled} {
-					req, cleanup, err := prepare(socket, op, wire.ProviderMbedCrypto, "load-test-key")
+					req, cleanup, err := prepare(socket, op, wire.ProviderMbedCrypto, "load-test-key", spec)
 					if err != nil {
 						t.Fatalf("%s: %v", op, err)
 					}
