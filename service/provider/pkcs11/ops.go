@@ -6,78 +6,66 @@ import (
 
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/auth"
-	"github.com/parsec-go/parsec/service/kim"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/pkcs11/link"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
-// call is one request: the provider and the caller.
-type call struct {
-	p   *Provider
-	app auth.Application
-	op  wire.Opcode
-}
-
-// keyRef is a resolved key name.
-type keyRef struct {
-	owner kim.Owner
-	name  string
-	entry kim.Entry
-	id    uint32
-}
-
-func (x *call) key(name string) (keyRef, error) {
-	o := kim.OwnerOf(x.app)
-	e, err := kim.GetFor(x.p.kim, o, name, x.p.info.Name)
+// forward sends one request to the co-server and returns its typed result.
+func forward[Res protomsg.Message](ctx context.Context, p *Provider, op wire.Opcode, req protomsg.Message) (Res, error) {
+	var zero Res
+	res, err := p.co.call(ctx, op, req)
 	if err != nil {
-		return keyRef{}, err
+		return zero, err
+	}
+	r, ok := res.(Res)
+	if !ok {
+		return zero, wire.Errorf(wire.StatusPsaErrorCommunicationFailure, "the co-server answered %v with %T", op, res)
+	}
+	return r, nil
+}
+
+// key resolves app's key name to this provider's token key id and
+// attributes.
+func (p *Provider) key(app auth.Application, name string) (uint32, psa.Attributes, error) {
+	e, err := p.keys.Get(app, name)
+	if err != nil {
+		return 0, psa.Attributes{}, err
 	}
 	id, ok := decodeKeyID(e.KeyID)
 	if !ok {
-		return keyRef{}, wire.Errorf(wire.StatusPsaErrorDataCorrupt, "key %q has an invalid key id", name)
+		return 0, psa.Attributes{}, wire.Errorf(wire.StatusPsaErrorDataCorrupt, "key %q has an invalid key id", name)
 	}
-	return keyRef{owner: o, name: name, entry: e, id: id}, nil
+	return id, e.Attributes, nil
 }
 
 // use resolves a key and applies its PSA policy for usage with alg; the
-// algorithm must also fit the key's type.
-func (x *call) use(name string, usage psa.Usage, alg psa.Algorithm) (keyRef, error) {
-	k, err := x.key(name)
+// token name of the key is returned for the forwarded request.
+func (p *Provider) use(app auth.Application, name string, usage psa.Usage, alg psa.Algorithm) (string, error) {
+	id, a, err := p.key(app, name)
 	if err != nil {
-		return k, err
+		return "", err
 	}
-	a := k.entry.Attributes
-	if err := a.Permits(usage, alg); err != nil {
-		return k, err
+	if err := a.CheckUse(usage, alg, psa.Restrictions{}); err != nil {
+		return "", err
 	}
-	fits := a.Type.IsRSA() && (alg.IsRSAPKCS1v15Sign() || alg.IsRSAPSS() || alg.IsAsymEncrypt()) ||
-		a.Type.IsECC() && alg.IsECDSA()
-	if !fits {
-		return k, wire.Errorf(wire.StatusPsaErrorNotPermitted, "%v cannot be used with a %v key", alg, a.Type)
-	}
-	return k, nil
-}
-
-// forward sends the request to the co-server with the key named by its
-// token id instead of the client's name.
-func (x *call) forward(ctx context.Context, req protomsg.Message) (protomsg.Message, error) {
-	return x.p.co.call(ctx, x.op, req)
+	return link.KeyName(id), nil
 }
 
 const maxIDTries = 16
 
 // create draws a free key id, has the co-server create the key under it
 // and records the mapping; if recording fails the key is destroyed again.
-func (x *call) create(ctx context.Context, name string, a psa.Attributes, mk func(keyName string) protomsg.Message) error {
-	o := kim.OwnerOf(x.app)
-	if _, err := x.p.kim.Get(o, name); err == nil {
-		return wire.Errorf(wire.StatusPsaErrorAlreadyExists, "key %q already exists", name)
-	} else if wire.StatusOf(err, 0) != wire.StatusPsaErrorDoesNotExist {
+func (p *Provider) create(ctx context.Context, app auth.Application, name string, a psa.Attributes, op wire.Opcode, mk func(keyName string) protomsg.Message) error {
+	if err := p.keys.Free(app, name); err != nil {
 		return err
 	}
-	used, err := x.usedIDs()
+	if a.Usage&psa.UsageExport != 0 && !p.allowExport {
+		return wire.Errorf(wire.StatusPsaErrorNotPermitted, "allow_export is off for this provider: keys with the export usage cannot be created")
+	}
+	used, err := p.usedIDs()
 	if err != nil {
 		return err
 	}
@@ -89,71 +77,51 @@ func (x *call) create(ctx context.Context, name string, a psa.Attributes, mk fun
 		if used[id] {
 			continue
 		}
-		_, err = x.forward(ctx, mk(link.KeyName(id)))
+		_, err = p.co.call(ctx, op, mk(link.KeyName(id)))
 		if err == nil {
 			break
 		}
 		// An object left on the token with this id (a crash between
 		// creating a key and recording it): draw again.
 		if errors.Is(err, wire.StatusPsaErrorAlreadyExists) && try < maxIDTries {
-			x.p.log.Warn("the token already has objects with this key id, not mapped here; drawing another", "key_id", link.KeyName(id))
+			p.log.Warn("the token already has objects with this key id, not mapped here; drawing another", "key_id", link.KeyName(id))
 			continue
 		}
 		return err
 	}
-	err = x.p.kim.Insert(o, name, kim.Entry{Provider: wire.ProviderPkcs11, ProviderName: x.p.info.Name, KeyID: encodeKeyID(id), Attributes: a})
-	if err != nil {
-		if _, derr := x.p.co.call(context.Background(), wire.OpPsaDestroyKey, &pb.DestroyKeyRequest{KeyName: link.KeyName(id)}); derr != nil {
-			x.p.log.Error("cannot destroy a key whose mapping could not be recorded", "key_id", link.KeyName(id), "err", derr)
-		}
+	return p.keys.Insert(app, name, encodeKeyID(id), a, func() error {
+		_, err := p.co.call(context.Background(), wire.OpPsaDestroyKey, &pb.DestroyKeyRequest{KeyName: link.KeyName(id)})
 		return err
-	}
-	return nil
+	})
 }
 
 // usedIDs are the key ids this provider has recorded.
-func (x *call) usedIDs() (map[uint32]bool, error) {
-	all, err := x.p.kim.All()
+func (p *Provider) usedIDs() (map[uint32]bool, error) {
+	all, err := p.keys.All()
 	if err != nil {
 		return nil, err
 	}
 	used := map[uint32]bool{}
 	for _, k := range all {
-		if k.Entry.ProviderName == x.p.info.Name {
-			if id, ok := decodeKeyID(k.Entry.KeyID); ok {
-				used[id] = true
-			}
+		if id, ok := decodeKeyID(k.Entry.KeyID); ok {
+			used[id] = true
 		}
 	}
 	return used, nil
 }
 
-func (x *call) checkExport(a psa.Attributes) error {
-	if a.Usage&psa.UsageExport != 0 && !x.p.allowExport {
-		return wire.Errorf(wire.StatusPsaErrorNotPermitted, "allow_export is off for this provider: keys with the export usage cannot be created")
-	}
-	return nil
-}
-
-func (x *call) generateKey(ctx context.Context, r *pb.GenerateKeyRequest) (*pb.GenerateKeyResult, error) {
-	a, err := psa.AttributesFromProto(r.GetAttributes())
-	if err != nil {
+func (p *Provider) generateKey(ctx context.Context, c provider.Call[*pb.GenerateKeyRequest]) (*pb.GenerateKeyResult, error) {
+	if err := p.settings.CheckGenerate(c.Attrs); err != nil {
 		return nil, err
 	}
-	if err := x.p.settings.CheckGenerate(a); err != nil {
-		return nil, err
-	}
-	if a.Type.IsPublicKey() {
+	if c.Attrs.Type.IsPublicKey() {
 		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "a public key cannot be generated")
 	}
-	if err := x.checkExport(a); err != nil {
+	if err := c.Attrs.CheckRSASize(false); err != nil {
 		return nil, err
 	}
-	if err := a.CheckRSASize(false); err != nil {
-		return nil, err
-	}
-	err = x.create(ctx, r.GetKeyName(), a, func(kn string) protomsg.Message {
-		return &pb.GenerateKeyRequest{KeyName: kn, Attributes: r.GetAttributes()}
+	err := p.create(ctx, c.App, c.Req.GetKeyName(), c.Attrs, wire.OpPsaGenerateKey, func(kn string) protomsg.Message {
+		return &pb.GenerateKeyRequest{KeyName: kn, Attributes: c.Req.GetAttributes()}
 	})
 	if err != nil {
 		return nil, err
@@ -161,25 +129,18 @@ func (x *call) generateKey(ctx context.Context, r *pb.GenerateKeyRequest) (*pb.G
 	return &pb.GenerateKeyResult{}, nil
 }
 
-func (x *call) importKey(ctx context.Context, r *pb.ImportKeyRequest) (*pb.ImportKeyResult, error) {
-	a, err := psa.AttributesFromProto(r.GetAttributes())
-	if err != nil {
-		return nil, err
+func (p *Provider) importKey(ctx context.Context, c provider.Call[*pb.ImportKeyRequest]) (*pb.ImportKeyResult, error) {
+	if c.Attrs.Deprecated() {
+		p.log.Warn("importing a key with a deprecated primitive", "type", c.Attrs.Type, "alg", c.Attrs.Alg)
 	}
-	if a.Deprecated() {
-		x.p.log.Warn("importing a key with a deprecated primitive", "type", a.Type, "alg", a.Alg)
-	}
-	if err := x.checkExport(a); err != nil {
-		return nil, err
-	}
-	if len(r.GetData()) == 0 {
+	if len(c.Req.GetData()) == 0 {
 		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "key data is empty")
 	}
-	if err := a.CheckRSASize(true); err != nil {
+	if err := c.Attrs.CheckRSASize(true); err != nil {
 		return nil, err
 	}
-	err = x.create(ctx, r.GetKeyName(), a, func(kn string) protomsg.Message {
-		return &pb.ImportKeyRequest{KeyName: kn, Attributes: r.GetAttributes(), Data: r.GetData()}
+	err := p.create(ctx, c.App, c.Req.GetKeyName(), c.Attrs, wire.OpPsaImportKey, func(kn string) protomsg.Message {
+		return &pb.ImportKeyRequest{KeyName: kn, Attributes: c.Req.GetAttributes(), Data: c.Req.GetData()}
 	})
 	if err != nil {
 		return nil, err
@@ -189,34 +150,35 @@ func (x *call) importKey(ctx context.Context, r *pb.ImportKeyRequest) (*pb.Impor
 
 // destroyKey destroys the token objects, then the mapping. Objects the
 // token no longer has do not keep the mapping alive.
-func (x *call) destroyKey(ctx context.Context, r *pb.DestroyKeyRequest) (*pb.DestroyKeyResult, error) {
-	k, err := x.key(r.GetKeyName())
+func (p *Provider) destroyKey(ctx context.Context, c provider.Call[*pb.DestroyKeyRequest]) (*pb.DestroyKeyResult, error) {
+	name := c.Req.GetKeyName()
+	id, _, err := p.key(c.App, name)
 	if err != nil {
 		return nil, err
 	}
-	_, err = x.forward(ctx, &pb.DestroyKeyRequest{KeyName: link.KeyName(k.id)})
+	_, err = p.co.call(ctx, wire.OpPsaDestroyKey, &pb.DestroyKeyRequest{KeyName: link.KeyName(id)})
 	if err != nil && !errors.Is(err, wire.StatusPsaErrorDoesNotExist) {
 		return nil, err
 	}
 	if err != nil {
-		x.p.log.Warn("key already missing on the token; removing its mapping", "key", k.name, "key_id", link.KeyName(k.id))
+		p.log.Warn("key already missing on the token; removing its mapping", "key", name, "key_id", link.KeyName(id))
 	}
-	if err := x.p.kim.Remove(k.owner, k.name); err != nil {
-		x.p.log.Error("key destroyed on the token but its mapping could not be removed", "key", k.name, "err", err)
+	if err := p.keys.Remove(c.App, name); err != nil {
+		p.log.Error("key destroyed on the token but its mapping could not be removed", "key", name, "err", err)
 		return nil, err
 	}
 	return &pb.DestroyKeyResult{}, nil
 }
 
-func (x *call) exportPublicKey(ctx context.Context, r *pb.ExportPublicKeyRequest) (protomsg.Message, error) {
-	k, err := x.key(r.GetKeyName())
+func (p *Provider) exportPublicKey(ctx context.Context, c provider.Call[*pb.ExportPublicKeyRequest]) (*pb.ExportPublicKeyResult, error) {
+	id, a, err := p.key(c.App, c.Req.GetKeyName())
 	if err != nil {
 		return nil, err
 	}
-	if !k.entry.Attributes.Type.IsAsymmetric() {
-		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "key %q is not an asymmetric key", k.name)
+	if !a.Type.IsAsymmetric() {
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "key %q is not an asymmetric key", c.Req.GetKeyName())
 	}
-	return x.forward(ctx, &pb.ExportPublicKeyRequest{KeyName: link.KeyName(k.id)})
+	return forward[*pb.ExportPublicKeyResult](ctx, p, wire.OpPsaExportPublicKey, &pb.ExportPublicKeyRequest{KeyName: link.KeyName(id)})
 }
 
 // checkHash refuses a hash whose length does not match alg's hash.
@@ -227,56 +189,51 @@ func checkHash(alg psa.Algorithm, hash []byte) error {
 	return nil
 }
 
-func (x *call) signHash(ctx context.Context, r *pb.SignHashRequest) (protomsg.Message, error) {
-	alg, err := psa.SignFromProto(r.GetAlg())
+func (p *Provider) signHash(ctx context.Context, c provider.Call[*pb.SignHashRequest]) (*pb.SignHashResult, error) {
+	kn, err := p.use(c.App, c.Req.GetKeyName(), psa.UsageSignHash, c.Alg)
 	if err != nil {
 		return nil, err
 	}
-	k, err := x.use(r.GetKeyName(), psa.UsageSignHash, alg)
-	if err != nil {
+	if err := checkHash(c.Alg, c.Req.GetHash()); err != nil {
 		return nil, err
 	}
-	if err := checkHash(alg, r.GetHash()); err != nil {
-		return nil, err
-	}
-	return x.forward(ctx, &pb.SignHashRequest{KeyName: link.KeyName(k.id), Alg: r.GetAlg(), Hash: r.GetHash()})
+	return forward[*pb.SignHashResult](ctx, p, wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: kn, Alg: c.Req.GetAlg(), Hash: c.Req.GetHash()})
 }
 
-func (x *call) verifyHash(ctx context.Context, r *pb.VerifyHashRequest) (protomsg.Message, error) {
-	alg, err := psa.SignFromProto(r.GetAlg())
+func (p *Provider) verifyHash(ctx context.Context, c provider.Call[*pb.VerifyHashRequest]) (*pb.VerifyHashResult, error) {
+	kn, err := p.use(c.App, c.Req.GetKeyName(), psa.UsageVerifyHash, c.Alg)
 	if err != nil {
 		return nil, err
 	}
-	k, err := x.use(r.GetKeyName(), psa.UsageVerifyHash, alg)
-	if err != nil {
+	if err := checkHash(c.Alg, c.Req.GetHash()); err != nil {
 		return nil, err
 	}
-	if err := checkHash(alg, r.GetHash()); err != nil {
-		return nil, err
-	}
-	return x.forward(ctx, &pb.VerifyHashRequest{KeyName: link.KeyName(k.id), Alg: r.GetAlg(), Hash: r.GetHash(), Signature: r.GetSignature()})
+	return forward[*pb.VerifyHashResult](ctx, p, wire.OpPsaVerifyHash, &pb.VerifyHashRequest{KeyName: kn, Alg: c.Req.GetAlg(), Hash: c.Req.GetHash(), Signature: c.Req.GetSignature()})
 }
 
-func (x *call) asymmetricEncrypt(ctx context.Context, r *pb.AsymmetricEncryptRequest) (protomsg.Message, error) {
-	alg, err := psa.AsymEncryptFromProto(r.GetAlg())
+func (p *Provider) asymmetricEncrypt(ctx context.Context, c provider.Call[*pb.AsymmetricEncryptRequest]) (*pb.AsymmetricEncryptResult, error) {
+	kn, err := p.use(c.App, c.Req.GetKeyName(), psa.UsageEncrypt, c.Alg)
 	if err != nil {
 		return nil, err
 	}
-	k, err := x.use(r.GetKeyName(), psa.UsageEncrypt, alg)
-	if err != nil {
-		return nil, err
-	}
-	return x.forward(ctx, &pb.AsymmetricEncryptRequest{KeyName: link.KeyName(k.id), Alg: r.GetAlg(), Plaintext: r.GetPlaintext(), Salt: r.GetSalt()})
+	return forward[*pb.AsymmetricEncryptResult](ctx, p, wire.OpPsaAsymmetricEncrypt, &pb.AsymmetricEncryptRequest{KeyName: kn, Alg: c.Req.GetAlg(), Plaintext: c.Req.GetPlaintext(), Salt: c.Req.GetSalt()})
 }
 
-func (x *call) asymmetricDecrypt(ctx context.Context, r *pb.AsymmetricDecryptRequest) (protomsg.Message, error) {
-	alg, err := psa.AsymEncryptFromProto(r.GetAlg())
+func (p *Provider) asymmetricDecrypt(ctx context.Context, c provider.Call[*pb.AsymmetricDecryptRequest]) (*pb.AsymmetricDecryptResult, error) {
+	kn, err := p.use(c.App, c.Req.GetKeyName(), psa.UsageDecrypt, c.Alg)
 	if err != nil {
 		return nil, err
 	}
-	k, err := x.use(r.GetKeyName(), psa.UsageDecrypt, alg)
-	if err != nil {
-		return nil, err
+	return forward[*pb.AsymmetricDecryptResult](ctx, p, wire.OpPsaAsymmetricDecrypt, &pb.AsymmetricDecryptRequest{KeyName: kn, Alg: c.Req.GetAlg(), Ciphertext: c.Req.GetCiphertext(), Salt: c.Req.GetSalt()})
+}
+
+func (p *Provider) generateRandom(ctx context.Context, c provider.Call[*pb.GenerateRandomRequest]) (*pb.GenerateRandomResult, error) {
+	if c.Req.GetSize() > p.settings.BufferSizeLimit {
+		return nil, wire.Errorf(wire.StatusResponseTooLarge, "%d random bytes exceed the %d-byte buffer limit", c.Req.GetSize(), p.settings.BufferSizeLimit)
 	}
-	return x.forward(ctx, &pb.AsymmetricDecryptRequest{KeyName: link.KeyName(k.id), Alg: r.GetAlg(), Ciphertext: r.GetCiphertext(), Salt: r.GetSalt()})
+	return forward[*pb.GenerateRandomResult](ctx, p, wire.OpPsaGenerateRandom, c.Req)
+}
+
+func (p *Provider) canDoCrypto(ctx context.Context, c provider.Call[*pb.CanDoCryptoRequest]) (*pb.CanDoCryptoResult, error) {
+	return forward[*pb.CanDoCryptoResult](ctx, p, wire.OpCanDoCrypto, c.Req)
 }

@@ -40,19 +40,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/parsec-go/parsec/service/auth"
-	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/pkcs11/link"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
-	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
 // CoserverName is the co-server's executable name.
@@ -87,8 +83,9 @@ type coserverOptions struct {
 
 // Provider is the PKCS#11 provider.
 type Provider struct {
+	*provider.Table
 	info        provider.Info
-	kim         kim.Manager
+	keys        provider.Keys
 	log         *slog.Logger
 	settings    provider.Settings
 	allowExport bool
@@ -122,18 +119,15 @@ func New(d provider.Deps) (provider.Provider, error) {
 			return nil, fmt.Errorf("config key \"provider.%s\": %d is outside 1..%d", b.key, b.v, b.max)
 		}
 	}
+	d = d.Defaults()
 	log := d.Log
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
 	exe, err := findCoserver(cfg.CoserverPath)
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{kim: d.KIM, log: log, settings: d.Settings, allowExport: cfg.AllowExport == nil || *cfg.AllowExport}
-	desc := wire.ProviderPkcs11.Desc()
-	p.info = provider.Info{ID: wire.ProviderPkcs11, Name: d.Name, UUID: desc.UUID,
-		Description: desc.Description, Vendor: desc.Vendor, Version: [3]uint32{0, 1, 0}}
+	p := &Provider{info: provider.NewInfo(wire.ProviderPkcs11, d.Name, [3]uint32{0, 1, 0}), keys: d.Keys(wire.ProviderPkcs11),
+		log: log, settings: d.Settings, allowExport: cfg.AllowExport == nil || *cfg.AllowExport}
+	p.Table = p.table()
 	if cfg.SoftwarePublicOperations {
 		log.Info("software_public_operations is set; public-key operations still run on the token")
 	}
@@ -206,16 +200,13 @@ func (p *Provider) removeSockDir() {
 // checkMappings reports mappings of this provider whose objects the token
 // does not have (the wrong token selected, or a token reset).
 func (p *Provider) checkMappings() {
-	all, err := p.kim.All()
+	all, err := p.keys.All()
 	if err != nil {
 		p.log.Error("cannot list keys to check them against the token", "err", err)
 		return
 	}
 	missing := 0
 	for _, k := range all {
-		if k.Entry.ProviderName != p.info.Name {
-			continue
-		}
 		id, ok := decodeKeyID(k.Entry.KeyID)
 		if !ok {
 			p.log.Error("mapping with an invalid PKCS#11 key id", "key", k.Name, "app", k.Owner.App)
@@ -259,19 +250,6 @@ func randomID() (uint32, error) {
 // Info implements provider.Provider.
 func (p *Provider) Info() provider.Info { return p.info }
 
-// Opcodes implements provider.Provider: Parsec's PKCS#11 provider's set.
-func (p *Provider) Opcodes() []wire.Opcode { return append([]wire.Opcode(nil), link.Opcodes...) }
-
-// Accepts implements provider.Provider.
-func (p *Provider) Accepts(op wire.Opcode) bool {
-	for _, o := range link.Opcodes {
-		if o == op {
-			return true
-		}
-	}
-	return false
-}
-
 // Close implements provider.Provider: stops the co-server.
 func (p *Provider) Close() error {
 	p.co.close()
@@ -279,34 +257,21 @@ func (p *Provider) Close() error {
 	return nil
 }
 
-// Execute implements provider.Provider.
-func (p *Provider) Execute(ctx context.Context, app auth.Application, in provider.Request) (protomsg.Message, error) {
-	op, req := in.Op, in.Msg
-	x := &call{p: p, app: app, op: op}
-	switch r := req.(type) {
-	case *pb.GenerateKeyRequest:
-		return x.generateKey(ctx, r)
-	case *pb.ImportKeyRequest:
-		return x.importKey(ctx, r)
-	case *pb.DestroyKeyRequest:
-		return x.destroyKey(ctx, r)
-	case *pb.ExportPublicKeyRequest:
-		return x.exportPublicKey(ctx, r)
-	case *pb.SignHashRequest:
-		return x.signHash(ctx, r)
-	case *pb.VerifyHashRequest:
-		return x.verifyHash(ctx, r)
-	case *pb.AsymmetricEncryptRequest:
-		return x.asymmetricEncrypt(ctx, r)
-	case *pb.AsymmetricDecryptRequest:
-		return x.asymmetricDecrypt(ctx, r)
-	case *pb.GenerateRandomRequest:
-		if r.GetSize() > p.settings.BufferSizeLimit && p.settings.BufferSizeLimit != 0 {
-			return nil, wire.Errorf(wire.StatusResponseTooLarge, "%d random bytes exceed the %d-byte buffer limit", r.GetSize(), p.settings.BufferSizeLimit)
-		}
-		return p.co.call(ctx, op, r)
-	case *pb.CanDoCryptoRequest:
-		return p.co.call(ctx, op, r)
-	}
-	return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v is not supported by the PKCS#11 provider", op)
+// table is Parsec's PKCS#11 provider's set of operations. Random numbers
+// and CanDoCrypto (which asks the token for its mechanisms) go to the
+// co-server as they are; the key operations resolve the client's key name
+// here first.
+func (p *Provider) table() *provider.Table {
+	return provider.NewTable(
+		provider.Handle(wire.OpPsaGenerateKey, p.generateKey),
+		provider.Handle(wire.OpPsaDestroyKey, p.destroyKey),
+		provider.Handle(wire.OpPsaSignHash, p.signHash),
+		provider.Handle(wire.OpPsaVerifyHash, p.verifyHash),
+		provider.Handle(wire.OpPsaImportKey, p.importKey),
+		provider.Handle(wire.OpPsaExportPublicKey, p.exportPublicKey),
+		provider.Handle(wire.OpPsaAsymmetricDecrypt, p.asymmetricDecrypt),
+		provider.Handle(wire.OpPsaAsymmetricEncrypt, p.asymmetricEncrypt),
+		provider.Handle(wire.OpCanDoCrypto, p.canDoCrypto),
+		provider.Handle(wire.OpPsaGenerateRandom, p.generateRandom),
+	)
 }
