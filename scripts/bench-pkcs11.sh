@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/go.sh
+. scripts/lib/softhsm.sh
 ensure_go
 
 seconds=3
@@ -27,10 +28,7 @@ done
 for c in softhsm2-util pkcs11-tool cc; do
 	command -v $c >/dev/null || { echo "bench-pkcs11: needs $c (apt-get install softhsm2 opensc gcc)" >&2; exit 2; }
 done
-lib=
-for l in /usr/lib/softhsm/libsofthsm2.so /usr/lib/*-linux-gnu/softhsm/libsofthsm2.so; do
-	[ -f "$l" ] && { lib=$l; break; }
-done
+lib=$(softhsm_lib) || true
 
 W=$(mktemp -d /tmp/bench-pkcs11.XXXXXX)
 pid=
@@ -47,11 +45,7 @@ CGO_ENABLED=0 go build -trimpath -o "$W/bin/parsec-load" ./tools/parsec-load
 scripts/rust-parsec.sh install-wrapper "$W/rbin" >/dev/null
 load=$W/bin/parsec-load
 
-token() {
-	mkdir -p "$1/tokens"
-	printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$1" >"$1/softhsm2.conf"
-	SOFTHSM2_CONF="$1/softhsm2.conf" softhsm2-util --init-token --free --label bench --pin 123456 --so-pin 12345678 >/dev/null
-}
+token() { softhsm_token "$1" bench; }
 
 token "$W/ours"
 cat >"$W/ours/config.toml" <<EOT

@@ -12,15 +12,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/go.sh
+. scripts/lib/softhsm.sh
 ensure_go
 src=${1:-}
 [ -d "$src/e2etest" ] || { echo "usage: $0 PARSEC_CLIENT_GO_CHECKOUT" >&2; exit 2; }
 src=$(cd "$src" && pwd)
-lib=
-for l in /usr/lib/softhsm/libsofthsm2.so /usr/lib/*-linux-gnu/softhsm/libsofthsm2.so; do
-	[ -f "$l" ] && { lib=$l; break; }
-done
-[ -n "$lib" ] || { echo "client-go-e2e: install softhsm2 first (scripts/pkcs11-cli-tests.sh does)" >&2; exit 2; }
+lib=$(softhsm_lib) || { echo "client-go-e2e: install softhsm2 first (scripts/pkcs11-cli-tests.sh does)" >&2; exit 2; }
 
 W=$(mktemp -d /tmp/client-go-e2e.XXXXXX)
 pid=
@@ -38,9 +35,8 @@ CGO_ENABLED=1 go build -trimpath -o "$W/bin/parsec-pkcs11" ./service/cmd/parsec-
 cp -r "$src" "$W/client"
 chmod -R u+w "$W/client"
 
-printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$W" >"$W/softhsm2.conf"
+softhsm_token "$W" client-go
 export SOFTHSM2_CONF=$W/softhsm2.conf
-softhsm2-util --init-token --free --label client-go --pin 123456 --so-pin 12345678 >/dev/null
 cat >"$W/config.toml" <<EOT
 [core_settings]
 allow_root = true

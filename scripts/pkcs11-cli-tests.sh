@@ -20,6 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/go.sh
+. scripts/lib/softhsm.sh
 ensure_go
 
 script=${UPSTREAM_CLI_TESTS:-}
@@ -41,10 +42,7 @@ if [ ${#need[@]} -gt 0 ]; then
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-lib=
-for l in /usr/lib/softhsm/libsofthsm2.so /usr/lib/*-linux-gnu/softhsm/libsofthsm2.so; do
-	[ -f "$l" ] && { lib=$l; break; }
-done
+lib=$(softhsm_lib) || true
 [ -n "$lib" ] || { echo "pkcs11-cli-tests: libsofthsm2.so not found" >&2; exit 2; }
 
 W=$(mktemp -d /tmp/pkcs11-cli.XXXXXX)
@@ -63,11 +61,7 @@ CGO_ENABLED=1 go build -trimpath -o "$W/bin/parsec-pkcs11" ./service/cmd/parsec-
 scripts/rust-parsec.sh install-wrapper "$W/rbin" >/dev/null
 
 # token DIR: a private SoftHSM configuration with one initialised token.
-token() {
-	mkdir -p "$1/tokens"
-	printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$1" >"$1/softhsm2.conf"
-	SOFTHSM2_CONF="$1/softhsm2.conf" softhsm2-util --init-token --free --label parsec-cli --pin 123456 --so-pin 12345678 >/dev/null
-}
+token() { softhsm_token "$1" parsec-cli; }
 
 start_ours() {
 	local d=$W/ours
