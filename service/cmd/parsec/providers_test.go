@@ -23,7 +23,7 @@ const module = "github.com/parsec-go/parsec/"
 // prefix ending in "/" stands for a module or a package tree.
 var (
 	tpmPkgs = []string{module + "service/provider/tpm", "github.com/google/go-tpm/"}
-	tsPkgs  = []string{module + "service/provider/trustedservice", module + "tee", module + "ts", module + "ts/"}
+	tsPkgs  = []string{module + "service/provider/trustedservice", module + "internal/tee", module + "internal/ts", module + "internal/ts/"}
 	swPkgs  = []string{module + "service/provider/software"}
 )
 
