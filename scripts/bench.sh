@@ -79,6 +79,8 @@ CFG
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+# cpu_ticks PID: the process's user + system CPU time, in clock ticks.
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 
 declare -A R
 measure() { # name socket pid
@@ -91,7 +93,10 @@ measure() { # name socket pid
 	"$load" -endpoint "unix:$sock" -op ping -clients 2 -duration 1s >/dev/null
 	for op in ping random sign; do
 		for c in 1 8; do
+			local t0
+			t0=$(cpu_ticks "$pid")
 			line=$("$load" -endpoint "unix:$sock" -op "$op" -clients "$c" -duration "${seconds}s")
+			R[$name,$op,$c,cpu_us]=$(awk -v t="$(($(cpu_ticks "$pid") - t0))" -v hz="$(getconf CLK_TCK)" -v n="$(sed 's/.* requests=\([0-9]*\).*/\1/' <<<"$line")" 'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "-" }')
 			echo "  $name $line" >&2
 			R[$name,$op,$c,rps]=$(sed 's/.* rps=\([0-9.]*\).*/\1/' <<<"$line")
 			R[$name,$op,$c,p50]=$(sed 's/.* p50_ms=\([0-9.]*\).*/\1/' <<<"$line")
@@ -278,6 +283,7 @@ ratio2() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; els
 	for op in ping random sign; do
 		echo "| $op p50 at 1 client, ms | ${R[go,$op,1,p50]} | ${R[rust,$op,1,p50]} | ${R[rust-tuned,$op,1,p50]} | $(ratio "${R[go,$op,1,p50]}" "${R[rust-tuned,$op,1,p50]}")x |"
 	done
+	echo "| service CPU per ECDSA sign at 8 clients, µs | ${R[go,sign,8,cpu_us]} | ${R[rust,sign,8,cpu_us]} | ${R[rust-tuned,sign,8,cpu_us]} | $(ratio "${R[go,sign,8,cpu_us]}" "${R[rust-tuned,sign,8,cpu_us]}")x |"
 	echo "| idle RSS, kB | ${R[go,rss_idle]} | ${R[rust,rss_idle]} | ${R[rust-tuned,rss_idle]} | $(ratio "${R[go,rss_idle]}" "${R[rust-tuned,rss_idle]}")x |"
 	echo "| peak RSS under load, kB | ${R[go,rss_peak]} | ${R[rust,rss_peak]} | ${R[rust-tuned,rss_peak]} | $(ratio "${R[go,rss_peak]}" "${R[rust-tuned,rss_peak]}")x |"
 	echo "| start-up to first ping (p50), ms | ${R[go,startup]} | ${R[rust,startup]} | ${R[rust-tuned,startup]} | $(ratio "${R[go,startup]}" "${R[rust-tuned,startup]}")x |"
