@@ -102,7 +102,8 @@ go_build() {
 	mkdir -p "$out"
 	rm -f "$out"/*
 	BUILT=()
-	for name in parsec:./service/cmd/parsec parsec-tool:./tools/parsec-tool \
+	for name in parsec:./service/cmd/parsec parsec-takeover:./service/cmd/parsec-takeover \
+		parsec-tool:./tools/parsec-tool \
 		qt-helper:./qemu-tests/helper parsec-tsemu:./tools/parsec-tsemu; do
 		pkg=${name#*:}
 		name=${name%%:*}
@@ -143,6 +144,7 @@ app_cpio() {
 		note "no $init: the service will not be started at boot"
 	fi
 	has_built parsec && install -m 0700 "$ADIR/bin/parsec" "$R/usr/libexec/parsec/parsec"
+	has_built parsec-takeover && install -m 0700 "$ADIR/bin/parsec-takeover" "$R/usr/libexec/parsec/parsec-takeover"
 	has_built parsec-tool && install -m 0755 "$ADIR/bin/parsec-tool" "$R/usr/bin/parsec-tool"
 	has_built qt-helper && install -m 0755 "$ADIR/bin/qt-helper" "$R/usr/bin/qt-helper"
 	has_built parsec-tsemu && install -m 0755 "$ADIR/bin/parsec-tsemu" "$R/usr/bin/parsec-tsemu"
@@ -234,6 +236,14 @@ test_cpio() {
 		fi
 	fi
 	config_for "$p" >"$R/etc/parsec/config.toml"
+	if [ "$p" = software ]; then
+		# A Rust Parsec 1.4.1 state made on the host by the real Rust
+		# service (the committed fixture of scripts/make-rust-fixtures.sh),
+		# for tests/software/90-takeover.sh.
+		local fx=$REPO/service/takeover/testdata/rust-1.4.1/sqlite
+		mkdir -p "$R/qt/rust-state"
+		cp -a "$fx/kim" "$fx"/*.psa_its "$fx/pem" "$fx/keys.tsv" "$fx/message.txt" "$fx/sig" "$R/qt/rust-state/"
+	fi
 	# The reload test switches to this: one more provider where the image
 	# has one (the oeqa contract: SIGHUP brings up newly added providers),
 	# and a smaller body limit, which every provider can be checked against.

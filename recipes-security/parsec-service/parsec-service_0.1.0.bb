@@ -6,7 +6,7 @@ package name, paths, config.toml keys and init integration."
 
 require recipes-security/parsec-go/parsec-go.inc
 
-GO_INSTALL = "${GO_IMPORT}/service/cmd/parsec"
+GO_INSTALL = "${GO_IMPORT}/service/cmd/parsec ${GO_IMPORT}/service/cmd/parsec-takeover"
 
 SRC_URI += " \
     file://parsec.init \
@@ -131,6 +131,11 @@ do_install() {
 	if [ -n "${PARSEC_PKCS11_COSERVER}" ]; then
 		install -m 0750 -o root -g parsec ${B}/${GO_BUILD_BINDIR}/parsec-pkcs11 ${D}${libexecdir}/parsec/parsec-pkcs11
 	fi
+	# Upgrading from upstream meta-parsec's Rust parsec-service: the daemon
+	# runs this at its first start (found beside it) to carry the Rust
+	# service's keys over from /var/lib/parsec, leaving Rust's files as
+	# they are (see README, "Upgrading from Rust Parsec").
+	install -m 0750 -o root -g parsec ${B}/${GO_BUILD_BINDIR}/parsec-takeover ${D}${libexecdir}/parsec/parsec-takeover
 
 	parsec_generate_config ${B}/parsec-config.toml
 	install -d -m 0750 -o root -g parsec ${D}${sysconfdir}/parsec
@@ -159,6 +164,18 @@ do_install() {
 	install -d ${D}${nonarch_libdir}/tmpfiles.d
 	install -m 0644 ${PARSEC_UNPACKDIR}/parsec.tmpfiles ${D}${nonarch_libdir}/tmpfiles.d/parsec.conf
 }
+
+# parsec-takeover links a SQLite engine (about 7 MB): its own package,
+# recommended so that an image replacing upstream meta-parsec's Rust
+# parsec-service takes the keys over with no manual step; an image that
+# never ran Rust Parsec can leave it out with BAD_RECOMMENDATIONS. This
+# package keeps upstream's name (parsec-service), user, group, state
+# directory, config file (CONFFILES) and working directory, and PE = "1"
+# makes it an upgrade of upstream's 1.x, so no RREPLACES/RCONFLICTS/RPROVIDES
+# are needed: the package manager replaces Rust's daemon in place.
+PACKAGES =+ "${PN}-takeover"
+FILES:${PN}-takeover = "${libexecdir}/parsec/parsec-takeover"
+RRECOMMENDS:${PN} += "${PN}-takeover"
 
 FILES:${PN} += " \
     ${libexecdir}/parsec \

@@ -373,3 +373,53 @@ func pubECC(t *testing.T, pub any) []byte {
 }
 
 func pubRSA(pub any) *rsa.PublicKey { k, _ := pub.(*rsa.PublicKey); return k }
+
+// TestCarryTokenMappings: PKCS#11 and Trusted Services mappings are carried
+// verbatim (the keys stay in the token / secure world under the same u32).
+func TestCarryTokenMappings(t *testing.T) {
+	doc := `[listener]
+listener_type = "DomainSocket"
+timeout = 200
+[authenticator]
+auth_type = "UnixPeerCredentials"
+[[key_manager]]
+name = "m"
+manager_type = "OnDisk"
+store_path = "` + t.TempDir() + `"
+[[provider]]
+provider_type = "Pkcs11"
+key_info_manager = "m"
+[[provider]]
+provider_type = "TrustedService"
+name = "ts"
+key_info_manager = "m"
+`
+	cfg, _, err := config.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	km, err := kim.OpenOnDisk(cfg.KeyManagers[0].Dir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer km.Close()
+	owner := kim.Owner{AuthType: wire.AuthUnixPeerCredentials, App: "1000"}
+	recs := []takeover.Record{
+		{Owner: owner, Name: "p11", Provider: wire.ProviderPkcs11, KeyID: []byte{0xaf, 0x42, 0x3e, 0x66}},
+		{Owner: owner, Name: "ts", Provider: wire.ProviderTrustedService, ProviderName: "ts", KeyID: []byte{2, 0, 0, 0}},
+		{Owner: owner, Name: "ts-other-name", Provider: wire.ProviderTrustedService, ProviderName: "trusted-service-provider", KeyID: []byte{3, 0, 0, 0}},
+		{Owner: owner, Name: "p11-bad-id", Provider: wire.ProviderPkcs11, KeyID: []byte{1, 2, 3}},
+		{Owner: owner, Name: "cal", Provider: wire.ProviderCryptoAuthLib, KeyID: []byte{1, 0, 0, 0}},
+	}
+	out := takeover.Carry(takeover.Env{Config: cfg, KIM: km}, cfg.KeyManagers[0], recs)
+	want := []string{takeover.StatusCarried, takeover.StatusCarried, takeover.StatusFailed, takeover.StatusFailed, takeover.StatusFailed}
+	for i, o := range out {
+		if o.Status != want[i] {
+			t.Errorf("%s: %s (%s), want %s", o.Name, o.Status, o.Detail, want[i])
+		}
+	}
+	e, err := km.Get(owner, "p11")
+	if err != nil || e.ProviderName != "pkcs11-provider" || string(e.KeyID) != "\xaf\x42\x3e\x66" {
+		t.Errorf("p11 mapping %+v, %v", e, err)
+	}
+}

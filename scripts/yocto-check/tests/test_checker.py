@@ -258,8 +258,8 @@ class BrokenLayer(unittest.TestCase):
         self.assertFails(r'CGO_ENABLED')
 
     def test_go_install_not_a_command(self):
-        self.edit(SERVICE, 'GO_INSTALL = "${GO_IMPORT}/service/cmd/parsec"',
-                  'GO_INSTALL = "${GO_IMPORT}/service/cmd/parsecd"')
+        self.edit(SERVICE, 'GO_INSTALL = "${GO_IMPORT}/service/cmd/parsec ',
+                  'GO_INSTALL = "${GO_IMPORT}/service/cmd/parsecd ')
         self.assertFails(r'not a main package')
 
     def test_go_line_too_new(self):
