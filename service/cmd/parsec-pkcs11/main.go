@@ -92,13 +92,23 @@ func run(socket string, in io.Reader, out, errOut io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", socket, err)
 	}
+	// The unix listener would remove the path on Close even if a newer
+	// co-server (after a config reload) has taken it over: remove it
+	// ourselves, and only while it is still ours.
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	if err := os.Chmod(socket, 0o600); err != nil {
 		ln.Close()
 		return fmt.Errorf("restricting %s: %w", socket, err)
 	}
+	mine, err := os.Lstat(socket)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	go func() { <-ctx.Done(); ln.Close() }()
+	go watchParent(ctx, stop, log)
 	fmt.Fprintln(out, "READY")
 	log.Info("serving", "socket", socket)
 
@@ -126,7 +136,30 @@ func run(socket string, in io.Reader, out, errOut io.Writer) error {
 		}()
 	}
 	wg.Wait()
-	os.Remove(socket)
+	if now, err := os.Lstat(socket); err == nil && os.SameFile(now, mine) {
+		os.Remove(socket)
+	}
 	log.Info("stopped")
 	return nil
+}
+
+// watchParent stops the co-server when the daemon that started it is gone
+// (it is then re-parented). The daemon also asks the kernel for SIGTERM on
+// its death, but that is tied to the thread that started us.
+func watchParent(ctx context.Context, stop func(), log *slog.Logger) {
+	parent := os.Getppid()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if os.Getppid() != parent {
+				log.Warn("the daemon is gone; stopping")
+				stop()
+				return
+			}
+		}
+	}
 }

@@ -567,3 +567,20 @@ func TestCoserverKilledUnderLoad(t *testing.T) {
 		must(t, p, wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: c.name, Alg: signAlg(t, c.alg), Hash: hash[:]})
 	}
 }
+
+// TestReloadWithFixedSocket: a config reload builds the new provider (and
+// co-server) before closing the old one; with coserver_socket set both
+// use the same path, and the old co-server's exit must not remove the
+// new one's socket.
+func TestReloadWithFixedSocket(t *testing.T) {
+	newToken(t, true)
+	k := newKIM(t, t.TempDir())
+	cfg := baseConfig()
+	cfg.CoserverSocket = filepath.Join(t.TempDir(), "p11.sock")
+	old, _ := newProvider(t, cfg, k)
+	generate(t, old, "k", ecdsaP256)
+	fresh, _ := newProvider(t, cfg, k)
+	old.Close()
+	hash := sha256.Sum256([]byte("reload"))
+	must(t, fresh, wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: "k", Alg: signAlg(t, ecdsaP256.Alg), Hash: hash[:]})
+}
