@@ -70,6 +70,7 @@ type options struct {
 	jwt        JWTSVIDSource
 	provider   wire.ProviderID
 	hasProv    bool
+	blocking   bool
 }
 
 // Option configures New and NewNaked.
@@ -100,6 +101,15 @@ func WithAppName(name string) Option { return func(o *options) { o.appName = nam
 // WithJWTSVIDSource makes JWT-SVID authentication usable during discovery.
 func WithJWTSVIDSource(src JWTSVIDSource) Option { return func(o *options) { o.jwt = src } }
 
+// WithBlockingIO makes each request's socket I/O block the calling thread
+// instead of parking the goroutine in the runtime's poller. It is for code
+// that runs on threads the Go scheduler does not own, such as functions a
+// cgo shared library exports to C (the PKCS#11 module): there a parked
+// goroutine is handed between threads twice per request, which costs more
+// than the request on a loaded machine. Deadlines become socket timeouts
+// and cancellation shuts the socket down, so both still end a request.
+func WithBlockingIO() Option { return func(o *options) { o.blocking = true } }
+
 // WithProvider skips provider discovery and sends crypto operations to p.
 func WithProvider(p wire.ProviderID) Option {
 	return func(o *options) { o.provider, o.hasProv = p, true }
@@ -122,7 +132,7 @@ func newClient(opts []Option) (*Client, *options, error) {
 		}
 	}
 	c := &Client{
-		t:        &transport{socketPath: path, timeout: o.timeout, maxBody: o.maxBody},
+		t:        &transport{socketPath: path, timeout: o.timeout, maxBody: o.maxBody, blocking: o.blocking},
 		auth:     NoAuth(),
 		provider: wire.ProviderCore,
 	}

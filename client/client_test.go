@@ -602,3 +602,31 @@ func TestMessageCipherMAC(t *testing.T) {
 		wantStatus(t, c.MacVerify(ctx, "hmac", psa.HMAC(psa.AlgSHA256), []byte("data"), mac), wire.StatusPsaErrorInvalidSignature)
 	})
 }
+
+// WithBlockingIO changes how the socket is read and written, not what is
+// said: a key round trip works against both services.
+func TestBlockingIO(t *testing.T) {
+	forEachService(t, parsectest.Config{}, func(t *testing.T, s *parsectest.Service) {
+		ctx := context.Background()
+		c := newClient(t, s, client.WithBlockingIO())
+		if _, _, err := c.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+		const name = "blocking-io-key"
+		_ = c.DestroyKey(ctx, name)
+		if err := c.GenerateKey(ctx, name, client.ECCP256SigningKey()); err != nil {
+			t.Fatal(err)
+		}
+		defer c.DestroyKey(ctx, name)
+		digest := make([]byte, 32)
+		sig, err := c.SignHash(ctx, name, psa.ECDSA(psa.AlgSHA256), digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.VerifyHash(ctx, name, psa.ECDSA(psa.AlgSHA256), digest, sig); err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.SignHash(ctx, "no-such-key", psa.ECDSA(psa.AlgSHA256), digest)
+		wantStatus(t, err, wire.StatusPsaErrorDoesNotExist)
+	})
+}

@@ -85,6 +85,8 @@ type transport struct {
 	socketPath string
 	timeout    time.Duration
 	maxBody    uint32
+	// blocking: see WithBlockingIO.
+	blocking bool
 }
 
 // request is one operation ready to send.
@@ -134,7 +136,11 @@ func (t *transport) roundTrip(ctx context.Context, msg []byte, op wire.Opcode) (
 		ctx, cancel = context.WithTimeout(ctx, t.timeout)
 		defer cancel()
 	}
-	conn, err := dialUnix(ctx, t.socketPath)
+	dial := dialUnix
+	if t.blocking {
+		dial = dialUnixBlocking
+	}
+	conn, err := dial(ctx, t.socketPath)
 	if err != nil {
 		return nil, t.dialError(err)
 	}
@@ -142,8 +148,14 @@ func (t *transport) roundTrip(ctx context.Context, msg []byte, op wire.Opcode) (
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	// Cancellation without a deadline (or before it) must also unblock I/O.
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	// Cancellation without a deadline (or before it) must also unblock I/O:
+	// a blocking socket is shut down, which ends a read or write in flight.
+	stop := context.AfterFunc(ctx, func() {
+		_ = conn.SetDeadline(time.Unix(1, 0))
+		if rc, err := conn.SyscallConn(); err == nil {
+			_ = rc.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
+		}
+	})
 	defer stop()
 
 	_, werr := conn.Write(msg)
@@ -291,4 +303,43 @@ func dialUnix(ctx context.Context, path string) (*os.File, error) {
 		case <-time.After(time.Millisecond):
 		}
 	}
+}
+
+// dialUnixBlocking connects like dialUnix but keeps the socket blocking, so
+// that reads and writes block the calling thread instead of parking the
+// goroutine in the runtime poller (see WithBlockingIO). The context's
+// deadline becomes the socket's receive and send timeouts, which also bound
+// the connect.
+func dialUnixBlocking(ctx context.Context, path string) (*os.File, error) {
+	var tv *syscall.Timeval
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		if left <= 0 {
+			return nil, context.DeadlineExceeded
+		}
+		// A zero timeval means no timeout: round up to a microsecond.
+		t := syscall.NsecToTimeval((left + time.Microsecond - 1).Nanoseconds())
+		tv = &t
+	}
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	if tv != nil {
+		for _, opt := range []int{syscall.SO_RCVTIMEO, syscall.SO_SNDTIMEO} {
+			if err := syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, opt, tv); err != nil {
+				syscall.Close(fd)
+				return nil, os.NewSyscallError("setsockopt", err)
+			}
+		}
+	}
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		syscall.Close(fd)
+		if err == syscall.EAGAIN || err == syscall.EINPROGRESS {
+			// The send timeout ran out while the accept backlog was full.
+			return nil, context.DeadlineExceeded
+		}
+		return nil, os.NewSyscallError("connect", err)
+	}
+	return os.NewFile(uintptr(fd), "unix:"+path), nil
 }

@@ -235,23 +235,31 @@ func TestTimeoutAndCancel(t *testing.T) {
 			defer c.Close()
 		}
 	}()
-	c, err := NewNaked(WithSocketPath(sock), WithTimeout(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	_, _, err = c.Ping(context.Background())
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Ping of a silent peer = %v, want DeadlineExceeded", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("timeout took %v", d)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
-	_, _, err = c.WithTimeout(0).Ping(ctx)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("Ping cancelled = %v, want Canceled", err)
+	for _, tc := range []struct {
+		name string
+		opts []Option
+	}{
+		{"poller", nil},
+		{"blocking I/O", []Option{WithBlockingIO()}},
+	} {
+		c, err := NewNaked(append([]Option{WithSocketPath(sock), WithTimeout(50 * time.Millisecond)}, tc.opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, _, err = c.Ping(context.Background())
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%s: Ping of a silent peer = %v, want DeadlineExceeded", tc.name, err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s: timeout took %v", tc.name, d)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+		_, _, err = c.WithTimeout(0).Ping(ctx)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("%s: Ping cancelled = %v, want Canceled", tc.name, err)
+		}
 	}
 }
 

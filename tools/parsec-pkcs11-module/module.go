@@ -85,7 +85,10 @@ func (m *module) discoverLocked() error {
 	}
 	cx, cancel := ctx()
 	defer cancel()
-	c, err := client.New(cx)
+	// Calls arrive on the application's threads, which the Go scheduler
+	// does not own: blocking socket I/O keeps each request on its thread
+	// instead of handing it between threads while it waits.
+	c, err := client.New(cx, client.WithBlockingIO())
 	if err != nil {
 		return fmt.Errorf("connecting to the Parsec service at %s: %w", client.EndpointFromEnv(), err)
 	}
