@@ -18,7 +18,7 @@ import (
 // their dependencies) out of the binary:
 //
 //	parsec_no_tpm            Tpm (service/provider/tpm, go-tpm)
-//	parsec_no_trustedservice TrustedService (service/provider/trustedservice, tee, ts)
+//	parsec_no_trustedservice TrustedService (service/provider/trustedservice, internal/tee, internal/ts)
 //	parsec_no_pkcs11         Pkcs11 (service/provider/pkcs11; the token itself is
 //	                         driven by the separate cgo co-server parsec-pkcs11)
 //

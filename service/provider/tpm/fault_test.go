@@ -218,11 +218,11 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatalf("bob's key went with alice's: %v", err)
 	}
 	// The KIM agrees.
-	keys, err := e.p.kim.List(kim.OwnerOf(bob))
+	keys, err := e.p.keys.Manager().List(kim.OwnerOf(bob))
 	if err != nil || len(keys) != 2 {
 		t.Fatalf("bob has %d keys (%v), want 2", len(keys), err)
 	}
-	keys, _ = e.p.kim.List(kim.OwnerOf(alice))
+	keys, _ = e.p.keys.Manager().List(kim.OwnerOf(alice))
 	if len(keys) != 0 {
 		t.Fatalf("alice still has %d keys", len(keys))
 	}
@@ -450,7 +450,7 @@ func TestBadKeyEntry(t *testing.T) {
 	if err := generate(t, e.p, alice, "good", eccP256Sign); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.p.kim.Insert(kim.OwnerOf(alice), "bad", kim.Entry{
+	if err := e.p.keys.Manager().Insert(kim.OwnerOf(alice), "bad", kim.Entry{
 		Provider: wire.ProviderTpm, ProviderName: e.p.info.Name, KeyID: []byte("garbage"), Attributes: eccP256Sign,
 	}); err != nil {
 		t.Fatal(err)
@@ -459,17 +459,17 @@ func TestBadKeyEntry(t *testing.T) {
 	wantStatus(t, err, wire.StatusPsaErrorDataCorrupt)
 	signAndCheck(t, e.p, "good")
 	// A blob whose private part was damaged: the TPM refuses to load it.
-	good, _ := e.p.kim.Get(kim.OwnerOf(alice), "good")
+	good, _ := e.p.keys.Manager().Get(kim.OwnerOf(alice), "good")
 	b, _ := decodeBlob(good.KeyID)
 	priv := append([]byte(nil), b.private...)
 	priv[len(priv)-3] ^= 0xff
 	damaged := (&keyBlob{kind: b.kind, auth: b.auth, public: b.public, private: priv, parent: b.parent}).encode()
-	_ = e.p.kim.Insert(kim.OwnerOf(alice), "damaged", kim.Entry{Provider: wire.ProviderTpm, ProviderName: e.p.info.Name, KeyID: damaged, Attributes: eccP256Sign})
+	_ = e.p.keys.Manager().Insert(kim.OwnerOf(alice), "damaged", kim.Entry{Provider: wire.ProviderTpm, ProviderName: e.p.info.Name, KeyID: damaged, Attributes: eccP256Sign})
 	_, err = sign(t, e.p, alice, "damaged", eccP256Sign.Alg, make([]byte, 32))
 	wantStatus(t, err, wire.StatusPsaErrorDataCorrupt)
 	// A wrong auth value.
 	wrongAuth := (&keyBlob{kind: b.kind, auth: []byte("wrong"), public: b.public, private: b.private, parent: b.parent}).encode()
-	_ = e.p.kim.Insert(kim.OwnerOf(alice), "wrong-auth", kim.Entry{Provider: wire.ProviderTpm, ProviderName: e.p.info.Name, KeyID: wrongAuth, Attributes: eccP256Sign})
+	_ = e.p.keys.Manager().Insert(kim.OwnerOf(alice), "wrong-auth", kim.Entry{Provider: wire.ProviderTpm, ProviderName: e.p.info.Name, KeyID: wrongAuth, Attributes: eccP256Sign})
 	e.log.reset()
 	_, err = sign(t, e.p, alice, "wrong-auth", eccP256Sign.Alg, make([]byte, 32))
 	wantStatus(t, err, wire.StatusPsaErrorNotPermitted)

@@ -271,7 +271,7 @@ func TestRustKeysOnTheirTPM(t *testing.T) {
 					if want := psaExport(t, pub); string(got) != string(want) {
 						t.Fatalf("%s: exported\n%x\nRust exported\n%x", k.name, got, want)
 					}
-					ent, err := e.p.kim.Get(kim.OwnerOf(app), k.name)
+					ent, err := e.p.keys.Manager().Get(kim.OwnerOf(app), k.name)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -339,7 +339,7 @@ func TestRustKeysOnTheirTPM(t *testing.T) {
 			if err := generate(t, e.p, alice, "new", eccP256Sign); err != nil {
 				t.Fatal(err)
 			}
-			ent, err := e.p.kim.Get(kim.OwnerOf(alice), "new")
+			ent, err := e.p.keys.Manager().Get(kim.OwnerOf(alice), "new")
 			if err != nil || !strings.HasPrefix(string(ent.KeyID), "PGTK") {
 				t.Fatalf("new key id %q, %v", ent.KeyID, err)
 			}
@@ -388,7 +388,7 @@ func TestRustKeysClearedTPM(t *testing.T) {
 					_, err = decrypt(t, e.p, k.client(), k.name, psa.AlgRSAPKCS1v15Crypt, ct, nil)
 					wantStatus(t, err, wire.StatusPsaErrorStorageFailure)
 				default:
-					ent, err := e.p.kim.Get(kim.OwnerOf(k.client()), k.name)
+					ent, err := e.p.keys.Manager().Get(kim.OwnerOf(k.client()), k.name)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -408,7 +408,7 @@ func TestRustKeysClearedTPM(t *testing.T) {
 			if err := destroy(e.p, keys[0].client(), keys[0].name); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.p.kim.Get(kim.OwnerOf(keys[1].client()), keys[1].name); err != nil {
+			if _, err := e.p.keys.Manager().Get(kim.OwnerOf(keys[1].client()), keys[1].name); err != nil {
 				t.Fatalf("a mapping of an unusable Rust key was lost: %v", err)
 			}
 		})
@@ -423,7 +423,7 @@ func TestRustKeysWithoutRootKeyTPM(t *testing.T) {
 	e.log.mustFind(t, "no RootKeyTPM record")
 	e.log.mustFind(t, "TPM provider ready", "rust_keys=6", "unreadable=0")
 	k := rustFixtureKeys(t, rustFixtureDir)[1]
-	ent, err := e.p.kim.Get(kim.OwnerOf(k.client()), k.name)
+	ent, err := e.p.keys.Manager().Get(kim.OwnerOf(k.client()), k.name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,7 +466,7 @@ func TestRustKeysDamaged(t *testing.T) {
 		{"61003", "tpm-rsa-sign-61003", 0},
 	} {
 		app := rustFixtureKey{app: tc.app}.client()
-		ent, err := e.p.kim.Get(kim.OwnerOf(app), tc.name)
+		ent, err := e.p.keys.Manager().Get(kim.OwnerOf(app), tc.name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,7 +18,6 @@ import (
 	"fmt"
 
 	"github.com/google/go-tpm/tpm2"
-
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/wire"
 )
@@ -207,7 +206,7 @@ func readRootKeyTPM(m kim.Manager) ([]byte, error) {
 // exist, derives their primary and reports at error level, key by key,
 // every Rust key that cannot be used. It returns how many cannot.
 func (p *Provider) checkRustKeys(keys []kim.Key) int {
-	want, err := readRootKeyTPM(p.kim)
+	want, err := readRootKeyTPM(p.keys.Manager())
 	if err != nil {
 		p.log.Error("TPM: ignoring Rust Parsec's RootKeyTPM record", "err", err)
 	}

@@ -166,7 +166,7 @@ func TestRustVariantKeys(t *testing.T) {
 			// implies), so ListKeys shows the same.
 			want := v.attrs
 			want.Usage = want.Usage.Effective()
-			if ent, err := e.p.kim.Get(kim.OwnerOf(app), v.name); err != nil || ent.Attributes != want {
+			if ent, err := e.p.keys.Manager().Get(kim.OwnerOf(app), v.name); err != nil || ent.Attributes != want {
 				t.Fatalf("attributes carried over %+v (%v), made with %+v", ent.Attributes, err, want)
 			}
 			got, err := exportPub(e.p, app, v.name)

@@ -97,7 +97,7 @@ func TestBusCarriesNoSecrets(t *testing.T) {
 
 			leaks := map[string]bool{}
 			for _, k := range []string{"sig", "dec"} {
-				ent, _ := e.p.kim.Get(kim.OwnerOf(alice), k)
+				ent, _ := e.p.keys.Manager().Get(kim.OwnerOf(alice), k)
 				b, _ := decodeBlob(ent.KeyID)
 				if c, _ := bus.seen(b.auth); c {
 					leaks["auth value of "+k] = true

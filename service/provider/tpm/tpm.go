@@ -31,7 +31,6 @@ import (
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/tpm/tcti"
 	"github.com/parsec-go/parsec/wire"
-	"github.com/parsec-go/parsec/wire/pb"
 	"github.com/parsec-go/parsec/wire/protomsg"
 )
 
@@ -62,18 +61,12 @@ const DefaultTCTI = "device:/dev/tpmrm0"
 
 // Provider is the TPM provider.
 type Provider struct {
+	*provider.Table
 	info     provider.Info
-	kim      kim.Manager
+	keys     provider.Keys
 	log      *slog.Logger
 	settings provider.Settings
 	dev      *device
-}
-
-var opcodes = []wire.Opcode{
-	wire.OpPsaGenerateKey, wire.OpPsaDestroyKey, wire.OpPsaSignHash, wire.OpPsaVerifyHash,
-	wire.OpPsaImportKey, wire.OpPsaExportPublicKey, wire.OpPsaAsymmetricEncrypt,
-	wire.OpPsaAsymmetricDecrypt, wire.OpPsaGenerateRandom, wire.OpCanDoCrypto,
-	wire.OpAttestKey, wire.OpPrepareKeyAttestation,
 }
 
 // parseAuth reads a hierarchy auth value in Parsec's forms.
@@ -107,10 +100,8 @@ func New(d provider.Deps) (provider.Provider, error) {
 	if d.KIM == nil {
 		return nil, errors.New("the TPM provider needs a key_info_manager")
 	}
+	d = d.Defaults()
 	log := d.Log
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(discard{}, nil))
-	}
 	if cfg.Tcti == "" {
 		cfg.Tcti = DefaultTCTI
 	}
@@ -133,15 +124,28 @@ func New(d provider.Deps) (provider.Provider, error) {
 	if name == "" {
 		name = wire.ProviderTpm.Desc().DefaultName
 	}
-	desc := wire.ProviderTpm.Desc()
 	p := &Provider{
-		info: provider.Info{
-			ID: wire.ProviderTpm, Name: name, UUID: desc.UUID, Description: desc.Description,
-			Vendor: desc.Vendor, Version: [3]uint32{0, 1, 0},
-		},
-		kim: d.KIM, log: log, settings: d.Settings,
-		dev: newDevice(tc, log, ownerAuth, endorsementAuth, cfg.MaxLoadedObjects),
+		info:     provider.NewInfo(wire.ProviderTpm, name, [3]uint32{0, 1, 0}),
+		keys:     provider.NewKeys(d.KIM, wire.ProviderTpm, name, log),
+		log:      log,
+		settings: d.Settings,
+		dev:      newDevice(tc, log, ownerAuth, endorsementAuth, cfg.MaxLoadedObjects),
 	}
+	// Parsec's TPM provider's set, in its order.
+	p.Table = provider.NewTable(
+		provider.Handle(wire.OpPsaGenerateKey, p.generateKey),
+		provider.Handle(wire.OpPsaDestroyKey, p.destroyKey),
+		provider.Handle(wire.OpPsaSignHash, p.signHash),
+		provider.Handle(wire.OpPsaVerifyHash, p.verifyHash),
+		provider.Handle(wire.OpPsaImportKey, p.importKey),
+		provider.Handle(wire.OpPsaExportPublicKey, p.exportPublicKey),
+		provider.Handle(wire.OpPsaAsymmetricEncrypt, p.asymmetricEncrypt),
+		provider.Handle(wire.OpPsaAsymmetricDecrypt, p.asymmetricDecrypt),
+		provider.Handle(wire.OpPsaGenerateRandom, p.generateRandom),
+		provider.Handle(wire.OpCanDoCrypto, p.canDoCrypto),
+		provider.Handle(wire.OpAttestKey, p.attestKey),
+		provider.Handle(wire.OpPrepareKeyAttestation, p.prepareKeyAttestation),
+	)
 	// Reach the TPM now: a missing TPM is a start-up error (or a skip),
 	// as in Parsec. The storage primary is derived at once so a wrong
 	// owner_hierarchy_auth shows in the log at start.
@@ -162,14 +166,10 @@ func New(d provider.Deps) (provider.Provider, error) {
 	return p, nil
 }
 
-type discard struct{}
-
-func (discard) Write(b []byte) (int, error) { return len(b), nil }
-
 // checkEntries logs how many keys the KIM holds for this provider and any
 // it cannot read (they are left alone: nothing stored is deleted).
 func (p *Provider) checkEntries() {
-	keys, err := p.kim.All()
+	keys, err := p.keys.All()
 	if err != nil {
 		p.log.Warn("cannot list the key info manager's entries", "err", err)
 		p.checkRustKeys(nil) // still read RootKeyTPM
@@ -178,7 +178,7 @@ func (p *Provider) checkEntries() {
 	n, bad := 0, 0
 	var rust []kim.Key
 	for _, k := range keys {
-		if k.Entry.ProviderName != p.info.Name || k.Owner == kim.InternalOwner {
+		if k.Owner == kim.InternalOwner {
 			continue
 		}
 		n++
@@ -198,26 +198,15 @@ func (p *Provider) checkEntries() {
 // Info implements provider.Provider.
 func (p *Provider) Info() provider.Info { return p.info }
 
-// Opcodes implements provider.Provider: Parsec's TPM provider set.
-func (p *Provider) Opcodes() []wire.Opcode { return append([]wire.Opcode(nil), opcodes...) }
-
-// Accepts implements provider.Provider.
-func (p *Provider) Accepts(op wire.Opcode) bool {
-	for _, o := range opcodes {
-		if o == op {
-			return true
-		}
-	}
-	return false
-}
-
 // Close flushes the loaded keys and closes the TPM channel.
 func (p *Provider) Close() error { return p.dev.close() }
 
-// Execute implements provider.Provider.
+// Execute implements provider.Provider: the table's handler, with TPM
+// errors turned into Parsec statuses and their cause logged here (the
+// front end logs failed requests without details).
 func (p *Provider) Execute(ctx context.Context, app auth.Application, r provider.Request) (protomsg.Message, error) {
 	op := r.Op
-	res, err := p.execute(app, op, r.Msg)
+	res, err := p.Table.Execute(ctx, app, r)
 	if err != nil {
 		s, cause := statusFor(err)
 		lvl := slog.LevelError
@@ -234,34 +223,4 @@ func (p *Provider) Execute(ctx context.Context, app auth.Application, r provider
 		return nil, &wire.Error{Status: s, Msg: cause}
 	}
 	return res, nil
-}
-
-func (p *Provider) execute(app auth.Application, op wire.Opcode, req protomsg.Message) (protomsg.Message, error) {
-	switch r := req.(type) {
-	case *pb.GenerateKeyRequest:
-		return p.generateKey(app, r)
-	case *pb.ImportKeyRequest:
-		return p.importKey(app, r)
-	case *pb.ExportPublicKeyRequest:
-		return p.exportPublicKey(app, r)
-	case *pb.DestroyKeyRequest:
-		return p.destroyKey(app, r)
-	case *pb.SignHashRequest:
-		return p.signHash(app, r)
-	case *pb.VerifyHashRequest:
-		return p.verifyHash(app, r)
-	case *pb.AsymmetricEncryptRequest:
-		return p.asymmetricEncrypt(app, r)
-	case *pb.AsymmetricDecryptRequest:
-		return p.asymmetricDecrypt(app, r)
-	case *pb.GenerateRandomRequest:
-		return p.generateRandom(r)
-	case *pb.CanDoCryptoRequest:
-		return p.canDoCrypto(r)
-	case *pb.PrepareKeyAttestationRequest:
-		return p.prepareKeyAttestation(app, r)
-	case *pb.AttestKeyRequest:
-		return p.attestKey(app, r)
-	}
-	return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "the TPM provider does not implement %v", op)
 }

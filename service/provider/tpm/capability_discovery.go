@@ -1,7 +1,10 @@
 package tpm
 
 import (
+	"context"
+
 	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 )
@@ -10,15 +13,12 @@ import (
 // algorithms), following Parsec's CanDoCrypto rules: a type and size the
 // TPM holds; generate only key pairs, import only public keys; a use check
 // needs an algorithm and a usage flag that fit the key.
-func (p *Provider) canDoCrypto(r *pb.CanDoCryptoRequest) (*pb.CanDoCryptoResult, error) {
-	ct := r.GetCheckType()
+func (p *Provider) canDoCrypto(_ context.Context, c provider.Call[*pb.CanDoCryptoRequest]) (*pb.CanDoCryptoResult, error) {
+	ct := c.Req.GetCheckType()
 	if ct < pb.CheckType_USE || ct > pb.CheckType_DERIVE {
 		return nil, wire.Errorf(wire.StatusInvalidEncoding, "invalid check type %d", ct)
 	}
-	a, err := psa.AttributesFromProto(r.GetAttributes())
-	if err != nil {
-		return nil, err
-	}
+	a := c.Attrs
 	var caps *capabilities
 	if err := p.dev.run(func(o *op) error { caps = o.d.caps; return nil }); err != nil {
 		return nil, err

@@ -1,13 +1,14 @@
 package tpm
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
 
 	"github.com/google/go-tpm/tpm2"
 
-	"github.com/parsec-go/parsec/service/auth"
+	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 )
@@ -21,15 +22,15 @@ import (
 // RSA-2048 EK (TCG template); naming another one is not supported, as in
 // Parsec.
 
-func (p *Provider) prepareKeyAttestation(app auth.Application, r *pb.PrepareKeyAttestationRequest) (*pb.PrepareKeyAttestationResult, error) {
-	ac := r.GetParameters().GetActivateCredential()
+func (p *Provider) prepareKeyAttestation(_ context.Context, c provider.Call[*pb.PrepareKeyAttestationRequest]) (*pb.PrepareKeyAttestationResult, error) {
+	ac := c.Req.GetParameters().GetActivateCredential()
 	if ac == nil {
 		return nil, wire.Errorf(wire.StatusInvalidEncoding, "PrepareKeyAttestation needs the activate_credential parameters")
 	}
 	if ac.GetAttestingKeyName() != "" {
 		return nil, notSupported("attesting with a key other than the endorsement key is not supported")
 	}
-	_, b, err := p.lookup(app, ac.GetAttestedKeyName())
+	_, b, err := p.lookup(c.App, ac.GetAttestedKeyName())
 	if err != nil {
 		return nil, err
 	}
@@ -119,20 +120,20 @@ func (d *device) flushTemp(h tpm2.TPMHandle) {
 // errBadCredential marks a credential the TPM could not open.
 var errBadCredential = errors.New("the TPM cannot open the credential")
 
-func (p *Provider) attestKey(app auth.Application, r *pb.AttestKeyRequest) (*pb.AttestKeyResult, error) {
-	ac := r.GetParameters().GetActivateCredential()
+func (p *Provider) attestKey(_ context.Context, c provider.Call[*pb.AttestKeyRequest]) (*pb.AttestKeyResult, error) {
+	ac := c.Req.GetParameters().GetActivateCredential()
 	if ac == nil {
 		return nil, wire.Errorf(wire.StatusInvalidEncoding, "AttestKey needs the activate_credential parameters")
 	}
-	if r.GetAttestingKeyName() != "" {
+	if c.Req.GetAttestingKeyName() != "" {
 		return nil, notSupported("attesting with a key other than the endorsement key is not supported")
 	}
-	_, b, err := p.lookup(app, r.GetAttestedKeyName())
+	_, b, err := p.lookup(c.App, c.Req.GetAttestedKeyName())
 	if err != nil {
 		return nil, err
 	}
 	if b.kind != kindPair {
-		return nil, invalidArg("key %q is an imported public key: only keys held by the TPM can be attested", r.GetAttestedKeyName())
+		return nil, invalidArg("key %q is an imported public key: only keys held by the TPM can be attested", c.Req.GetAttestedKeyName())
 	}
 	var credential []byte
 	err = p.dev.run(func(o *op) error {
