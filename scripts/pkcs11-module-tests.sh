@@ -6,7 +6,8 @@
 # pkcs11-tool (opensc), p11tool (gnutls-bin), OpenSSL through the libp11
 # engine (a CSR, then a TLS handshake with openssl s_server/s_client),
 # isolation between two uids, keys shared with parsec-tool both ways, and
-# fork, threads and error codes through the C ABI (testdata/p11check.c).
+# fork, threads and error codes through the C ABI (testdata/p11check.c); and,
+# without --quick, the Rust Parsec 1.4.1 service with the Rust parsec-tool.
 #
 #   --quick        the CI slice: skips RSA 4096, the second uid and TLS
 #   --bench [S]    also compares ECDSA P-256 C_Sign/s through the module with
@@ -68,6 +69,7 @@ cleanup() {
 		kill -TERM "$svc_pid" 2>/dev/null
 		wait "$svc_pid" 2>/dev/null
 	fi
+	[ ! -d "$work/rust" ] || "$root/scripts/rust-parsec.sh" stop --dir "$work/rust" >/dev/null 2>&1
 	if [ "$keep" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -296,6 +298,35 @@ if [ "$(id -u)" = 0 ]; then
 		setpriv --reuid=65534 --regid=65534 --clear-groups pkcs11-tool --module '$M' --list-objects | grep -q nobody-key"
 else
 	echo "skip isolation: needs root to switch uid"
+fi
+
+# ---- the Rust service and the Rust parsec-tool -----------------------------
+# Not in --quick: needs the cached trixie root (scripts/trixie-root.sh).
+if [ "$quick" = 0 ]; then
+	rd=$work/rust
+	if out=$("$root/scripts/rust-parsec.sh" start --dir "$rd" --provider mbed-crypto 2>"$work/rust.log"); then
+		rust_ep=$(sed -n 's/^PARSEC_SERVICE_ENDPOINT=//p' <<<"$out")
+		rtool() { "$root/scripts/rust-parsec.sh" tool "$@"; }
+		export -f rtool
+		export root rust_ep M
+		check "Rust Parsec 1.4.1: a module key signs with the Rust parsec-tool" bash -c "
+			export PARSEC_SERVICE_ENDPOINT=\$rust_ep
+			pkcs11-tool --module '$M' --keypairgen --key-type EC:prime256v1 --id 07 --label rk &&
+			pkcs11-tool --module '$M' --read-object --type pubkey --id 07 -o rk.der &&
+			openssl pkey -pubin -inform DER -in rk.der -out rk.pem &&
+			rtool sign --key-name 'rk#id=07' hello | base64 -d >rk.sig &&
+			printf hello | openssl dgst -sha256 -verify rk.pem -signature rk.sig"
+		check "Rust Parsec 1.4.1: a Rust parsec-tool key signs through the module" bash -c "
+			export PARSEC_SERVICE_ENDPOINT=\$rust_ep
+			rtool create-ecc-key --key-name rtool && rtool export-public-key --key-name rtool >rtool.pem &&
+			id=\$(pkcs11-tool --module '$M' --list-objects --type privkey | awk '\$1 == \"label:\" {f = (\$2 == \"rtool\")} f && \$1 == \"ID:\" {print \$2; exit}') &&
+			pkcs11-tool --module '$M' --sign --id \$id -m ECDSA-SHA256 --signature-format openssl -i msg -o rtool.sig &&
+			openssl dgst -sha256 -verify rtool.pem -signature rtool.sig msg"
+		"$root/scripts/rust-parsec.sh" stop --dir "$rd" --purge >/dev/null 2>&1
+	else
+		echo "skip the Rust service: it did not start (see scripts/trixie-root.sh)"
+		tail -5 "$work/rust.log"
+	fi
 fi
 
 check "C_DestroyObject removes the Parsec key" bash -c "
