@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"encoding/binary"
 	"log/slog"
 
 	"github.com/parsec-go/parsec/psa"
@@ -113,4 +114,26 @@ func (k Keys) own(keys []kim.Key) []kim.Key {
 		}
 	}
 	return own
+}
+
+// KeyID32 is the key id format of Rust Parsec's Mbed Crypto, Trusted
+// Service and PKCS#11 providers (and ours in their place): a u32,
+// little-endian, stored verbatim in kim.Entry.KeyID so that mappings
+// carry over both ways.
+type KeyID32 struct {
+	// Min and Max bound the ids the provider hands out; an id outside
+	// them is not the provider's.
+	Min, Max uint32
+}
+
+// Encode returns the stored form of id.
+func (KeyID32) Encode(id uint32) []byte { return binary.LittleEndian.AppendUint32(nil, id) }
+
+// Decode reads a stored id; ok is false for anything else.
+func (f KeyID32) Decode(b []byte) (id uint32, ok bool) {
+	if len(b) != 4 {
+		return 0, false
+	}
+	id = binary.LittleEndian.Uint32(b)
+	return id, id >= f.Min && id <= f.Max
 }

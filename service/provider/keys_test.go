@@ -73,3 +73,26 @@ func TestKeys(t *testing.T) {
 		t.Errorf("name not free after Remove: %v", err)
 	}
 }
+
+func TestKeyID32(t *testing.T) {
+	f := KeyID32{Min: 1, Max: 0x3fffffff}
+	if got := f.Encode(0x01020304); string(got) != "\x04\x03\x02\x01" {
+		t.Errorf("Encode: % x, want Rust's little-endian u32", got)
+	}
+	for _, c := range []struct {
+		b  []byte
+		id uint32
+		ok bool
+	}{
+		{[]byte{4, 3, 2, 1}, 0x01020304, true},
+		{[]byte{0, 0, 0, 0}, 0, false},             // below Min
+		{[]byte{0, 0, 0, 0x40}, 0x40000000, false}, // above Max
+		{[]byte{1, 0, 0}, 0, false},
+		{[]byte("PGTK1234"), 0, false},
+	} {
+		id, ok := f.Decode(c.b)
+		if ok != c.ok || (ok && id != c.id) {
+			t.Errorf("Decode(% x) = %#x, %v", c.b, id, ok)
+		}
+	}
+}

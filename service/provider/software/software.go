@@ -19,7 +19,6 @@
 package software
 
 import (
-	"encoding/binary"
 	"errors"
 	"log/slog"
 	"sync"
@@ -141,15 +140,12 @@ func (p *Provider) Close() error {
 	return p.store.close()
 }
 
-func encodeKeyID(id uint32) []byte { return binary.LittleEndian.AppendUint32(nil, id) }
+// keyIDs is the stored key id format, Rust's u32 little-endian.
+var keyIDs = provider.KeyID32{Min: minKeyID, Max: maxKeyID}
 
-func decodeKeyID(b []byte) (uint32, bool) {
-	if len(b) != 4 {
-		return 0, false
-	}
-	id := binary.LittleEndian.Uint32(b)
-	return id, id >= minKeyID && id <= maxKeyID
-}
+func encodeKeyID(id uint32) []byte { return keyIDs.Encode(id) }
+
+func decodeKeyID(b []byte) (uint32, bool) { return keyIDs.Decode(b) }
 
 // lookup resolves an application's key name to this provider's key.
 func (p *Provider) lookup(app auth.Application, name string) (*key, error) {

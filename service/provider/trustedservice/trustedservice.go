@@ -54,7 +54,6 @@ package trustedservice
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -210,15 +209,12 @@ func (p *Provider) allocID() (uint32, error) {
 	return id, nil
 }
 
-func encodeKeyID(id uint32) []byte { return binary.LittleEndian.AppendUint32(nil, id) }
+// keyIDs is the stored key id format, Rust's u32 little-endian.
+var keyIDs = provider.KeyID32{Min: minKeyID, Max: maxKeyID}
 
-func decodeKeyID(b []byte) (uint32, bool) {
-	if len(b) != 4 {
-		return 0, false
-	}
-	id := binary.LittleEndian.Uint32(b)
-	return id, id >= minKeyID && id <= maxKeyID
-}
+func encodeKeyID(id uint32) []byte { return keyIDs.Encode(id) }
+
+func decodeKeyID(b []byte) (uint32, bool) { return keyIDs.Decode(b) }
 
 // connect returns the crypto client, (re)opening the session when there is
 // none or the last one broke. A failed attempt is remembered for a second
