@@ -9,7 +9,7 @@
 # fork, threads and error codes through the C ABI (testdata/p11check.c); and,
 # without --quick, the Rust Parsec 1.4.1 service with the Rust parsec-tool.
 #
-#   --quick        the CI slice: skips RSA 4096, the second uid and TLS
+#   --quick        the CI slice: skips RSA 4096, TLS 1.2 and the Rust service
 #   --bench [S]    also compares ECDSA P-256 C_Sign/s through the module with
 #                  the Go client library's SignHash, same service, same run
 #                  (9 alternating rounds of S seconds each, default 1; medians)
@@ -259,6 +259,15 @@ if [ "$quick" = 0 ]; then
 	check "TLS 1.2: same" tls -tls1_2
 fi
 unset PKCS11_MODULE_PATH
+
+# ---- OpenSSL 3.5 with pkcs11-provider (the trixie root; not in --quick) ------
+if [ "$quick" = 0 ]; then
+	check "pkcs11-provider (OpenSSL 3.5): CSR signed through the module, verified by openssl" bash -c "
+		export PKCS11_PROVIDER_MODULE='$M'
+		'$root/scripts/rust-parsec.sh' openssl req -new -provider pkcs11 -provider default -key '$tok;object=ec384;type=private' \
+			-subj /CN=provider-test -out prov.csr &&
+		'$root/scripts/rust-parsec.sh' openssl req -in prov.csr -verify -noout"
+fi
 
 # ---- parsec-tool both ways ----------------------------------------------------
 check "a key made by parsec-tool signs through the module" bash -c "

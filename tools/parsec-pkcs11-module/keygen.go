@@ -157,19 +157,22 @@ func wants(allowed []C.CK_MECHANISM_TYPE, kind mechKind) bool {
 	return false
 }
 
-// ecHash is the hash of a new EC key's ECDSA policy: the curve's own
-// (SHA-256 for P-256, SHA-384 for P-384, SHA-512 for P-521), which is what
-// TLS 1.3 pairs with each curve and what parsec-tool needs to sign, unless
-// CKA_ALLOWED_MECHANISMS names an ECDSA mechanism with another hash: then
-// any hash.
+// ecHash is the hash of a new EC key's ECDSA policy. P-256 keys sign with
+// SHA-256, as parsec-tool's create-ecc-key makes them (so parsec-tool can
+// sign with them, and TLS 1.3 pairs that hash with that curve); P-384 and
+// P-521 keys with any hash, as applications often keep SHA-256 digests with
+// them (openssl req does). CKA_ALLOWED_MECHANISMS naming an ECDSA mechanism
+// with another hash than SHA-256 makes a P-256 key any-hash too.
 func ecHash(bits uint32, allowed []C.CK_MECHANISM_TYPE) psa.Algorithm {
-	h := map[uint32]crypto.Hash{256: crypto.SHA256, 384: crypto.SHA384, 521: crypto.SHA512}[bits]
+	if bits != 256 {
+		return psa.AlgAnyHash
+	}
 	for _, m := range allowed {
-		if spec, ok := mechs[m]; ok && spec.kind == mechECDSA && spec.hash != 0 && spec.hash != h {
+		if spec, ok := mechs[m]; ok && spec.kind == mechECDSA && spec.hash != 0 && spec.hash != crypto.SHA256 {
 			return psa.AlgAnyHash
 		}
 	}
-	return psaHash(h)
+	return psa.AlgSHA256
 }
 
 // attributes is the PSA key for the request. PSA keys have one algorithm:
