@@ -3,7 +3,8 @@
 # runs on a fresh Debian machine. It installs what the suites need.
 #
 #   scripts/test.sh            every suite CI runs
-#   scripts/test.sh --quick    static checks and Go tests only
+#   scripts/test.sh --quick    static checks and Go tests only, offline
+#                              (vendor/, no module proxy)
 #   scripts/test.sh SUITE...   the named suites (see the list below)
 #
 # Each suite prints its own results; the last line counts the suites:
@@ -51,11 +52,25 @@ suite_static() {
 	if [ "$goline" != "1.22" ]; then
 		echo "go.mod go line is '$goline'; it must stay 1.22 (Yocto scarthgap)"; ok=1
 	fi
+	# Every package resolves from vendor/ alone: no proxy, an empty module
+	# cache (what --quick and the Yocto build rely on).
+	nomods=$(mktemp -d)
+	if ! out=$(GOFLAGS=-mod=vendor GOPROXY=off GOMODCACHE=$nomods go list -deps -test ./... 2>&1 >/dev/null); then
+		echo "$out"; echo "vendor/ does not hold every module the build needs: run 'go mod vendor'"; ok=1
+	fi
+	rm -rf "$nomods"
+	# The files under vendor/ against the modules: those come from the
+	# module cache, or the proxy when online.
 	tmp=$(mktemp -d)
 	cp -r go.mod go.sum vendor "$tmp/" 2>/dev/null
-	go mod vendor -o "$tmp/vendor.new" 2>&1 || ok=1
-	if ! diff -r "$tmp/vendor" "$tmp/vendor.new" >/dev/null 2>&1; then
-		echo "vendor/ is out of sync with go.mod: run 'go mod vendor'"; ok=1
+	if out=$(GOFLAGS= go mod vendor -o "$tmp/vendor.new" 2>&1); then
+		if ! diff -r "$tmp/vendor" "$tmp/vendor.new" >/dev/null 2>&1; then
+			echo "vendor/ is out of sync with go.mod: run 'go mod vendor'"; ok=1
+		fi
+	elif [ -n "$quick" ]; then
+		echo "static: vendor/ file check skipped: offline and the modules are not in the module cache ($(echo "$out" | tail -n 1)); CI runs it"
+	else
+		echo "$out"; ok=1
 	fi
 	rm -rf "$tmp"
 	return $ok
@@ -121,9 +136,16 @@ suite_qemu() {
 	qemu-tests/run --arch arm64 --provider all
 }
 
+quick=
 case "${1:-}" in
 "") suites=$suites_all ;;
---quick) suites=$suites_quick ;;
+--quick)
+	suites=$suites_quick
+	quick=1
+	# Offline: every module from vendor/, the installed toolchain, no
+	# proxy (a test that needs the network fails instead of downloading).
+	export GOFLAGS=-mod=vendor GOPROXY=off GOTOOLCHAIN=local
+	;;
 *) suites=$* ;;
 esac
 for s in $suites; do
