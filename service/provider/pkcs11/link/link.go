@@ -55,9 +55,6 @@ func ParseKeyName(s string) (uint32, error) {
 	return binary.BigEndian.Uint32(b), nil
 }
 
-// Down is the error of a call made while the co-server is not serving.
-var Down = errors.New("PKCS#11 co-server not running")
-
 // Call sends one request to the co-server at socket and returns its
 // result. Every failure of the link itself (no co-server, connection
 // lost mid-request, deadline passed, malformed answer) is
