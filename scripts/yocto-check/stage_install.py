@@ -109,12 +109,16 @@ def walk_tree(root):
 
 def read_expect(path, d):
     """Expected tree: lines 'TYPE MODE OWNER:GROUP PATH', PATH may use ${vars}
-    of the recipe; '#' comments."""
+    of the recipe; '#' comments; 'include FILE' reads another tree file of
+    the same directory first (a PACKAGECONFIG variant adds its entries)."""
     out = {}
     with open(path) as f:
         for line in f:
             line = line.split('#', 1)[0].strip()
             if not line:
+                continue
+            if line.startswith('include '):
+                out.update(read_expect(os.path.join(os.path.dirname(path), line.split(None, 1)[1]), d))
                 continue
             kind, mode, og, p = line.split(None, 3)
             owner, group = og.split(':')
