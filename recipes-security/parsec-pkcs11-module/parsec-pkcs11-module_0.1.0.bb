@@ -18,6 +18,13 @@ PARSEC_GO_CGO = "1"
 DEPENDS += "p11-kit"
 RRECOMMENDS:${PN} = "p11-kit"
 
+# jwt-svid: the module authenticates with a JWT-SVID from the SPIFFE
+# Workload API when SPIFFE_ENDPOINT_SOCKET or PARSEC_JWT_SVID_ENDPOINT says
+# so, as parsec-tool does (links go-spiffe and gRPC).
+PACKAGECONFIG ??= ""
+PACKAGECONFIG[jwt-svid] = ",,,"
+GOBUILDFLAGS:append = "${@bb.utils.contains('PACKAGECONFIG', 'jwt-svid', ' -tags=parsec_jwtsvid', '', d)}"
+
 # go.bbclass installs programs; a c-shared library is built with go build.
 go_do_compile() {
 	export TMPDIR="${GOTMPDIR}"

@@ -30,7 +30,9 @@ type module struct {
 	mu          sync.Mutex
 	initialized bool
 	c           *client.Client // nil until the service answered discovery
-	slots       []slot
+	// release frees what the identity holds (a Workload API connection).
+	release func()
+	slots   []slot
 	// sessions and objects are indexed by handle; handles are never reused
 	// within one initialisation.
 	sessions    map[C.CK_SESSION_HANDLE]*session
@@ -88,12 +90,20 @@ func (m *module) discoverLocked() error {
 	// Calls arrive on the application's threads, which the Go scheduler
 	// does not own: blocking socket I/O keeps each request on its thread
 	// instead of handing it between threads while it waits.
-	c, err := client.New(cx, client.WithBlockingIO())
+	// The identity: the process's uid, or a JWT-SVID when the SPIFFE
+	// variables ask for one (in a build with parsec_jwtsvid).
+	opts, release, err := jwtSVIDOptions(os.Getenv)
 	if err != nil {
+		return fmt.Errorf("JWT-SVID: %w", err)
+	}
+	c, err := client.New(cx, append(opts, client.WithBlockingIO())...)
+	if err != nil {
+		release()
 		return fmt.Errorf("connecting to the Parsec service at %s: %w", client.EndpointFromEnv(), err)
 	}
 	provs, err := c.ListProviders(cx)
 	if err != nil {
+		release()
 		return fmt.Errorf("listing the providers: %w", err)
 	}
 	var slots []slot
@@ -103,7 +113,7 @@ func (m *module) discoverLocked() error {
 		}
 		slots = append(slots, slot{id: p.ID, info: p, c: c.WithProvider(p.ID)})
 	}
-	m.c, m.slots = c, slots
+	m.c, m.slots, m.release = c, slots, release
 	return nil
 }
 
@@ -120,6 +130,10 @@ func (m *module) finalize() C.CK_RV {
 // resetLocked returns the module to its uninitialised state (the lock
 // itself stays held by the caller).
 func (m *module) resetLocked() {
+	if m.release != nil {
+		m.release()
+	}
+	m.release = nil
 	m.initialized, m.c, m.slots = false, nil, nil
 	m.sessions, m.nextSession, m.objs = nil, 0, objectTable{}
 }
