@@ -4,7 +4,10 @@
 # service 1.4.1, each on its own SoftHSM 2 token initialised the same way
 # (Debian's softhsm2, a private SOFTHSM2_CONF in a temp dir), in the same
 # run, with the Rust parsec-tool 0.7.0; then compares them: every check the
-# Rust service passes must pass for ours.
+# Rust service passes must pass for ours. Last, the upgrade: keys the Rust
+# service made on its token, then our daemon started on Rust's state (the
+# takeover copies the SQLite mappings): same public keys, and signatures
+# openssl verifies with the keys Rust exported.
 #
 # Usage: scripts/pkcs11-cli-tests.sh [--quick] [--script FILE]
 #   --script FILE  upstream parsec-tool's tests/parsec-cli-tests.sh (also
@@ -56,6 +59,7 @@ trap cleanup EXIT INT TERM
 
 mkdir -p "$W/bin" "$W/rbin"
 CGO_ENABLED=0 go build -trimpath -o "$W/bin/parsec" ./service/cmd/parsec
+CGO_ENABLED=0 go build -trimpath -o "$W/bin/parsec-takeover" ./service/cmd/parsec-takeover
 # Next to the daemon, where it looks first.
 CGO_ENABLED=1 go build -trimpath -o "$W/bin/parsec-pkcs11" ./service/cmd/parsec-pkcs11
 scripts/rust-parsec.sh install-wrapper "$W/rbin" >/dev/null
@@ -145,5 +149,42 @@ for v in "${variants[@]}"; do
 		tail -n 30 "$W/ours/log" | sed 's/^/     log: /'
 	fi
 done
+# The upgrade from the Rust service, on its token and state.
+echo "== takeover: Rust 1.4.1's PKCS#11 keys served by ours"
+rtool() { PARSEC_SERVICE_ENDPOINT=$rust_ep "$W/rbin/parsec-tool" "$@" 2>/dev/null; }
+rtool -p 2 create-ecc-key -k up-ecc >/dev/null
+rtool -p 2 create-rsa-key -s -k up-rsa >/dev/null
+rtool export-public-key -k up-ecc >"$W/up-ecc.pem"
+rtool export-public-key -k up-rsa >"$W/up-rsa.pem"
+scripts/rust-parsec.sh stop --dir "$W/rust" >/dev/null 2>&1
+kill "$ours_pid" 2>/dev/null && wait "$ours_pid" 2>/dev/null || true
+ours_pid=
+# Rust's config as is, but for the SoftHSM build: the root's module is
+# linked against the root's libraries.
+sed "s|^library_path = .*|library_path = \"$lib\"|" "$W/rust/config.toml" >"$W/rust/go-config.toml"
+(cd "$W/rust" && exec "$W/bin/parsec" -c "$W/rust/go-config.toml") >"$W/rust/go.log" 2>&1 &
+ours_pid=$!
+for _ in $(seq 1 300); do
+	PARSEC_SERVICE_ENDPOINT=$rust_ep "$W/rbin/parsec-tool" ping >/dev/null 2>&1 && break
+	sleep 0.1
+done
+problems=
+for k in ecc rsa; do
+	if ! rtool export-public-key -k "up-$k" | cmp -s - "$W/up-$k.pem"; then
+		problems="$problems up-$k:public-key-differs"
+	fi
+	rtool sign -k "up-$k" "carried over" | base64 -d >"$W/up-$k.sig" || true
+	if ! printf 'carried over' | "$W/rbin/openssl" dgst -sha256 -verify "$W/up-$k.pem" -signature "$W/up-$k.sig" >/dev/null 2>&1; then
+		problems="$problems up-$k:signature-does-not-verify"
+	fi
+done
+if [ -z "$problems" ]; then
+	passed=$((passed + 1))
+	echo "PASS: takeover: same public keys, signatures verified by openssl with the keys Rust exported"
+else
+	failed=$((failed + 1))
+	echo "FAIL: takeover:$problems"
+	tail -n 20 "$W/rust/go.log" | sed 's/^/     log: /'
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
