@@ -63,19 +63,25 @@ fi
 
 work=$(mktemp -d /tmp/parsec-p11-tests.XXXXXX)
 chmod 755 "$work"
-svc_pid=
+svc_pids=()
 cleanup() {
-	if [ -n "$svc_pid" ] && tr '\0' '\n' <"/proc/$svc_pid/cmdline" 2>/dev/null | grep -qxF "$work/svc/config.toml"; then
-		kill -TERM "$svc_pid" 2>/dev/null
-		wait "$svc_pid" 2>/dev/null
-	fi
+	local e pid
+	for e in "${svc_pids[@]}"; do
+		pid=${e%%:*}
+		# Only our daemon on this config: the pid may have been reused.
+		if tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF "${e#*:}/config.toml"; then
+			kill -TERM "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+		fi
+	done
+	[ ! -d "$work/swtpm" ] || "$root/scripts/swtpm.sh" stop --dir "$work/swtpm" >/dev/null 2>&1
 	[ ! -d "$work/rust" ] || "$root/scripts/rust-parsec.sh" stop --dir "$work/rust" >/dev/null 2>&1
 	if [ "$keep" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
 bin=$work/bin
-mkdir -p "$bin" "$work/svc"
+mkdir -p "$bin"
 echo "building the module, the service, parsec-tool and p11check"
 M=$bin/libparsec-pkcs11.so
 "$root/scripts/build-pkcs11-module.sh" "$M" || exit 1
@@ -85,8 +91,15 @@ M=$bin/libparsec-pkcs11.so
 cc -O2 -Wall -o "$bin/p11check" "$root/tools/parsec-pkcs11-module/testdata/p11check.c" -ldl -lpthread || exit 1
 chmod -R a+rX "$bin"
 
-d=$work/svc
-cat >"$d/config.toml" <<CONF
+# start_service DIR [TPM_TCTI]: our service with state in DIR, the software
+# provider, and first a TPM provider on TPM_TCTI when given. Sets svc_pid
+# (the last one started) and prints nothing; exits on failure.
+svc_pids=()
+start_service() {
+	local d=$1 tcti=${2:-}
+	mkdir -p "$d"
+	{
+		cat <<CONF
 [core_settings]
 allow_root = true
 log_level = "warn"
@@ -101,20 +114,25 @@ auth_type = "UnixPeerCredentials"
 name = "on-disk-manager"
 manager_type = "OnDisk"
 store_path = "$d/mappings"
-[[provider]]
-provider_type = "MbedCrypto"
-key_info_manager = "on-disk-manager"
-store_path = "$d/keys"
 CONF
-(cd "$d" && exec "$bin/parsec" -c "$d/config.toml") </dev/null >"$d/parsec.log" 2>&1 &
-svc_pid=$!
-export PARSEC_SERVICE_ENDPOINT=unix:$d/parsec.sock
-for _ in $(seq 1 500); do
-	"$bin/parsec-tool" ping >/dev/null 2>&1 && break
-	kill -0 "$svc_pid" 2>/dev/null || break
-	sleep 0.02
-done
-"$bin/parsec-tool" ping >/dev/null 2>&1 || { cat "$d/parsec.log"; exit 1; }
+		if [ -n "$tcti" ]; then
+			printf '[[provider]]\nprovider_type = "Tpm"\nkey_info_manager = "on-disk-manager"\ntcti = "%s"\nowner_hierarchy_auth = ""\n' "$tcti"
+		fi
+		printf '[[provider]]\nprovider_type = "MbedCrypto"\nkey_info_manager = "on-disk-manager"\nstore_path = "%s/keys"\n' "$d"
+	} >"$d/config.toml"
+	(cd "$d" && exec "$bin/parsec" -c "$d/config.toml") </dev/null >"$d/parsec.log" 2>&1 &
+	svc_pid=$!
+	svc_pids+=("$svc_pid:$d")
+	for _ in $(seq 1 500); do
+		PARSEC_SERVICE_ENDPOINT=unix:$d/parsec.sock "$bin/parsec-tool" ping >/dev/null 2>&1 && return 0
+		kill -0 "$svc_pid" 2>/dev/null || break
+		sleep 0.02
+	done
+	cat "$d/parsec.log"
+	exit 1
+}
+start_service "$work/svc"
+export PARSEC_SERVICE_ENDPOINT=unix:$work/svc/parsec.sock
 
 passed=0
 failed=0
@@ -335,6 +353,28 @@ if [ "$quick" = 0 ]; then
 	else
 		echo "skip the Rust service: it did not start (see scripts/trixie-root.sh)"
 		tail -5 "$work/rust.log"
+	fi
+fi
+
+# ---- two providers: a TPM (swtpm) first, the software provider second -------
+if [ "$quick" = 0 ]; then
+	if out=$("$root/scripts/swtpm.sh" start --dir "$work/swtpm" 2>"$work/swtpm.log"); then
+		tcti=$(sed -n 's/^SWTPM_TCTI=//p' <<<"$out")
+		start_service "$work/svc2" "$tcti"
+		ep2=unix:$work/svc2/parsec.sock
+		check "two providers: slots in the service's order (tpm-provider, then mbed-crypto-provider)" bash -c "
+			PARSEC_SERVICE_ENDPOINT=$ep2 pkcs11-tool --module '$M' --list-slots | tee slots2 &&
+			[ \"\$(sed -n 's/^ *token label *: *//p' slots2 | tr '\\n' ' ')\" = 'tpm-provider mbed-crypto-provider ' ] &&
+			grep -q '^Slot 0 (0x3)' slots2 && grep -q '^Slot 1 (0x1)' slots2"
+		check "TPM token: keypairgen, sign, verify; the key is not on the software token" bash -c "
+			export PARSEC_SERVICE_ENDPOINT=$ep2
+			pkcs11-tool --module '$M' --slot 3 --keypairgen --key-type EC:prime256v1 --id 21 --label tpmkey &&
+			pkcs11-tool --module '$M' --slot 3 --sign --id 21 -m ECDSA-SHA256 -i msg -o tpm.sig &&
+			pkcs11-tool --module '$M' --slot 3 --verify --id 21 -m ECDSA-SHA256 -i msg --signature-file tpm.sig | grep -q 'Signature is valid' &&
+			! pkcs11-tool --module '$M' --slot 1 --list-objects | grep -q tpmkey"
+	else
+		echo "skip the TPM provider: swtpm did not start"
+		tail -5 "$work/swtpm.log"
 	fi
 fi
 

@@ -105,6 +105,9 @@ func goC_Initialize(args C.CK_VOID_PTR) C.CK_RV {
 		if custom && a.flags&C.CKF_OS_LOCKING_OK == 0 {
 			return C.CKR_CANT_LOCK
 		}
+		// CKF_LIBRARY_CANT_CREATE_OS_THREADS is not refused although the Go
+		// runtime has threads of its own: p11-kit (so GnuTLS) always sets
+		// it, and those threads never call back into the application.
 	}
 	return mod.initialize()
 }
