@@ -8,6 +8,7 @@ import (
 
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/provider"
+	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 )
 
@@ -19,13 +20,13 @@ func (p *Provider) asymmetricEncrypt(_ context.Context, c provider.Call[*pb.Asym
 	}
 	// An empty salt is no salt (proto3 cannot tell them apart).
 	if alg == psa.AlgRSAPKCS1v15Crypt && len(c.Req.GetSalt()) > 0 {
-		return nil, errInvalidArgument("PKCS#1 v1.5 encryption takes no salt")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "PKCS#1 v1.5 encryption takes no salt")
 	}
 	if len(c.Req.GetPlaintext()) == 0 {
-		return nil, errInvalidArgument("the plaintext is empty")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "the plaintext is empty")
 	}
 	if k.rsaPub == nil {
-		return nil, errNotSupported("%v keys cannot encrypt", k.attrs.Type)
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v keys cannot encrypt", k.attrs.Type)
 	}
 	var ct []byte
 	switch {
@@ -39,13 +40,13 @@ func (p *Provider) asymmetricEncrypt(_ context.Context, c provider.Call[*pb.Asym
 		// PSA's "salt" is the OAEP label.
 		ct, err = rsa.EncryptOAEP(h.new(), rand.Reader, k.rsaPub, c.Req.GetPlaintext(), c.Req.GetSalt())
 	default:
-		return nil, errInvalidArgument("%v is not an encryption algorithm", alg)
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v is not an encryption algorithm", alg)
 	}
 	if errors.Is(err, rsa.ErrMessageTooLong) {
-		return nil, errInvalidArgument("the plaintext is too long for the key")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "the plaintext is too long for the key")
 	}
 	if err != nil {
-		return nil, errGeneric("RSA encryption: %v", err)
+		return nil, wire.Errorf(wire.StatusPsaErrorGenericError, "RSA encryption: %v", err)
 	}
 	return &pb.AsymmetricEncryptResult{Ciphertext: ct}, nil
 }
@@ -57,19 +58,19 @@ func (p *Provider) asymmetricDecrypt(_ context.Context, c provider.Call[*pb.Asym
 		return nil, err
 	}
 	if alg == psa.AlgRSAPKCS1v15Crypt && len(c.Req.GetSalt()) > 0 {
-		return nil, errInvalidArgument("PKCS#1 v1.5 decryption takes no salt")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "PKCS#1 v1.5 decryption takes no salt")
 	}
 	if len(c.Req.GetCiphertext()) == 0 {
-		return nil, errInvalidArgument("the ciphertext is empty")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "the ciphertext is empty")
 	}
 	if !k.attrs.Type.IsKeyPair() {
-		return nil, errInvalidArgument("a public key cannot decrypt")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "a public key cannot decrypt")
 	}
 	if k.rsaPriv == nil {
-		return nil, errNotSupported("%v keys cannot decrypt", k.attrs.Type)
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v keys cannot decrypt", k.attrs.Type)
 	}
 	if len(c.Req.GetCiphertext()) != k.rsaPub.Size() {
-		return nil, errInvalidArgument("a ciphertext for this key is %d bytes, not %d", k.rsaPub.Size(), len(c.Req.GetCiphertext()))
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "a ciphertext for this key is %d bytes, not %d", k.rsaPub.Size(), len(c.Req.GetCiphertext()))
 	}
 	var pt []byte
 	switch {
@@ -82,11 +83,11 @@ func (p *Provider) asymmetricDecrypt(_ context.Context, c provider.Call[*pb.Asym
 		}
 		pt, err = rsa.DecryptOAEP(h.new(), rand.Reader, k.rsaPriv, c.Req.GetCiphertext(), c.Req.GetSalt())
 	default:
-		return nil, errInvalidArgument("%v is not an encryption algorithm", alg)
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v is not an encryption algorithm", alg)
 	}
 	if err != nil {
 		// Mbed TLS reports every decoding failure as bad padding.
-		return nil, errInvalidPadding("RSA decryption failed")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidPadding, "RSA decryption failed")
 	}
 	return &pb.AsymmetricDecryptResult{Plaintext: pt}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/software/internal/rfc6979"
+	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 )
 
@@ -20,10 +21,10 @@ import (
 func checkSignAlg(alg psa.Algorithm, message bool) error {
 	h := alg.HashAlg()
 	if message && (h == psa.AlgNone) {
-		return errInvalidArgument("%v cannot sign a message", alg)
+		return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v cannot sign a message", alg)
 	}
 	if h == psa.AlgAnyHash {
-		return errInvalidArgument("%v is a policy wildcard, not an algorithm", alg)
+		return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v is a policy wildcard, not an algorithm", alg)
 	}
 	if h != psa.AlgNone {
 		if _, err := hashFor(h); err != nil {
@@ -48,7 +49,7 @@ func (p *Provider) signHash(_ context.Context, c provider.Call[*pb.SignHashReque
 		return nil, err
 	}
 	if !hashLenOK(alg, len(c.Req.GetHash())) {
-		return nil, errInvalidArgument("a %d-byte hash does not fit %v", len(c.Req.GetHash()), alg)
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "a %d-byte hash does not fit %v", len(c.Req.GetHash()), alg)
 	}
 	if err := checkSignAlg(alg, false); err != nil {
 		return nil, err
@@ -67,7 +68,7 @@ func (p *Provider) verifyHash(_ context.Context, c provider.Call[*pb.VerifyHashR
 		return nil, err
 	}
 	if !hashLenOK(alg, len(c.Req.GetHash())) {
-		return nil, errInvalidArgument("a %d-byte hash does not fit %v", len(c.Req.GetHash()), alg)
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "a %d-byte hash does not fit %v", len(c.Req.GetHash()), alg)
 	}
 	if err := checkSignAlg(alg, false); err != nil {
 		return nil, err
@@ -120,7 +121,7 @@ func (p *Provider) verifyMessage(_ context.Context, c provider.Call[*pb.VerifyMe
 // sign signs a hash with an algorithm already checked against the key.
 func (k *key) sign(alg psa.Algorithm, digest []byte) ([]byte, error) {
 	if !k.attrs.Type.IsKeyPair() {
-		return nil, errInvalidArgument("a public key cannot sign")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "a public key cannot sign")
 	}
 	switch {
 	case k.rsaPriv != nil:
@@ -128,7 +129,7 @@ func (k *key) sign(alg psa.Algorithm, digest []byte) ([]byte, error) {
 	case k.ecdsaPriv != nil:
 		return k.signECDSA(alg, digest)
 	}
-	return nil, errInvalidArgument("%v keys cannot make %v signatures", k.attrs.Type, alg)
+	return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v keys cannot make %v signatures", k.attrs.Type, alg)
 }
 
 func (k *key) signRSA(alg psa.Algorithm, digest []byte) ([]byte, error) {
@@ -152,13 +153,13 @@ func (k *key) signRSA(alg psa.Algorithm, digest []byte) ([]byte, error) {
 		}
 		sig, err = rsa.SignPSS(rand.Reader, k.rsaPriv, h.std, digest, &rsa.PSSOptions{SaltLength: salt, Hash: h.std})
 	default:
-		return nil, errInvalidArgument("%v is not an RSA signature algorithm", alg)
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v is not an RSA signature algorithm", alg)
 	}
 	if errors.Is(err, rsa.ErrMessageTooLong) {
-		return nil, errInvalidArgument("input too long for the key")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "input too long for the key")
 	}
 	if err != nil {
-		return nil, errGeneric("RSA signature: %v", err)
+		return nil, wire.Errorf(wire.StatusPsaErrorGenericError, "RSA signature: %v", err)
 	}
 	return sig, nil
 }
@@ -171,19 +172,19 @@ func pssParams(alg psa.Algorithm, pub *rsa.PublicKey) (hashInfo, int, error) {
 		return hashInfo{}, 0, err
 	}
 	if !h.std.Available() {
-		return hashInfo{}, 0, errNotSupported("RSA-PSS with %v is not supported", alg.HashAlg())
+		return hashInfo{}, 0, wire.Errorf(wire.StatusPsaErrorNotSupported, "RSA-PSS with %v is not supported", alg.HashAlg())
 	}
 	hlen := alg.HashAlg().HashSize()
 	room := pub.Size() - 2 - hlen
 	if room < 0 {
-		return hashInfo{}, 0, errInvalidArgument("the key is too small for %v", alg)
+		return hashInfo{}, 0, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "the key is too small for %v", alg)
 	}
 	return h, min(room, hlen), nil
 }
 
 func (k *key) signECDSA(alg psa.Algorithm, digest []byte) ([]byte, error) {
 	if !alg.IsECDSA() {
-		return nil, errInvalidArgument("%v is not an ECDSA algorithm", alg)
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v is not an ECDSA algorithm", alg)
 	}
 	var r, s *big.Int
 	var err error
@@ -197,7 +198,7 @@ func (k *key) signECDSA(alg psa.Algorithm, digest []byte) ([]byte, error) {
 		r, s, err = ecdsa.Sign(rand.Reader, k.ecdsaPriv, digest)
 	}
 	if err != nil {
-		return nil, errGeneric("ECDSA signature: %v", err)
+		return nil, wire.Errorf(wire.StatusPsaErrorGenericError, "ECDSA signature: %v", err)
 	}
 	n := (k.ecdsaPriv.Curve.Params().BitSize + 7) / 8
 	sig := make([]byte, 2*n)
@@ -213,25 +214,25 @@ func (k *key) verify(alg psa.Algorithm, digest, sig []byte) error {
 		return k.verifyRSA(alg, digest, sig)
 	case k.ecdsaPub != nil:
 		if !alg.IsECDSA() {
-			return errInvalidArgument("%v is not an ECDSA algorithm", alg)
+			return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v is not an ECDSA algorithm", alg)
 		}
 		n := (k.ecdsaPub.Curve.Params().BitSize + 7) / 8
 		if len(sig) != 2*n {
-			return errInvalidSignature("an ECDSA signature on this curve is %d bytes, not %d", 2*n, len(sig))
+			return wire.Errorf(wire.StatusPsaErrorInvalidSignature, "an ECDSA signature on this curve is %d bytes, not %d", 2*n, len(sig))
 		}
 		r := new(big.Int).SetBytes(sig[:n])
 		s := new(big.Int).SetBytes(sig[n:])
 		if !ecdsa.Verify(k.ecdsaPub, digest, r, s) {
-			return errInvalidSignature("ECDSA signature does not verify")
+			return wire.Errorf(wire.StatusPsaErrorInvalidSignature, "ECDSA signature does not verify")
 		}
 		return nil
 	}
-	return errInvalidArgument("%v keys cannot verify %v signatures", k.attrs.Type, alg)
+	return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v keys cannot verify %v signatures", k.attrs.Type, alg)
 }
 
 func (k *key) verifyRSA(alg psa.Algorithm, digest, sig []byte) error {
 	if len(sig) != k.rsaPub.Size() {
-		return errInvalidSignature("an RSA signature with this key is %d bytes, not %d", k.rsaPub.Size(), len(sig))
+		return wire.Errorf(wire.StatusPsaErrorInvalidSignature, "an RSA signature with this key is %d bytes, not %d", k.rsaPub.Size(), len(sig))
 	}
 	var err error
 	switch {
@@ -250,10 +251,10 @@ func (k *key) verifyRSA(alg psa.Algorithm, digest, sig []byte) error {
 		}
 		err = rsa.VerifyPSS(k.rsaPub, h.std, digest, sig, &rsa.PSSOptions{SaltLength: salt, Hash: h.std})
 	default:
-		return errInvalidArgument("%v is not an RSA signature algorithm", alg)
+		return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v is not an RSA signature algorithm", alg)
 	}
 	if err != nil {
-		return errInvalidSignature("RSA signature does not verify")
+		return wire.Errorf(wire.StatusPsaErrorInvalidSignature, "RSA signature does not verify")
 	}
 	return nil
 }

@@ -26,12 +26,12 @@ func (p *Provider) canDoCrypto(_ context.Context, c provider.Call[*pb.CanDoCrypt
 	case pb.CheckType_IMPORT:
 		check = importCheck(a)
 	case pb.CheckType_DERIVE:
-		check = errNotSupported("key derivation is not supported")
+		check = wire.Errorf(wire.StatusPsaErrorNotSupported, "key derivation is not supported")
 	default:
 		return nil, wire.Errorf(wire.StatusInvalidEncoding, "invalid CanDoCrypto check type %d", c.Req.GetCheckType())
 	}
 	if check != nil {
-		return nil, errNotSupported("%v", check)
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v", check)
 	}
 	return &pb.CanDoCryptoResult{}, nil
 }
@@ -41,7 +41,7 @@ func generateCheck(a psa.Attributes) error {
 		return err
 	}
 	if a.Type.IsPublicKey() {
-		return errNotSupported("public keys cannot be generated")
+		return wire.Errorf(wire.StatusPsaErrorNotSupported, "public keys cannot be generated")
 	}
 	if err := supportedType(a, false); err != nil {
 		return err
@@ -70,7 +70,7 @@ func supportedType(a psa.Attributes, isImport bool) error {
 	t := a.Type
 	switch {
 	case t == psa.KeyTypeARC4, t == psa.KeyTypeDES, t.IsDH():
-		return errNotSupported("%v keys are not supported", t)
+		return wire.Errorf(wire.StatusPsaErrorNotSupported, "%v keys are not supported", t)
 	case isSymmetric(t):
 		if a.Bits == 0 && isImport {
 			return nil
@@ -84,12 +84,12 @@ func supportedType(a psa.Attributes, isImport bool) error {
 			case psa.EccSecpR1, psa.EccMontgomery:
 				return nil
 			}
-			return errNotSupported("curve family %#x is not supported", uint8(t.EccFamily()))
+			return wire.Errorf(wire.StatusPsaErrorNotSupported, "curve family %#x is not supported", uint8(t.EccFamily()))
 		}
 		_, err := curveFor(t.EccFamily(), a.Bits)
 		return err
 	}
-	return errNotSupported("key type %v is not supported", t)
+	return wire.Errorf(wire.StatusPsaErrorNotSupported, "key type %v is not supported", t)
 }
 
 // useCheck is Parsec's use check (an algorithm, a usage flag for an
@@ -97,7 +97,7 @@ func supportedType(a psa.Attributes, isImport bool) error {
 // implemented for the key.
 func useCheck(a psa.Attributes) error {
 	if a.Alg == psa.AlgNone {
-		return errNotSupported("no algorithm")
+		return wire.Errorf(wire.StatusPsaErrorNotSupported, "no algorithm")
 	}
 	ops := psa.UsageEncrypt | psa.UsageDecrypt | psa.UsageSignHash | psa.UsageSignMessage |
 		psa.UsageVerifyHash | psa.UsageVerifyMessage
@@ -107,10 +107,10 @@ func useCheck(a psa.Attributes) error {
 		ops |= psa.UsageDerive
 	}
 	if a.Usage&ops == 0 {
-		return errNotSupported("no usage flag for an operation")
+		return wire.Errorf(wire.StatusPsaErrorNotSupported, "no usage flag for an operation")
 	}
 	if !restrictions.Compatible(a.Type, a.Alg) {
-		return errNotSupported("%v does not apply to %v keys", a.Alg, a.Type)
+		return wire.Errorf(wire.StatusPsaErrorNotSupported, "%v does not apply to %v keys", a.Alg, a.Type)
 	}
 	if err := supportedType(a, a.Bits == 0); err != nil {
 		return err
@@ -136,11 +136,11 @@ func algorithmImplemented(a psa.Attributes) error {
 	switch {
 	case alg.IsSign():
 		if t.IsECC() && t.EccFamily() == psa.EccMontgomery {
-			return errNotSupported("ECDSA needs a Weierstrass curve")
+			return wire.Errorf(wire.StatusPsaErrorNotSupported, "ECDSA needs a Weierstrass curve")
 		}
 		if alg.IsRSAPSS() && alg.HashAlg() != psa.AlgAnyHash {
 			if h, _ := hashFor(alg.HashAlg()); !h.std.Available() {
-				return errNotSupported("RSA-PSS with %v is not supported", alg.HashAlg())
+				return wire.Errorf(wire.StatusPsaErrorNotSupported, "RSA-PSS with %v is not supported", alg.HashAlg())
 			}
 		}
 		return nil
@@ -148,24 +148,24 @@ func algorithmImplemented(a psa.Attributes) error {
 		return nil
 	case alg.IsKeyAgreement():
 		if !alg.IsRawKeyAgreement() {
-			return errNotSupported("key agreement with key derivation is not supported")
+			return wire.Errorf(wire.StatusPsaErrorNotSupported, "key agreement with key derivation is not supported")
 		}
 		return nil
 	case alg.IsAEAD():
 		if t == psa.KeyTypeCamellia {
-			return errNotSupported("Camellia is not supported")
+			return wire.Errorf(wire.StatusPsaErrorNotSupported, "Camellia is not supported")
 		}
 		return nil
 	case alg.IsCipher():
 		if t == psa.KeyTypeAES && alg != psa.AlgXTS || t == psa.KeyTypeChaCha20 {
 			return nil
 		}
-		return errNotSupported("%v with %v keys is not supported", alg, t)
+		return wire.Errorf(wire.StatusPsaErrorNotSupported, "%v with %v keys is not supported", alg, t)
 	case alg.IsMAC():
 		if alg.MACBase().IsHMAC() || alg.MACBase() == psa.AlgCMAC && t == psa.KeyTypeAES {
 			return nil
 		}
-		return errNotSupported("%v is not supported", alg)
+		return wire.Errorf(wire.StatusPsaErrorNotSupported, "%v is not supported", alg)
 	}
-	return errNotSupported("%v is not supported", alg)
+	return wire.Errorf(wire.StatusPsaErrorNotSupported, "%v is not supported", alg)
 }

@@ -8,10 +8,12 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 
+	"golang.org/x/crypto/chacha20"
+
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/provider"
+	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
-	"golang.org/x/crypto/chacha20"
 )
 
 // Single-part cipher operations as psa_cipher_encrypt/decrypt define
@@ -42,7 +44,7 @@ func cipherCheck(k *key, alg psa.Algorithm) error {
 			return nil
 		}
 	}
-	return errNotSupported("%v with %v keys is not supported", alg, k.attrs.Type)
+	return wire.Errorf(wire.StatusPsaErrorNotSupported, "%v with %v keys is not supported", alg, k.attrs.Type)
 }
 
 func (p *Provider) cipherEncrypt(_ context.Context, c provider.Call[*pb.CipherEncryptRequest]) (*pb.CipherEncryptResult, error) {
@@ -53,30 +55,30 @@ func (p *Provider) cipherEncrypt(_ context.Context, c provider.Call[*pb.CipherEn
 	}
 	pt := c.Req.GetPlaintext()
 	if len(pt) == 0 {
-		return nil, errInvalidArgument("the plaintext is empty")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "the plaintext is empty")
 	}
 	if err := cipherCheck(k, alg); err != nil {
 		return nil, err
 	}
 	if (alg == psa.AlgCBCNoPadding || alg == psa.AlgECBNoPadding) && len(pt)%aes.BlockSize != 0 {
-		return nil, errInvalidArgument("%v needs whole 16-byte blocks", alg)
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v needs whole 16-byte blocks", alg)
 	}
 	n := ivSize(k.attrs.Type, alg)
 	out := make([]byte, n, n+len(pt)+aes.BlockSize)
 	if _, err := rand.Read(out); err != nil {
-		return nil, errEntropy(err)
+		return nil, wire.Errorf(wire.StatusPsaErrorInsufficientEntropy, "reading random data: %v", err)
 	}
 	iv := out[:n]
 	if k.attrs.Type == psa.KeyTypeChaCha20 {
 		ct := make([]byte, len(pt))
 		if err := chachaXOR(ct, pt, k.material, iv); err != nil {
-			return nil, errInvalidArgument("%v", err)
+			return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v", err)
 		}
 		return &pb.CipherEncryptResult{Ciphertext: append(out, ct...)}, nil
 	}
 	b, err := aes.NewCipher(k.material)
 	if err != nil {
-		return nil, errCorrupt("AES key: %v", err)
+		return nil, wire.Errorf(wire.StatusPsaErrorDataCorrupt, "AES key: %v", err)
 	}
 	if alg == psa.AlgCBCPKCS7 {
 		pad := aes.BlockSize - len(pt)%aes.BlockSize
@@ -108,33 +110,33 @@ func (p *Provider) cipherDecrypt(_ context.Context, c provider.Call[*pb.CipherDe
 	}
 	in := c.Req.GetCiphertext()
 	if len(in) == 0 {
-		return nil, errInvalidArgument("the ciphertext is empty")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "the ciphertext is empty")
 	}
 	if err := cipherCheck(k, alg); err != nil {
 		return nil, err
 	}
 	n := ivSize(k.attrs.Type, alg)
 	if len(in) < n {
-		return nil, errInvalidArgument("the input is shorter than the %d-byte IV", n)
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "the input is shorter than the %d-byte IV", n)
 	}
 	iv, ct := in[:n], in[n:]
 	if k.attrs.Type == psa.KeyTypeChaCha20 {
 		pt := make([]byte, len(ct))
 		if err := chachaXOR(pt, ct, k.material, iv); err != nil {
-			return nil, errInvalidArgument("%v", err)
+			return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v", err)
 		}
 		return &pb.CipherDecryptResult{Plaintext: pt}, nil
 	}
 	block := alg == psa.AlgCBCNoPadding || alg == psa.AlgCBCPKCS7 || alg == psa.AlgECBNoPadding
 	if block && len(ct)%aes.BlockSize != 0 {
-		return nil, errInvalidArgument("%v input must be whole 16-byte blocks", alg)
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v input must be whole 16-byte blocks", alg)
 	}
 	if alg == psa.AlgCBCPKCS7 && len(ct) == 0 {
-		return nil, errInvalidArgument("a padded ciphertext has at least one block")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "a padded ciphertext has at least one block")
 	}
 	b, err := aes.NewCipher(k.material)
 	if err != nil {
-		return nil, errCorrupt("AES key: %v", err)
+		return nil, wire.Errorf(wire.StatusPsaErrorDataCorrupt, "AES key: %v", err)
 	}
 	pt := make([]byte, len(ct))
 	switch alg {
@@ -155,7 +157,7 @@ func (p *Provider) cipherDecrypt(_ context.Context, c provider.Call[*pb.CipherDe
 		n, ok := pkcs7Unpad(pt)
 		if !ok {
 			clear(pt)
-			return nil, errInvalidPadding("bad PKCS#7 padding")
+			return nil, wire.Errorf(wire.StatusPsaErrorInvalidPadding, "bad PKCS#7 padding")
 		}
 		pt = pt[:n]
 	}

@@ -1,29 +1,12 @@
 package software
 
-import (
-	"github.com/parsec-go/parsec/wire"
-)
+import "github.com/parsec-go/parsec/wire"
 
-// Shorthands for the statuses Parsec's Mbed Crypto provider returns.
-
-func errNotPermitted(format string, args ...any) error {
-	return wire.Errorf(wire.StatusPsaErrorNotPermitted, format, args...)
-}
-
-func errNotSupported(format string, args ...any) error {
-	return wire.Errorf(wire.StatusPsaErrorNotSupported, format, args...)
-}
-
-func errInvalidArgument(format string, args ...any) error {
-	return wire.Errorf(wire.StatusPsaErrorInvalidArgument, format, args...)
-}
+// Shorthands the key store (store.go, adopt.go) uses; the rest of the
+// provider writes wire.Errorf(status, ...) like every other provider.
 
 func errDoesNotExist(format string, args ...any) error {
 	return wire.Errorf(wire.StatusPsaErrorDoesNotExist, format, args...)
-}
-
-func errInvalidSignature(format string, args ...any) error {
-	return wire.Errorf(wire.StatusPsaErrorInvalidSignature, format, args...)
 }
 
 func errStorage(format string, args ...any) error {
@@ -34,18 +17,6 @@ func errCorrupt(format string, args ...any) error {
 	return wire.Errorf(wire.StatusPsaErrorDataCorrupt, format, args...)
 }
 
-func errGeneric(format string, args ...any) error {
-	return wire.Errorf(wire.StatusPsaErrorGenericError, format, args...)
-}
-
 func errInsufficientMemory(format string, args ...any) error {
 	return wire.Errorf(wire.StatusPsaErrorInsufficientMemory, format, args...)
-}
-
-func errEntropy(err error) error {
-	return wire.Errorf(wire.StatusPsaErrorInsufficientEntropy, "reading random data: %v", err)
-}
-
-func errInvalidPadding(format string, args ...any) error {
-	return wire.Errorf(wire.StatusPsaErrorInvalidPadding, format, args...)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 
 	"github.com/parsec-go/parsec/service/provider"
+	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 )
 
@@ -14,7 +15,7 @@ func (p *Provider) generateRandom(_ context.Context, c provider.Call[*pb.Generat
 	}
 	b := make([]byte, c.Req.GetSize())
 	if _, err := rand.Read(b); err != nil {
-		return nil, errEntropy(err)
+		return nil, wire.Errorf(wire.StatusPsaErrorInsufficientEntropy, "reading random data: %v", err)
 	}
 	return &pb.GenerateRandomResult{RandomBytes: b}, nil
 }

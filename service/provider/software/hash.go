@@ -11,10 +11,12 @@ import (
 	"encoding/asn1"
 	"hash"
 
+	"golang.org/x/crypto/sha3"
+
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/provider"
+	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
-	"golang.org/x/crypto/sha3"
 )
 
 // hashInfo ties a PSA hash algorithm to its implementation.
@@ -48,11 +50,11 @@ var hashes = map[psa.Algorithm]hashInfo{
 // hashFor returns the implementation of a hash algorithm.
 func hashFor(alg psa.Algorithm) (hashInfo, error) {
 	if !alg.IsHash() {
-		return hashInfo{}, errInvalidArgument("%v is not a hash algorithm", alg)
+		return hashInfo{}, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v is not a hash algorithm", alg)
 	}
 	h, ok := hashes[alg]
 	if !ok {
-		return hashInfo{}, errNotSupported("hash %v is not supported", alg)
+		return hashInfo{}, wire.Errorf(wire.StatusPsaErrorNotSupported, "hash %v is not supported", alg)
 	}
 	return h, nil
 }
@@ -90,7 +92,7 @@ func digestInfoPrefix(alg psa.Algorithm) ([]byte, error) {
 		Digest: make([]byte, size),
 	})
 	if err != nil {
-		return nil, errGeneric("encoding DigestInfo: %v", err)
+		return nil, wire.Errorf(wire.StatusPsaErrorGenericError, "encoding DigestInfo: %v", err)
 	}
 	return der[:len(der)-size], nil
 }
@@ -111,7 +113,7 @@ func (p *Provider) hashCompare(_ context.Context, c provider.Call[*pb.HashCompar
 		return nil, err
 	}
 	if subtle.ConstantTimeCompare(h, c.Req.GetHash()) != 1 {
-		return nil, errInvalidSignature("the hash does not match")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidSignature, "the hash does not match")
 	}
 	return &pb.HashCompareResult{}, nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/provider"
+	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 )
 
@@ -15,18 +16,18 @@ func (p *Provider) rawKeyAgreement(_ context.Context, c provider.Call[*pb.RawKey
 		return nil, err
 	}
 	if alg != psa.AlgECDH {
-		return nil, errNotSupported("%v is not supported", alg)
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v is not supported", alg)
 	}
 	if k.ecdhPriv == nil {
-		return nil, errInvalidArgument("raw key agreement needs an ECC key pair")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "raw key agreement needs an ECC key pair")
 	}
 	peer, err := k.ecdhPriv.Curve().NewPublicKey(c.Req.GetPeerKey())
 	if err != nil {
-		return nil, errInvalidArgument("invalid peer key: %v", err)
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "invalid peer key: %v", err)
 	}
 	secret, err := k.ecdhPriv.ECDH(peer)
 	if err != nil {
-		return nil, errInvalidArgument("key agreement: %v", err)
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "key agreement: %v", err)
 	}
 	return &pb.RawKeyAgreementResult{SharedSecret: secret}, nil
 }

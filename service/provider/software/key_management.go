@@ -6,6 +6,7 @@ import (
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/provider"
+	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 )
 
@@ -106,7 +107,7 @@ func (p *Provider) exportKey(_ context.Context, c provider.Call[*pb.ExportKeyReq
 	}
 	// Public keys are always exportable.
 	if !k.attrs.Type.IsPublicKey() && k.attrs.Usage&psa.UsageExport == 0 {
-		return nil, errNotPermitted("key %q does not allow export", c.Req.GetKeyName())
+		return nil, wire.Errorf(wire.StatusPsaErrorNotPermitted, "key %q does not allow export", c.Req.GetKeyName())
 	}
 	return &pb.ExportKeyResult{Data: append([]byte(nil), k.material...)}, nil
 }

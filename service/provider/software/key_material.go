@@ -10,6 +10,7 @@ import (
 	"math/big"
 
 	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/wire"
 )
 
 // PSA limits the Mbed Crypto provider applies.
@@ -63,25 +64,25 @@ func curveFor(f psa.EccFamily, bits uint32) (eccCurve, error) {
 		case 521:
 			return eccCurve{ecdh.P521(), elliptic.P521(), 521, 66}, nil
 		case 192, 224:
-			return eccCurve{}, errNotSupported("secp%dr1 is not supported", bits)
+			return eccCurve{}, wire.Errorf(wire.StatusPsaErrorNotSupported, "secp%dr1 is not supported", bits)
 		}
 	case psa.EccMontgomery:
 		switch bits {
 		case x25519Bits:
 			return eccCurve{ecdh.X25519(), nil, x25519Bits, x25519KeyBytes}, nil
 		case 448:
-			return eccCurve{}, errNotSupported("X448 is not supported")
+			return eccCurve{}, wire.Errorf(wire.StatusPsaErrorNotSupported, "X448 is not supported")
 		}
 	case psa.EccSecpK1:
 		if bits == 192 || bits == 256 {
-			return eccCurve{}, errNotSupported("secp%dk1 is not supported", bits)
+			return eccCurve{}, wire.Errorf(wire.StatusPsaErrorNotSupported, "secp%dk1 is not supported", bits)
 		}
 	case psa.EccBrainpoolPR1:
 		if bits == 256 || bits == 384 || bits == 512 {
-			return eccCurve{}, errNotSupported("brainpoolP%dr1 is not supported", bits)
+			return eccCurve{}, wire.Errorf(wire.StatusPsaErrorNotSupported, "brainpoolP%dr1 is not supported", bits)
 		}
 	}
-	return eccCurve{}, errInvalidArgument("no curve of %d bits in family %#x", bits, uint8(f))
+	return eccCurve{}, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "no curve of %d bits in family %#x", bits, uint8(f))
 }
 
 // inferCurveBits maps a private scalar or coordinate length to the curve
@@ -104,21 +105,21 @@ func checkSymmetricSize(t psa.KeyType, bits uint32) error {
 	case psa.KeyTypeRawData, psa.KeyTypeHMAC, psa.KeyTypeDerive:
 	case psa.KeyTypeAES, psa.KeyTypeCamellia:
 		if bits != 128 && bits != 192 && bits != 256 {
-			return errInvalidArgument("%v keys are 128, 192 or 256 bits, not %d", t, bits)
+			return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v keys are 128, 192 or 256 bits, not %d", t, bits)
 		}
 	case psa.KeyTypeDES:
 		// Mbed TLS has DES; the standard library's DES is not wired to
 		// any operation here, so its keys would be unusable.
-		return errNotSupported("DES keys are not supported")
+		return wire.Errorf(wire.StatusPsaErrorNotSupported, "DES keys are not supported")
 	case psa.KeyTypeChaCha20:
 		if bits != 256 {
-			return errInvalidArgument("ChaCha20 keys are 256 bits, not %d", bits)
+			return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "ChaCha20 keys are 256 bits, not %d", bits)
 		}
 	default:
-		return errNotSupported("key type %v is not supported", t)
+		return wire.Errorf(wire.StatusPsaErrorNotSupported, "key type %v is not supported", t)
 	}
 	if bits%8 != 0 {
-		return errInvalidArgument("key size %d is not a whole number of bytes", bits)
+		return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "key size %d is not a whole number of bytes", bits)
 	}
 	return nil
 }
@@ -137,17 +138,17 @@ func isSymmetric(t psa.KeyType) bool {
 // data); the returned key's attributes always carry the real size.
 func parseKey(a psa.Attributes, data []byte) (*key, error) {
 	if len(data) == 0 {
-		return nil, errInvalidArgument("key data is empty")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "key data is empty")
 	}
 	if a.Bits > maxKeyBits {
-		return nil, errNotSupported("key size %d exceeds %d bits", a.Bits, maxKeyBits)
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "key size %d exceeds %d bits", a.Bits, maxKeyBits)
 	}
 	k := &key{attrs: a}
 	var bits uint32
 	switch t := a.Type; {
 	case isSymmetric(t):
 		if len(data) > maxKeyBits/8 {
-			return nil, errNotSupported("key of %d bytes is too large", len(data))
+			return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "key of %d bytes is too large", len(data))
 		}
 		bits = uint32(len(data) * 8)
 		if err := checkSymmetricSize(t, bits); err != nil {
@@ -160,7 +161,7 @@ func parseKey(a psa.Attributes, data []byte) (*key, error) {
 		}
 		priv, err := x509.ParsePKCS1PrivateKey(data)
 		if err != nil {
-			return nil, errInvalidArgument("RSA key pair is not a valid PKCS#1 RSAPrivateKey: %v", err)
+			return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "RSA key pair is not a valid PKCS#1 RSAPrivateKey: %v", err)
 		}
 		if bits, err = rsaBits(&priv.PublicKey); err != nil {
 			return nil, err
@@ -172,7 +173,7 @@ func parseKey(a psa.Attributes, data []byte) (*key, error) {
 	case t == psa.KeyTypeRSAPublicKey:
 		pub, err := x509.ParsePKCS1PublicKey(data)
 		if err != nil {
-			return nil, errInvalidArgument("RSA public key is not a valid PKCS#1 RSAPublicKey: %v", err)
+			return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "RSA public key is not a valid PKCS#1 RSAPublicKey: %v", err)
 		}
 		if bits, err = rsaBits(pub); err != nil {
 			return nil, err
@@ -185,12 +186,12 @@ func parseKey(a psa.Attributes, data []byte) (*key, error) {
 			return nil, err
 		}
 	case t.IsDH():
-		return nil, errNotSupported("finite-field Diffie-Hellman keys are not supported")
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "finite-field Diffie-Hellman keys are not supported")
 	default:
-		return nil, errNotSupported("key type %v is not supported", t)
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "key type %v is not supported", t)
 	}
 	if a.Bits != 0 && a.Bits != bits {
-		return nil, errInvalidArgument("the key data is a %d-bit key, the attributes say %d", bits, a.Bits)
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "the key data is a %d-bit key, the attributes say %d", bits, a.Bits)
 	}
 	k.attrs.Bits = bits
 	return k, nil
@@ -199,10 +200,10 @@ func parseKey(a psa.Attributes, data []byte) (*key, error) {
 func rsaBits(pub *rsa.PublicKey) (uint32, error) {
 	n := pub.N.BitLen()
 	if n%8 != 0 {
-		return 0, errNotSupported("RSA modulus of %d bits is not a whole number of bytes", n)
+		return 0, wire.Errorf(wire.StatusPsaErrorNotSupported, "RSA modulus of %d bits is not a whole number of bytes", n)
 	}
 	if n > rsaMaxBits {
-		return 0, errNotSupported("RSA keys above %d bits are not supported", rsaMaxBits)
+		return 0, wire.Errorf(wire.StatusPsaErrorNotSupported, "RSA keys above %d bits are not supported", rsaMaxBits)
 	}
 	return uint32(n), nil
 }
@@ -216,7 +217,7 @@ func (k *key) parseECC(data []byte) (uint32, error) {
 	if !pair && f != psa.EccMontgomery {
 		// 0x04 || X || Y
 		if n%2 == 0 {
-			return 0, errInvalidArgument("an uncompressed point has an odd length")
+			return 0, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "an uncompressed point has an odd length")
 		}
 		n /= 2
 	}
@@ -229,18 +230,18 @@ func (k *key) parseECC(data []byte) (uint32, error) {
 		return 0, err
 	}
 	if n != c.scalarN {
-		return 0, errInvalidArgument("%d bytes do not make a %d-bit curve key", len(data), bits)
+		return 0, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%d bytes do not make a %d-bit curve key", len(data), bits)
 	}
 	if pair {
 		priv, err := c.ecdh.NewPrivateKey(data)
 		if err != nil {
-			return 0, errInvalidArgument("invalid private key: %v", err)
+			return 0, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "invalid private key: %v", err)
 		}
 		k.ecdhPriv, k.ecdhPub = priv, priv.PublicKey()
 	} else {
 		pub, err := c.ecdh.NewPublicKey(data)
 		if err != nil {
-			return 0, errInvalidArgument("invalid public key: %v", err)
+			return 0, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "invalid public key: %v", err)
 		}
 		k.ecdhPub = pub
 	}
@@ -261,48 +262,48 @@ func (k *key) parseECC(data []byte) (uint32, error) {
 // generateMaterial creates new key material for validated attributes.
 func generateMaterial(a psa.Attributes) ([]byte, error) {
 	if a.Bits == 0 {
-		return nil, errInvalidArgument("a key size is required")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "a key size is required")
 	}
 	if a.Bits > maxKeyBits {
-		return nil, errNotSupported("key size %d exceeds %d bits", a.Bits, maxKeyBits)
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "key size %d exceeds %d bits", a.Bits, maxKeyBits)
 	}
 	t := a.Type
 	switch {
 	case t.IsPublicKey():
-		return nil, errInvalidArgument("public keys cannot be generated")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "public keys cannot be generated")
 	case isSymmetric(t):
 		if err := checkSymmetricSize(t, a.Bits); err != nil {
 			return nil, err
 		}
 		b := make([]byte, a.Bits/8)
 		if _, err := rand.Read(b); err != nil {
-			return nil, errEntropy(err)
+			return nil, wire.Errorf(wire.StatusPsaErrorInsufficientEntropy, "reading random data: %v", err)
 		}
 		return b, nil
 	case t == psa.KeyTypeRSAKeyPair:
 		if a.Bits > rsaMaxBits || a.Bits < rsaGenMinBits || a.Bits%8 != 0 {
-			return nil, errNotSupported("RSA key generation of %d bits is not supported", a.Bits)
+			return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "RSA key generation of %d bits is not supported", a.Bits)
 		}
 		priv, err := rsa.GenerateKey(rand.Reader, int(a.Bits))
 		if err != nil {
-			return nil, errGeneric("generating RSA key: %v", err)
+			return nil, wire.Errorf(wire.StatusPsaErrorGenericError, "generating RSA key: %v", err)
 		}
 		return x509.MarshalPKCS1PrivateKey(priv), nil
 	case t.IsECC():
 		c, err := curveFor(t.EccFamily(), a.Bits)
 		if err != nil {
 			// Mbed TLS generation knows only the curves it can make.
-			return nil, errNotSupported("ECC key generation: %v", err)
+			return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "ECC key generation: %v", err)
 		}
 		priv, err := c.ecdh.GenerateKey(rand.Reader)
 		if err != nil {
-			return nil, errEntropy(err)
+			return nil, wire.Errorf(wire.StatusPsaErrorInsufficientEntropy, "reading random data: %v", err)
 		}
 		return priv.Bytes(), nil
 	case t.IsDH():
-		return nil, errNotSupported("finite-field Diffie-Hellman keys are not supported")
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "finite-field Diffie-Hellman keys are not supported")
 	}
-	return nil, errNotSupported("key type %v cannot be generated", t)
+	return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "key type %v cannot be generated", t)
 }
 
 // publicKey returns the public half in PSA export format.
@@ -313,5 +314,5 @@ func (k *key) publicKey() ([]byte, error) {
 	case k.ecdhPub != nil:
 		return k.ecdhPub.Bytes(), nil
 	}
-	return nil, errInvalidArgument("%v keys have no public part", k.attrs.Type)
+	return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v keys have no public part", k.attrs.Type)
 }

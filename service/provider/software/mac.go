@@ -8,6 +8,7 @@ import (
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/software/internal/cmac"
+	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 )
 
@@ -24,15 +25,15 @@ func macLengths(alg psa.Algorithm) (full, want int, err error) {
 	case base == psa.AlgCMAC || base == psa.AlgCBCMAC:
 		full = aes.BlockSize
 	default:
-		return 0, 0, errNotSupported("%v is not supported", alg)
+		return 0, 0, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v is not supported", alg)
 	}
 	want = full
 	if l := alg.MACLength(); l != 0 {
 		if l > full {
-			return 0, 0, errInvalidArgument("%v is longer than the MAC", alg)
+			return 0, 0, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v is longer than the MAC", alg)
 		}
 		if l < 4 {
-			return 0, 0, errNotSupported("MACs shorter than 4 bytes are not supported")
+			return 0, 0, wire.Errorf(wire.StatusPsaErrorNotSupported, "MACs shorter than 4 bytes are not supported")
 		}
 		want = l
 	}
@@ -54,15 +55,15 @@ func (k *key) mac(alg psa.Algorithm, msg []byte) ([]byte, error) {
 	case base == psa.AlgCMAC && k.attrs.Type == psa.KeyTypeAES:
 		b, err := aes.NewCipher(k.material)
 		if err != nil {
-			return nil, errCorrupt("AES key: %v", err)
+			return nil, wire.Errorf(wire.StatusPsaErrorDataCorrupt, "AES key: %v", err)
 		}
 		t, err := cmac.Sum(b, msg)
 		if err != nil {
-			return nil, errGeneric("CMAC: %v", err)
+			return nil, wire.Errorf(wire.StatusPsaErrorGenericError, "CMAC: %v", err)
 		}
 		return t[:], nil
 	}
-	return nil, errNotSupported("%v with %v keys is not supported", alg, k.attrs.Type)
+	return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v with %v keys is not supported", alg, k.attrs.Type)
 }
 
 // normalizeMAC turns a MAC truncated to its full length into the
@@ -108,7 +109,7 @@ func (p *Provider) macVerify(_ context.Context, c provider.Call[*pb.MacVerifyReq
 		return nil, err
 	}
 	if !hmac.Equal(m[:want], c.Req.GetMac()) {
-		return nil, errInvalidSignature("the MAC does not match")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidSignature, "the MAC does not match")
 	}
 	return &pb.MacVerifyResult{}, nil
 }

@@ -3,6 +3,8 @@ package software
 import (
 	"encoding/asn1"
 	"math/big"
+
+	"github.com/parsec-go/parsec/wire"
 )
 
 // rsaPrivateKeyASN1 is PKCS#1's RSAPrivateKey (RFC 8017, appendix A.1.2),
@@ -39,14 +41,14 @@ func precheckRSAPrivateKey(data []byte) error {
 	var k rsaPrivateKeyASN1
 	rest, err := asn1.Unmarshal(data, &k)
 	if err != nil {
-		return errInvalidArgument("RSA key pair is not a valid PKCS#1 RSAPrivateKey: %v", err)
+		return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "RSA key pair is not a valid PKCS#1 RSAPrivateKey: %v", err)
 	}
 	if len(rest) > 0 {
-		return errInvalidArgument("RSA key pair is not a valid PKCS#1 RSAPrivateKey: trailing data")
+		return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "RSA key pair is not a valid PKCS#1 RSAPrivateKey: trailing data")
 	}
 	nBits := k.Modulus.BitLen()
 	if nBits > rsaMaxBits {
-		return errNotSupported("RSA keys above %d bits are not supported", rsaMaxBits)
+		return wire.Errorf(wire.StatusPsaErrorNotSupported, "RSA keys above %d bits are not supported", rsaMaxBits)
 	}
 	// A product has at least the bit length of each factor and at most
 	// their sum, so checking each factor first keeps every multiplication
@@ -59,15 +61,15 @@ func precheckRSAPrivateKey(data []byte) error {
 	}
 	for _, p := range primes {
 		if p.BitLen() > nBits {
-			return errInvalidArgument("an RSA prime is longer than the %d-bit modulus", nBits)
+			return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "an RSA prime is longer than the %d-bit modulus", nBits)
 		}
 		product.Mul(product, p)
 		if product.BitLen() > nBits {
-			return errInvalidArgument("the RSA primes multiply to more than the %d-bit modulus", nBits)
+			return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "the RSA primes multiply to more than the %d-bit modulus", nBits)
 		}
 	}
 	if product.Cmp(k.Modulus) != 0 {
-		return errInvalidArgument("the RSA primes do not multiply to the modulus")
+		return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "the RSA primes do not multiply to the modulus")
 	}
 	return nil
 }

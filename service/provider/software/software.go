@@ -155,7 +155,7 @@ func (p *Provider) lookup(app auth.Application, name string) (*key, error) {
 	}
 	id, ok := decodeKeyID(e.KeyID)
 	if !ok {
-		return nil, errCorrupt("key %q has an invalid key id", name)
+		return nil, wire.Errorf(wire.StatusPsaErrorDataCorrupt, "key %q has an invalid key id", name)
 	}
 	return p.load(id)
 }
@@ -183,7 +183,7 @@ func (p *Provider) load(id uint32) (*key, error) {
 	k, err = parseKey(a, material)
 	if err != nil {
 		p.log.Error("stored key does not parse", "key_id", id, "err", err)
-		return nil, errCorrupt("stored key %08x is invalid: %v", id, err)
+		return nil, wire.Errorf(wire.StatusPsaErrorDataCorrupt, "stored key %08x is invalid: %v", id, err)
 	}
 	k.id = id
 	p.mu.Lock()

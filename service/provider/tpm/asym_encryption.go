@@ -19,10 +19,10 @@ import (
 // the PSA rule that PKCS#1 v1.5 takes no salt.
 func checkEncryptAlg(a psa.Attributes, alg psa.Algorithm, salt []byte) error {
 	if !a.Type.IsRSA() {
-		return invalidArg("%v cannot be used with a %v key", alg, a.Type)
+		return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v cannot be used with a %v key", alg, a.Type)
 	}
 	if alg == psa.AlgRSAPKCS1v15Crypt && len(salt) > 0 {
-		return invalidArg("RSA PKCS#1 v1.5 encryption takes no salt")
+		return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "RSA PKCS#1 v1.5 encryption takes no salt")
 	}
 	return nil
 }
@@ -47,7 +47,7 @@ func (p *Provider) asymmetricEncrypt(_ context.Context, c provider.Call[*pb.Asym
 	if alg.IsRSAOAEP() {
 		ch, ok := cryptoHash[alg.HashAlg()]
 		if !ok {
-			return nil, notSupported("OAEP with %v", alg.HashAlg())
+			return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "OAEP with %v", alg.HashAlg())
 		}
 		ct, err = rsa.EncryptOAEP(ch.New(), rand.Reader, k, c.Req.GetPlaintext(), c.Req.GetSalt())
 	} else {
@@ -55,7 +55,7 @@ func (p *Provider) asymmetricEncrypt(_ context.Context, c provider.Call[*pb.Asym
 	}
 	if err != nil {
 		if errors.Is(err, rsa.ErrMessageTooLong) {
-			return nil, invalidArg("plaintext too long for this key and padding")
+			return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "plaintext too long for this key and padding")
 		}
 		return nil, wire.Errorf(wire.StatusPsaErrorGenericError, "RSA encryption: %v", err)
 	}
@@ -70,11 +70,11 @@ func tpmLabel(salt []byte) error {
 	}
 	for i, c := range salt {
 		if c == 0 && i != len(salt)-1 {
-			return notSupported("the TPM accepts an OAEP label only as a string ending in one zero byte")
+			return wire.Errorf(wire.StatusPsaErrorNotSupported, "the TPM accepts an OAEP label only as a string ending in one zero byte")
 		}
 	}
 	if salt[len(salt)-1] != 0 {
-		return notSupported("the TPM accepts an OAEP label only as a string ending in one zero byte")
+		return wire.Errorf(wire.StatusPsaErrorNotSupported, "the TPM accepts an OAEP label only as a string ending in one zero byte")
 	}
 	return nil
 }
@@ -92,7 +92,7 @@ func (p *Provider) asymmetricDecrypt(_ context.Context, c provider.Call[*pb.Asym
 		return nil, err
 	}
 	if b.kind != kindPair {
-		return nil, invalidArg("key %q is a public key: it cannot decrypt", c.Req.GetKeyName())
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "key %q is a public key: it cannot decrypt", c.Req.GetKeyName())
 	}
 	if err := tpmLabel(c.Req.GetSalt()); err != nil {
 		return nil, err
@@ -102,7 +102,7 @@ func (p *Provider) asymmetricDecrypt(_ context.Context, c provider.Call[*pb.Asym
 		return nil, fmt.Errorf("%w: %v", errBadBlob, err)
 	}
 	if len(c.Req.GetCiphertext()) != k.Size() {
-		return nil, invalidArg("ciphertext is %d bytes, the key's modulus %d", len(c.Req.GetCiphertext()), k.Size())
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "ciphertext is %d bytes, the key's modulus %d", len(c.Req.GetCiphertext()), k.Size())
 	}
 	var pt []byte
 	err = p.dev.run(func(o *op) error {

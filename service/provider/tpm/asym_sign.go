@@ -22,13 +22,13 @@ func checkSignAlg(a psa.Attributes, alg psa.Algorithm, digest []byte) (psa.Algor
 	case a.Type.IsRSA() && (alg.IsRSAPKCS1v15Sign() || alg.IsRSAPSS()):
 	case a.Type.IsECC() && alg.IsECDSA():
 	default:
-		return 0, invalidArg("%v cannot be used with a %v key", alg, a.Type)
+		return 0, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v cannot be used with a %v key", alg, a.Type)
 	}
 	switch {
 	case alg == psa.AlgRSAPKCS1v15SignRaw:
-		return 0, notSupported("the TPM cannot sign without a hash algorithm (RSA_PKCS1V15_SIGN_RAW)")
+		return 0, wire.Errorf(wire.StatusPsaErrorNotSupported, "the TPM cannot sign without a hash algorithm (RSA_PKCS1V15_SIGN_RAW)")
 	case alg.IsDeterministicECDSA():
-		return 0, notSupported("the TPM cannot produce deterministic ECDSA signatures")
+		return 0, wire.Errorf(wire.StatusPsaErrorNotSupported, "the TPM cannot produce deterministic ECDSA signatures")
 	case alg == psa.AlgECDSAAny:
 		// The TPM wants a hash algorithm: take the one of the digest's size.
 		for _, h := range []psa.Algorithm{psa.AlgSHA256, psa.AlgSHA384, psa.AlgSHA512, psa.AlgSHA1} {
@@ -36,11 +36,11 @@ func checkSignAlg(a psa.Attributes, alg psa.Algorithm, digest []byte) (psa.Algor
 				return h, nil
 			}
 		}
-		return 0, invalidArg("a %d-byte digest matches no hash the TPM can name", len(digest))
+		return 0, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "a %d-byte digest matches no hash the TPM can name", len(digest))
 	}
 	h := alg.HashAlg()
 	if len(digest) != h.HashSize() {
-		return 0, invalidArg("%v needs a %d-byte hash, got %d bytes", alg, h.HashSize(), len(digest))
+		return 0, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "%v needs a %d-byte hash, got %d bytes", alg, h.HashSize(), len(digest))
 	}
 	return h, nil
 }
@@ -60,7 +60,7 @@ func (p *Provider) signHash(_ context.Context, c provider.Call[*pb.SignHashReque
 		return nil, err
 	}
 	if b.kind != kindPair {
-		return nil, invalidArg("key %q is a public key: it cannot sign", c.Req.GetKeyName())
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "key %q is a public key: it cannot sign", c.Req.GetKeyName())
 	}
 	h, err := checkSignAlg(e.Attributes, alg, c.Req.GetHash())
 	if err != nil {
@@ -259,5 +259,5 @@ func tpmSignature(pub *tpm2.TPMTPublic, alg psa.Algorithm, h tpm2.TPMAlgID, sig 
 			Hash: h, SignatureR: tpm2.TPM2BECCParameter{Buffer: sig[:n]}, SignatureS: tpm2.TPM2BECCParameter{Buffer: sig[n:]},
 		})}, nil
 	}
-	return nil, notSupported("%v", alg)
+	return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "%v", alg)
 }

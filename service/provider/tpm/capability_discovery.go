@@ -28,29 +28,29 @@ func (p *Provider) canDoCrypto(_ context.Context, c provider.Call[*pb.CanDoCrypt
 	}
 	switch ct {
 	case pb.CheckType_DERIVE:
-		return nil, notSupported("the TPM provider derives no keys")
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "the TPM provider derives no keys")
 	case pb.CheckType_GENERATE:
 		if !a.Type.IsKeyPair() {
-			return nil, notSupported("only key pairs can be generated")
+			return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "only key pairs can be generated")
 		}
 		if a.Alg == psa.AlgNone {
 			return &pb.CanDoCryptoResult{}, nil
 		}
 	case pb.CheckType_IMPORT:
 		if !a.Type.IsPublicKey() {
-			return nil, notSupported("only public keys can be imported")
+			return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "only public keys can be imported")
 		}
 		if a.Alg == psa.AlgNone {
 			return &pb.CanDoCryptoResult{}, nil
 		}
 	}
 	if a.Alg == psa.AlgNone {
-		return nil, notSupported("no algorithm to check")
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "no algorithm to check")
 	}
 	const uses = psa.UsageEncrypt | psa.UsageDecrypt | psa.UsageSignHash | psa.UsageSignMessage |
 		psa.UsageVerifyHash | psa.UsageVerifyMessage
 	if a.Usage&uses == 0 {
-		return nil, notSupported("no usage flag to check")
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "no usage flag to check")
 	}
 	if err := caps.checkAlg(a); err != nil {
 		return nil, asNotSupported(err)

@@ -28,14 +28,14 @@ func (p *Provider) prepareKeyAttestation(_ context.Context, c provider.Call[*pb.
 		return nil, wire.Errorf(wire.StatusInvalidEncoding, "PrepareKeyAttestation needs the activate_credential parameters")
 	}
 	if ac.GetAttestingKeyName() != "" {
-		return nil, notSupported("attesting with a key other than the endorsement key is not supported")
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "attesting with a key other than the endorsement key is not supported")
 	}
 	_, b, err := p.lookup(c.App, ac.GetAttestedKeyName())
 	if err != nil {
 		return nil, err
 	}
 	if b.kind != kindPair {
-		return nil, invalidArg("key %q is an imported public key: only keys held by the TPM can be attested", ac.GetAttestedKeyName())
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "key %q is an imported public key: only keys held by the TPM can be attested", ac.GetAttestedKeyName())
 	}
 	name, err := tpm2.ObjectName(b.pub)
 	if err != nil {
@@ -126,14 +126,14 @@ func (p *Provider) attestKey(_ context.Context, c provider.Call[*pb.AttestKeyReq
 		return nil, wire.Errorf(wire.StatusInvalidEncoding, "AttestKey needs the activate_credential parameters")
 	}
 	if c.Req.GetAttestingKeyName() != "" {
-		return nil, notSupported("attesting with a key other than the endorsement key is not supported")
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "attesting with a key other than the endorsement key is not supported")
 	}
 	_, b, err := p.lookup(c.App, c.Req.GetAttestedKeyName())
 	if err != nil {
 		return nil, err
 	}
 	if b.kind != kindPair {
-		return nil, invalidArg("key %q is an imported public key: only keys held by the TPM can be attested", c.Req.GetAttestedKeyName())
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "key %q is an imported public key: only keys held by the TPM can be attested", c.Req.GetAttestedKeyName())
 	}
 	var credential []byte
 	err = p.dev.run(func(o *op) error {

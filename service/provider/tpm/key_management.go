@@ -11,6 +11,7 @@ import (
 	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/provider"
+	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
 )
 
@@ -37,11 +38,11 @@ func (p *Provider) generateKey(_ context.Context, c provider.Call[*pb.GenerateKe
 	}
 	switch {
 	case a.Type.IsPublicKey():
-		return nil, invalidArg("a public key cannot be generated")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "a public key cannot be generated")
 	case !a.Type.IsKeyPair() || a.Type.IsDH():
-		return nil, notSupported("the TPM provider generates RSA and ECC key pairs, not %v", a.Type)
+		return nil, wire.Errorf(wire.StatusPsaErrorNotSupported, "the TPM provider generates RSA and ECC key pairs, not %v", a.Type)
 	case a.Bits == 0:
-		return nil, invalidArg("key generation needs a key size")
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "key generation needs a key size")
 	}
 	if err := p.keys.Free(c.App, c.Req.GetKeyName()); err != nil {
 		return nil, err

@@ -17,14 +17,6 @@ import (
 
 // Mapping between the PSA model and TPM structures.
 
-func notSupported(format string, args ...any) error {
-	return wire.Errorf(wire.StatusPsaErrorNotSupported, format, args...)
-}
-
-func invalidArg(format string, args ...any) error {
-	return wire.Errorf(wire.StatusPsaErrorInvalidArgument, format, args...)
-}
-
 var hashToTPM = map[psa.Algorithm]tpm2.TPMAlgID{
 	psa.AlgSHA1: tpm2.TPMAlgSHA1, psa.AlgSHA256: tpm2.TPMAlgSHA256,
 	psa.AlgSHA384: tpm2.TPMAlgSHA384, psa.AlgSHA512: tpm2.TPMAlgSHA512,
@@ -43,7 +35,7 @@ var cryptoHash = map[psa.Algorithm]crypto.Hash{
 func (c *capabilities) hashAlg(h psa.Algorithm) (tpm2.TPMAlgID, error) {
 	id, ok := hashToTPM[h]
 	if !ok || !c.algs[id] {
-		return 0, notSupported("this TPM does not support hash %v", h)
+		return 0, wire.Errorf(wire.StatusPsaErrorNotSupported, "this TPM does not support hash %v", h)
 	}
 	return id, nil
 }
@@ -92,20 +84,20 @@ func (c *capabilities) checkKey(a psa.Attributes) error {
 	switch {
 	case a.Type.IsRSA():
 		if !c.algs[tpm2.TPMAlgRSA] {
-			return notSupported("this TPM has no RSA")
+			return wire.Errorf(wire.StatusPsaErrorNotSupported, "this TPM has no RSA")
 		}
 		if !c.rsaBits[int(a.Bits)] {
-			return notSupported("this TPM supports RSA keys of %v bits, not %d", c.rsaSizes(), a.Bits)
+			return wire.Errorf(wire.StatusPsaErrorNotSupported, "this TPM supports RSA keys of %v bits, not %d", c.rsaSizes(), a.Bits)
 		}
 		return nil
 	case a.Type.IsECC():
 		cv, ok := curveFor(a.Type, a.Bits)
 		if !ok || !c.algs[tpm2.TPMAlgECC] || !c.curves[cv.id] {
-			return notSupported("this TPM supports the curves %v, not %v with %d bits", c.curveNames(), a.Type, a.Bits)
+			return wire.Errorf(wire.StatusPsaErrorNotSupported, "this TPM supports the curves %v, not %v with %d bits", c.curveNames(), a.Type, a.Bits)
 		}
 		return nil
 	}
-	return notSupported("the TPM provider supports RSA and ECC keys, not %v", a.Type)
+	return wire.Errorf(wire.StatusPsaErrorNotSupported, "the TPM provider supports RSA and ECC keys, not %v", a.Type)
 }
 
 // checkAlg verifies the policy algorithm fits the key type and the TPM.
@@ -116,33 +108,33 @@ func (c *capabilities) checkAlg(a psa.Attributes) error {
 		return nil
 	case a.Type.IsRSA() && (alg.IsRSAPKCS1v15Sign() || alg.IsRSAPSS()):
 		if alg == psa.AlgRSAPKCS1v15SignRaw {
-			return notSupported("the TPM cannot sign without a hash algorithm (RSA_PKCS1V15_SIGN_RAW)")
+			return wire.Errorf(wire.StatusPsaErrorNotSupported, "the TPM cannot sign without a hash algorithm (RSA_PKCS1V15_SIGN_RAW)")
 		}
 		if !c.algs[sigAlgID(alg)] {
-			return notSupported("this TPM does not support %v", alg)
+			return wire.Errorf(wire.StatusPsaErrorNotSupported, "this TPM does not support %v", alg)
 		}
 	case a.Type.IsRSA() && alg == psa.AlgRSAPKCS1v15Crypt:
 		if !c.algs[tpm2.TPMAlgRSAES] {
-			return notSupported("this TPM does not support RSA PKCS#1 v1.5 encryption")
+			return wire.Errorf(wire.StatusPsaErrorNotSupported, "this TPM does not support RSA PKCS#1 v1.5 encryption")
 		}
 		return nil
 	case a.Type.IsRSA() && alg.IsRSAOAEP():
 		if !c.algs[tpm2.TPMAlgOAEP] {
-			return notSupported("this TPM does not support RSA OAEP")
+			return wire.Errorf(wire.StatusPsaErrorNotSupported, "this TPM does not support RSA OAEP")
 		}
 	case a.Type.IsECC() && alg.IsDeterministicECDSA():
-		return notSupported("the TPM cannot produce deterministic ECDSA signatures")
+		return wire.Errorf(wire.StatusPsaErrorNotSupported, "the TPM cannot produce deterministic ECDSA signatures")
 	case a.Type.IsECC() && alg.IsECDSA():
 		if !c.algs[tpm2.TPMAlgECDSA] {
-			return notSupported("this TPM does not support ECDSA")
+			return wire.Errorf(wire.StatusPsaErrorNotSupported, "this TPM does not support ECDSA")
 		}
 		if alg == psa.AlgECDSAAny {
 			return nil
 		}
 	case a.Type.IsECC() && alg.IsKeyAgreement():
-		return notSupported("the TPM provider does not offer key agreement")
+		return wire.Errorf(wire.StatusPsaErrorNotSupported, "the TPM provider does not offer key agreement")
 	default:
-		return invalidArg("algorithm %v cannot be used with a %v key", alg, a.Type)
+		return wire.Errorf(wire.StatusPsaErrorInvalidArgument, "algorithm %v cannot be used with a %v key", alg, a.Type)
 	}
 	if h := alg.HashAlg(); h != psa.AlgAnyHash {
 		if _, err := c.hashAlg(h); err != nil {
@@ -214,7 +206,7 @@ func template(a psa.Attributes) (tpm2.TPMTPublic, error) {
 	case a.Type.IsECC() && a.Type.IsKeyPair():
 		cv, ok := curveFor(a.Type, a.Bits)
 		if !ok {
-			return tpm2.TPMTPublic{}, notSupported("no TPM curve for %v with %d bits", a.Type, a.Bits)
+			return tpm2.TPMTPublic{}, wire.Errorf(wire.StatusPsaErrorNotSupported, "no TPM curve for %v with %d bits", a.Type, a.Bits)
 		}
 		attrs.SignEncrypt = true
 		scheme := tpm2.TPMTECCScheme{Scheme: tpm2.TPMAlgNull}
@@ -232,7 +224,7 @@ func template(a psa.Attributes) (tpm2.TPMTPublic, error) {
 			Unique: tpm2.NewTPMUPublicID(tpm2.TPMAlgECC, &tpm2.TPMSECCPoint{}),
 		}, nil
 	}
-	return tpm2.TPMTPublic{}, notSupported("cannot generate %v in the TPM", a.Type)
+	return tpm2.TPMTPublic{}, wire.Errorf(wire.StatusPsaErrorNotSupported, "cannot generate %v in the TPM", a.Type)
 }
 
 func rsaSigScheme(alg psa.Algorithm, h tpm2.TPMAlgID) tpm2.TPMTRSAScheme {
@@ -344,10 +336,10 @@ func importPublic(a psa.Attributes, data []byte) (tpm2.TPMTPublic, psa.Attribute
 	case a.Type == psa.KeyTypeRSAPublicKey:
 		k, err := x509.ParsePKCS1PublicKey(data)
 		if err != nil {
-			return tpm2.TPMTPublic{}, a, invalidArg("RSA public key is not a DER RSAPublicKey: %v", err)
+			return tpm2.TPMTPublic{}, a, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "RSA public key is not a DER RSAPublicKey: %v", err)
 		}
 		if k.E != 65537 {
-			return tpm2.TPMTPublic{}, a, notSupported("the TPM provider supports the RSA public exponent 65537 only, not %d", k.E)
+			return tpm2.TPMTPublic{}, a, wire.Errorf(wire.StatusPsaErrorNotSupported, "the TPM provider supports the RSA public exponent 65537 only, not %d", k.E)
 		}
 		bits := uint32(k.N.BitLen())
 		if bits%8 != 0 {
@@ -355,7 +347,7 @@ func importPublic(a psa.Attributes, data []byte) (tpm2.TPMTPublic, psa.Attribute
 			bits = (bits + 7) / 8 * 8
 		}
 		if a.Bits != 0 && a.Bits != bits {
-			return tpm2.TPMTPublic{}, a, invalidArg("attributes say %d bits, the key has %d", a.Bits, bits)
+			return tpm2.TPMTPublic{}, a, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "attributes say %d bits, the key has %d", a.Bits, bits)
 		}
 		a.Bits = bits
 		return tpm2.TPMTPublic{
@@ -369,7 +361,7 @@ func importPublic(a psa.Attributes, data []byte) (tpm2.TPMTPublic, psa.Attribute
 		}, a, nil
 	case a.Type.IsECC() && a.Type.IsPublicKey():
 		if len(data) < 3 || data[0] != 0x04 || len(data)%2 != 1 {
-			return tpm2.TPMTPublic{}, a, invalidArg("ECC public key must be an uncompressed point 0x04||X||Y")
+			return tpm2.TPMTPublic{}, a, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "ECC public key must be an uncompressed point 0x04||X||Y")
 		}
 		size := (len(data) - 1) / 2
 		bits := a.Bits
@@ -381,14 +373,14 @@ func importPublic(a psa.Attributes, data []byte) (tpm2.TPMTPublic, psa.Attribute
 		}
 		cv, ok := curveFor(a.Type, bits)
 		if !ok {
-			return tpm2.TPMTPublic{}, a, notSupported("no TPM curve for %v with %d bits", a.Type, bits)
+			return tpm2.TPMTPublic{}, a, wire.Errorf(wire.StatusPsaErrorNotSupported, "no TPM curve for %v with %d bits", a.Type, bits)
 		}
 		if cv.size() != size {
-			return tpm2.TPMTPublic{}, a, invalidArg("a %d-bit point needs %d-byte coordinates, got %d", bits, cv.size(), size)
+			return tpm2.TPMTPublic{}, a, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "a %d-bit point needs %d-byte coordinates, got %d", bits, cv.size(), size)
 		}
 		x, y := data[1:1+size], data[1+size:]
 		if cv.go_ != nil && !cv.go_.IsOnCurve(new(big.Int).SetBytes(x), new(big.Int).SetBytes(y)) {
-			return tpm2.TPMTPublic{}, a, invalidArg("the point is not on the curve")
+			return tpm2.TPMTPublic{}, a, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "the point is not on the curve")
 		}
 		a.Bits = bits
 		return tpm2.TPMTPublic{
@@ -405,9 +397,9 @@ func importPublic(a psa.Attributes, data []byte) (tpm2.TPMTPublic, psa.Attribute
 			}),
 		}, a, nil
 	case a.Type.IsKeyPair():
-		return tpm2.TPMTPublic{}, a, notSupported("the TPM provider imports public keys only; generate key pairs in the TPM")
+		return tpm2.TPMTPublic{}, a, wire.Errorf(wire.StatusPsaErrorNotSupported, "the TPM provider imports public keys only; generate key pairs in the TPM")
 	}
-	return tpm2.TPMTPublic{}, a, notSupported("the TPM provider cannot import %v", a.Type)
+	return tpm2.TPMTPublic{}, a, wire.Errorf(wire.StatusPsaErrorNotSupported, "the TPM provider cannot import %v", a.Type)
 }
 
 // goECDSAPublic is the Go form of an ECC public area, or nil if Go lacks
