@@ -1,9 +1,9 @@
 // Package software is parsec-go's software provider. It takes the role of
 // Parsec's Mbed Crypto provider (provider id 1, provider_type
 // "MbedCrypto"), so existing configurations and clients work unchanged,
-// and implements the PSA Crypto operations with the Go standard library
-// plus the few primitives it lacks (SHA-3, ChaCha20-Poly1305, CCM, CMAC,
-// deterministic ECDSA; see internal/).
+// and implements the PSA Crypto operations with the Go standard library,
+// golang.org/x/crypto for SHA-3 and ChaCha20(-Poly1305), and our own code
+// for what neither has (CCM, CMAC, deterministic ECDSA; see internal/).
 //
 // Key material lives in its own store (store_path), one file per key;
 // the key info manager maps (application, key name) to the key id. Key
