@@ -44,14 +44,17 @@ func (p *Provider) key(app auth.Application, name string) (uint32, psa.Attribute
 // use resolves a key and applies its PSA policy for usage with alg; the
 // token name of the key is returned for the forwarded request.
 func (p *Provider) use(app auth.Application, name string, usage psa.Usage, alg psa.Algorithm) (string, error) {
+	id, _, err := p.usable(app, name, usage, alg)
+	return link.KeyName(id), err
+}
+
+// usable is use returning the key's id and attributes.
+func (p *Provider) usable(app auth.Application, name string, usage psa.Usage, alg psa.Algorithm) (uint32, psa.Attributes, error) {
 	id, a, err := p.key(app, name)
 	if err != nil {
-		return "", err
+		return 0, a, err
 	}
-	if err := a.CheckUse(usage, alg, psa.Restrictions{}); err != nil {
-		return "", err
-	}
-	return link.KeyName(id), nil
+	return id, a, a.CheckUse(usage, alg, psa.Restrictions{})
 }
 
 const maxIDTries = 16
@@ -163,6 +166,7 @@ func (p *Provider) destroyKey(ctx context.Context, c provider.Call[*pb.DestroyKe
 	if err != nil {
 		p.log.Warn("key already missing on the token; removing its mapping", "key", name, "key_id", link.KeyName(id))
 	}
+	p.pub.forget(id)
 	if err := p.keys.Remove(c.App, name); err != nil {
 		p.log.Error("key destroyed on the token but its mapping could not be removed", "key", name, "err", err)
 		return nil, err
@@ -201,21 +205,44 @@ func (p *Provider) signHash(ctx context.Context, c provider.Call[*pb.SignHashReq
 }
 
 func (p *Provider) verifyHash(ctx context.Context, c provider.Call[*pb.VerifyHashRequest]) (*pb.VerifyHashResult, error) {
-	kn, err := p.use(c.App, c.Req.GetKeyName(), psa.UsageVerifyHash, c.Alg)
+	id, a, err := p.usable(c.App, c.Req.GetKeyName(), psa.UsageVerifyHash, c.Alg)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkHash(c.Alg, c.Req.GetHash()); err != nil {
 		return nil, err
 	}
+	if p.softwarePub {
+		pub, err := p.publicKey(ctx, id, a)
+		if err != nil {
+			return nil, err
+		}
+		if err := verifySoftware(pub, c.Alg, c.Req.GetHash(), c.Req.GetSignature()); err != nil {
+			return nil, err
+		}
+		return &pb.VerifyHashResult{}, nil
+	}
+	kn := link.KeyName(id)
 	return forward[*pb.VerifyHashResult](ctx, p, wire.OpPsaVerifyHash, &pb.VerifyHashRequest{KeyName: kn, Alg: c.Req.GetAlg(), Hash: c.Req.GetHash(), Signature: c.Req.GetSignature()})
 }
 
 func (p *Provider) asymmetricEncrypt(ctx context.Context, c provider.Call[*pb.AsymmetricEncryptRequest]) (*pb.AsymmetricEncryptResult, error) {
-	kn, err := p.use(c.App, c.Req.GetKeyName(), psa.UsageEncrypt, c.Alg)
+	id, a, err := p.usable(c.App, c.Req.GetKeyName(), psa.UsageEncrypt, c.Alg)
 	if err != nil {
 		return nil, err
 	}
+	if p.softwarePub {
+		pub, err := p.publicKey(ctx, id, a)
+		if err != nil {
+			return nil, err
+		}
+		ct, err := encryptSoftware(pub, c.Alg, c.Req.GetPlaintext(), c.Req.GetSalt())
+		if err != nil {
+			return nil, err
+		}
+		return &pb.AsymmetricEncryptResult{Ciphertext: ct}, nil
+	}
+	kn := link.KeyName(id)
 	return forward[*pb.AsymmetricEncryptResult](ctx, p, wire.OpPsaAsymmetricEncrypt, &pb.AsymmetricEncryptRequest{KeyName: kn, Alg: c.Req.GetAlg(), Plaintext: c.Req.GetPlaintext(), Salt: c.Req.GetSalt()})
 }
 

@@ -11,8 +11,9 @@
 //
 // The keys of Parsec's PKCS#11 provider, unchanged: library_path,
 // slot_number, serial_number, user_pin ("hex:"/"str:" prefixes as in
-// Parsec), software_public_operations (accepted; public-key operations
-// always run on the token), allow_export (default true). Ours, all
+// Parsec), software_public_operations (verify and encrypt with the public
+// key in the service instead of on the token), allow_export (default
+// true). Ours, all
 // optional:
 //
 //	coserver_path        the co-server to run when there is none named
@@ -35,6 +36,7 @@ package pkcs11
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
@@ -89,6 +91,8 @@ type Provider struct {
 	log         *slog.Logger
 	settings    provider.Settings
 	allowExport bool
+	softwarePub bool
+	pub         publicKeys
 	co          *coserver
 	sockDir     string // removed on Close when we made it
 }
@@ -128,9 +132,8 @@ func New(d provider.Deps) (provider.Provider, error) {
 	p := &Provider{info: provider.NewInfo(wire.ProviderPkcs11, d.Name, [3]uint32{0, 1, 0}), keys: d.Keys(wire.ProviderPkcs11),
 		log: log, settings: d.Settings, allowExport: cfg.AllowExport == nil || *cfg.AllowExport}
 	p.Table = p.table()
-	if cfg.SoftwarePublicOperations {
-		log.Info("software_public_operations is set; public-key operations still run on the token")
-	}
+	p.softwarePub = cfg.SoftwarePublicOperations
+	p.pub.m = map[uint32]crypto.PublicKey{}
 	socket := cfg.CoserverSocket
 	if socket == "" {
 		base := os.Getenv("RUNTIME_DIRECTORY")

@@ -584,3 +584,36 @@ func TestReloadWithFixedSocket(t *testing.T) {
 	hash := sha256.Sum256([]byte("reload"))
 	must(t, fresh, wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: "k", Alg: signAlg(t, ecdsaP256.Alg), Hash: hash[:]})
 }
+
+// TestSoftwarePublicOperations: with software_public_operations the
+// service verifies and encrypts with the public key itself: results agree
+// with the token's, and RSA-OAEP with SHA-256, which SoftHSM refuses,
+// encrypts.
+func TestSoftwarePublicOperations(t *testing.T) {
+	newToken(t, true)
+	cfg := baseConfig()
+	cfg.SoftwarePublicOperations = true
+	p, _ := newProvider(t, cfg, newKIM(t, t.TempDir()))
+	hash := sha256.Sum256([]byte("software"))
+	for _, a := range []psa.Attributes{ecdsaP256, rsaSign, rsaPSS} {
+		name := a.Alg.String()
+		generate(t, p, name, a)
+		alg := signAlg(t, a.Alg)
+		sig := must(t, p, wire.OpPsaSignHash, &pb.SignHashRequest{KeyName: name, Alg: alg, Hash: hash[:]}).(*pb.SignHashResult).GetSignature()
+		must(t, p, wire.OpPsaVerifyHash, &pb.VerifyHashRequest{KeyName: name, Alg: alg, Hash: hash[:], Signature: sig})
+		sig[0] ^= 1
+		if _, err := exec1(t, p, wire.OpPsaVerifyHash, &pb.VerifyHashRequest{KeyName: name, Alg: alg, Hash: hash[:], Signature: sig}); !errors.Is(err, wire.StatusPsaErrorInvalidSignature) {
+			t.Errorf("%s: bad signature: %v", name, err)
+		}
+	}
+	generate(t, p, "pkcs1", rsaCrypt)
+	alg := cryptAlg(t, rsaCrypt.Alg)
+	ct := must(t, p, wire.OpPsaAsymmetricEncrypt, &pb.AsymmetricEncryptRequest{KeyName: "pkcs1", Alg: alg, Plaintext: []byte("x")}).(*pb.AsymmetricEncryptResult).GetCiphertext()
+	pt := must(t, p, wire.OpPsaAsymmetricDecrypt, &pb.AsymmetricDecryptRequest{KeyName: "pkcs1", Alg: alg, Ciphertext: ct}).(*pb.AsymmetricDecryptResult).GetPlaintext()
+	if string(pt) != "x" {
+		t.Errorf("round trip: %q", pt)
+	}
+	oaep := psa.Attributes{Type: psa.KeyTypeRSAKeyPair, Bits: 2048, Usage: psa.UsageEncrypt | psa.UsageDecrypt, Alg: psa.RSAOAEP(psa.AlgSHA256)}
+	generate(t, p, "oaep256", oaep)
+	must(t, p, wire.OpPsaAsymmetricEncrypt, &pb.AsymmetricEncryptRequest{KeyName: "oaep256", Alg: cryptAlg(t, oaep.Alg), Plaintext: []byte("x")})
+}
