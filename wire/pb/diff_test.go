@@ -6,8 +6,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/parsec-go/parsec/wire/pb/internal/refpb"
 	"github.com/parsec-go/parsec/internal/protodiff"
+	"github.com/parsec-go/parsec/wire/pb/internal/refpb"
 )
 
 // The generated code is checked against protoc-gen-go output for the same
