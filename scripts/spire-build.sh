@@ -4,6 +4,8 @@
 # Builds spire-server and spire-agent (github.com/spiffe/spire, SPIRE_VERSION,
 # default v1.13.3) from the Go module proxy in a throw-away module, and caches
 # the binaries under ${PARSEC_CACHE:-$HOME/.cache/parsec-go}/spire/VERSION.
+# spire-server needs cgo (its SQLite datastore is mattn/go-sqlite3), so a C
+# compiler is installed when missing; spire-agent is built static.
 # SPIRE never enters our module or vendor/: it is a test fixture, like the
 # trixie root. The last line on stdout is the directory holding both
 # binaries. The first build takes several minutes on 2 cores; later runs reuse
@@ -24,6 +26,12 @@ if [ -x "$out/spire-server" ] && [ -x "$out/spire-agent" ]; then
 	echo "$out"
 	exit 0
 fi
+if ! command -v gcc >/dev/null 2>&1; then
+	[ "$(id -u)" = 0 ] || { echo "spire-build: spire-server needs gcc (cgo SQLite); install gcc" >&2; exit 1; }
+	echo "spire-build: installing gcc for spire-server's SQLite datastore" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc libc6-dev </dev/null >&2 ||
+		{ apt-get update -q </dev/null >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc libc6-dev </dev/null >&2; }
+fi
 tmp=$(mktemp -d "$cache/build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 start=$(date +%s)
@@ -31,11 +39,12 @@ start=$(date +%s)
 	cd "$tmp"
 	# SPIRE's own go line may be newer than the local Go: let the go
 	# command fetch the toolchain it names from the module proxy.
-	export GOTOOLCHAIN=${GOTOOLCHAIN:-auto} GOFLAGS=-mod=mod CGO_ENABLED=0
+	export GOTOOLCHAIN=${GOTOOLCHAIN:-auto} GOFLAGS=-mod=mod
 	go mod init spire-fixture >/dev/null 2>&1
 	go get -tool "github.com/spiffe/spire/cmd/spire-server@$version" "github.com/spiffe/spire/cmd/spire-agent@$version" >&2
 	mkdir -p bin
-	go build -trimpath -ldflags=-s -o bin/ github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent >&2
+	CGO_ENABLED=0 go build -trimpath -ldflags=-s -o bin/ github.com/spiffe/spire/cmd/spire-agent >&2
+	CGO_ENABLED=1 go build -trimpath -ldflags=-s -o bin/ github.com/spiffe/spire/cmd/spire-server >&2
 )
 mkdir -p "$out.new"
 mv "$tmp/bin/spire-server" "$tmp/bin/spire-agent" "$out.new/"

@@ -17,7 +17,7 @@ export CGO_ENABLED=0
 
 # interop runs before unit: it builds the cached trixie root that the TPM
 # provider's end-to-end test needs for its Rust parsec-tool half.
-suites_all="static interop takeover pkcs11 unit ts pkcs11module fuzz yocto arm64 qemu"
+suites_all="static interop takeover pkcs11 unit ts pkcs11module spire fuzz yocto arm64 qemu"
 suites_quick="static unit"
 
 passed=0
@@ -114,6 +114,12 @@ suite_pkcs11() {
 # 4096 and TLS 1.2). It builds with cgo, the rest of the tree without.
 suite_pkcs11module() {
 	CGO_ENABLED=1 scripts/pkcs11-module-tests.sh --quick
+}
+
+# spire: the JwtSvid authenticator with its build tag, against a real SPIRE
+# server and agent (built once by scripts/spire-build.sh and cached).
+suite_spire() {
+	scripts/spire-tests.sh --short
 }
 
 # fuzz: a short slice of every fuzz target (scripts/fuzz.sh N|DURATION for more).
