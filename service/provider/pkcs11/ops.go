@@ -34,7 +34,7 @@ func (p *Provider) key(app auth.Application, name string) (uint32, psa.Attribute
 	if err != nil {
 		return 0, psa.Attributes{}, err
 	}
-	id, ok := decodeKeyID(e.KeyID)
+	id, ok := keyIDs.Decode(e.KeyID)
 	if !ok {
 		return 0, psa.Attributes{}, wire.Errorf(wire.StatusPsaErrorDataCorrupt, "key %q has an invalid key id", name)
 	}
@@ -92,7 +92,7 @@ func (p *Provider) create(ctx context.Context, app auth.Application, name string
 		}
 		return err
 	}
-	return p.keys.Insert(app, name, encodeKeyID(id), a, func() error {
+	return p.keys.Insert(app, name, keyIDs.Encode(id), a, func() error {
 		_, err := p.co.call(context.Background(), wire.OpPsaDestroyKey, &pb.DestroyKeyRequest{KeyName: link.KeyName(id)})
 		return err
 	})
@@ -106,7 +106,7 @@ func (p *Provider) usedIDs() (map[uint32]bool, error) {
 	}
 	used := map[uint32]bool{}
 	for _, k := range all {
-		if id, ok := decodeKeyID(k.Entry.KeyID); ok {
+		if id, ok := keyIDs.Decode(k.Entry.KeyID); ok {
 			used[id] = true
 		}
 	}

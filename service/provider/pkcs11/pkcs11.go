@@ -210,7 +210,7 @@ func (p *Provider) checkMappings() {
 	}
 	missing := 0
 	for _, k := range all {
-		id, ok := decodeKeyID(k.Entry.KeyID)
+		id, ok := keyIDs.Decode(k.Entry.KeyID)
 		if !ok {
 			p.log.Error("mapping with an invalid PKCS#11 key id", "key", k.Name, "app", k.Owner.App)
 			continue
@@ -228,14 +228,9 @@ func (p *Provider) checkMappings() {
 	}
 }
 
-func decodeKeyID(b []byte) (uint32, bool) {
-	if len(b) != 4 {
-		return 0, false
-	}
-	return binary.LittleEndian.Uint32(b), true
-}
-
-func encodeKeyID(id uint32) []byte { return binary.LittleEndian.AppendUint32(nil, id) }
+// keyIDs is Parsec's PKCS#11 key id format: any u32 (Rust may have drawn
+// 0; we never do).
+var keyIDs = provider.KeyID32{Min: 0, Max: ^uint32(0)}
 
 // randomID draws a key id as Parsec does: a random u32 (never 0 here).
 func randomID() (uint32, error) {
