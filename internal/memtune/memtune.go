@@ -67,6 +67,10 @@ func (t *Tuner) Limit() int64 {
 		return t.samples[i].Value.Uint64()
 	}
 	live, total := v(0), v(1)
+	if live == 0 {
+		// No collection yet: count every heap object as live.
+		live = v(2)
+	}
 	heap := v(2) + v(3) + v(4) + v(5)
 	nonHeap := uint64(0)
 	if total > heap {

@@ -102,9 +102,11 @@ func concurrency(cfg *config.Config) int {
 // releaseStartupGarbage returns to the system the memory that building a
 // generation used and dropped (the key log read whole, the scans of the
 // key stores): without it the idle service keeps it mapped until the
-// runtime's background scavenger gets to it, minutes later. One forced
-// collection, a few milliseconds even with 100,000 keys.
-func releaseStartupGarbage() { debug.FreeOSMemory() }
+// runtime's background scavenger gets to it, minutes later. It is one
+// forced collection plus the release, milliseconds to tens of them with
+// 100,000 keys: done in the background, so that it does not delay the
+// first answer.
+func releaseStartupGarbage() { go debug.FreeOSMemory() }
 
 // LoadConfig reads the config at path and logs its warnings.
 func LoadConfig(path string, log *slog.Logger) (*config.Config, error) {
