@@ -5,8 +5,9 @@ package spiretest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -22,8 +23,8 @@ import (
 	"github.com/parsec-go/parsec/client"
 	"github.com/parsec-go/parsec/client/spiffe"
 	"github.com/parsec-go/parsec/wire"
-	"github.com/parsec-go/parsec/wire/pb"
-	"github.com/parsec-go/parsec/wire/protomsg"
+	"github.com/spiffe/go-spiffe/v2/svid/jwtsvid"
+	"github.com/spiffe/go-spiffe/v2/workloadapi"
 )
 
 // SPIRE_DIR names the directory with spire-server and spire-agent
@@ -68,7 +69,7 @@ type world struct {
 	server    *proc
 	agent     *proc
 	daemon    *proc
-	token     string // join token of the agent
+	joinToken string // of the agent
 }
 
 type proc struct {
@@ -123,6 +124,53 @@ func (w *world) eventually(what string, f func() error) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// healthy waits for a SPIRE program's healthcheck on its socket.
+func (w *world) healthy(prog, socket string, p *proc) {
+	w.t.Helper()
+	w.eventually(prog+" healthcheck", func() error {
+		out, err := w.run(filepath.Join(w.spire, prog), "healthcheck", "-socketPath", socket)
+		if err != nil {
+			return fmt.Errorf("%v: %s\nlog: %s", err, out, p.log)
+		}
+		return nil
+	})
+}
+
+// token fetches the JWT-SVID of the workload running as uid, for audience
+// "parsec" and the extra one if given.
+func (w *world) token(uid int, extraAudience ...string) string {
+	w.t.Helper()
+	out, err := as(uid, []string{childEnv + "=token", spiffe.EndpointEnv + "=unix://" + w.agentSock, "EXTRA_AUDIENCE=" + strings.Join(extraAudience, "")}, w.self)
+	if err != nil {
+		w.t.Fatalf("fetching uid %d's token: %v %s", uid, err, out)
+	}
+	return strings.TrimSpace(out)
+}
+
+// localAuthority runs "spire-server localauthority jwt ARGS".
+func (w *world) localAuthority(args ...string) string {
+	w.t.Helper()
+	out, err := w.run(append([]string{filepath.Join(w.spire, "spire-server"), "localauthority", "jwt", args[0], "-socketPath", w.serverAPI, "-output", "json"}, args[1:]...)...)
+	if err != nil {
+		w.t.Fatalf("localauthority jwt %v: %v %s", args, err, out)
+	}
+	return out
+}
+
+// authority returns the ID of the server's JWT authority in a slot
+// ("active", "prepared", "old").
+func (w *world) authority(slot string) string {
+	w.t.Helper()
+	var show map[string]struct {
+		AuthorityID string `json:"authority_id"`
+	}
+	out := w.localAuthority("show")
+	if err := json.Unmarshal([]byte(out), &show); err != nil || show[slot].AuthorityID == "" {
+		w.t.Fatalf("no %s JWT authority in %s (%v)", slot, out, err)
+	}
+	return show[slot].AuthorityID
 }
 
 func (w *world) run(args ...string) (string, error) {
@@ -203,18 +251,12 @@ plugins {
 	p := filepath.Join(w.dir, "server", "server.conf")
 	os.WriteFile(p, []byte(cfg), 0o644)
 	w.server = w.start("spire-server", filepath.Join(w.spire, "spire-server"), "run", "-config", p)
-	w.eventually("spire-server healthcheck", func() error {
-		out, err := w.run(filepath.Join(w.spire, "spire-server"), "healthcheck", "-socketPath", w.serverAPI)
-		if err != nil {
-			return fmt.Errorf("%v: %s\nlog: %s", err, out, w.server.log)
-		}
-		return nil
-	})
+	w.healthy("spire-server", w.serverAPI, w.server)
 	out, err := w.run(filepath.Join(w.spire, "spire-server"), "token", "generate", "-socketPath", w.serverAPI, "-spiffeID", td+"/host")
 	if err != nil {
 		w.t.Fatalf("token generate: %v %s", err, out)
 	}
-	w.token = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(out), "Token:"))
+	w.joinToken = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(out), "Token:"))
 	for _, e := range []struct {
 		id  string
 		uid int
@@ -247,14 +289,8 @@ plugins {
 `, w.dir, w.port, w.agentSock, w.dir)
 	p := filepath.Join(w.dir, "agent", "agent.conf")
 	os.WriteFile(p, []byte(cfg), 0o644)
-	w.agent = w.start("spire-agent", filepath.Join(w.spire, "spire-agent"), "run", "-config", p, "-joinToken", w.token)
-	w.eventually("spire-agent healthcheck", func() error {
-		out, err := w.run(filepath.Join(w.spire, "spire-agent"), "healthcheck", "-socketPath", w.agentSock)
-		if err != nil {
-			return fmt.Errorf("%v: %s\nlog: %s", err, out, w.agent.log)
-		}
-		return nil
-	})
+	w.agent = w.start("spire-agent", filepath.Join(w.spire, "spire-agent"), "run", "-config", p, "-joinToken", w.joinToken)
+	w.healthy("spire-agent", w.agentSock, w.agent)
 }
 
 const daemonConfig = `
@@ -288,10 +324,7 @@ func (w *world) startDaemon() {
 	os.WriteFile(p, []byte(strings.ReplaceAll(daemonConfig, "{{dir}}", w.dir)), 0o600)
 	w.daemon = w.start("parsec", filepath.Join(w.dir, "parsec"), "-c", p)
 	w.eventually("parsec ping", func() error {
-		st, _, err := rawCall(w.parsec, wire.Header{Opcode: wire.OpPing}, nil, nil)
-		if err == nil && st != wire.StatusSuccess {
-			err = st
-		}
+		err := ping(w.parsec)
 		if err != nil {
 			select {
 			case <-w.daemon.done:
@@ -378,9 +411,8 @@ func TestSPIRE(t *testing.T) {
 	// The Workload API is down when the service starts: requests get
 	// AuthenticationError at once, the service keeps running.
 	w.startDaemon()
-	st, _, err := rawCall(w.parsec, wire.Header{Opcode: wire.OpListKeys, AuthType: wire.AuthJwtSvid}, mustMarshal(&pb.ListKeysRequest{}), []byte("a.b.c"))
-	if err != nil || st != wire.StatusAuthenticationError {
-		t.Fatalf("with no Workload API: %v %v", st, err)
+	if _, err := listWith(w.parsec, "a.b.c"); !errors.Is(err, wire.StatusAuthenticationError) {
+		t.Fatalf("with no Workload API: %v", err)
 	}
 
 	w.startServer()
@@ -497,11 +529,7 @@ func TestSPIRE(t *testing.T) {
 
 	// A's token replayed by another process (uid B) works only as A: a
 	// JWT-SVID is a bearer token.
-	tokA, err := as(uidA, []string{childEnv + "=token", spiffe.EndpointEnv + "=unix://" + w.agentSock}, w.self)
-	if err != nil {
-		t.Fatalf("fetching A's token: %v %s", err, tokA)
-	}
-	tokA = strings.TrimSpace(tokA)
+	tokA := w.token(uidA)
 	t.Run("replay", func(t *testing.T) {
 		out, err := as(uidB, []string{childEnv + "=replay", "PARSEC_SERVICE_ENDPOINT=unix:" + w.parsec, "TOKEN=" + tokA}, w.self)
 		if err != nil || strings.TrimSpace(out) != "a-key" {
@@ -520,8 +548,8 @@ func TestSPIRE(t *testing.T) {
 		if names, err := listWith(w.parsec, tokA); err != nil || names != "a-key" {
 			t.Errorf("valid token with the agent down: %q %v", names, err)
 		}
-		if st, _, err := rawCall(w.parsec, wire.Header{Opcode: wire.OpPing}, nil, nil); err != nil || st != 0 {
-			t.Fatalf("service after the agent went: %v %v", st, err)
+		if err := ping(w.parsec); err != nil {
+			t.Fatalf("service after the agent went: %v", err)
 		}
 		w.startAgent()
 		w.eventually("A after the agent returned", func() error {
@@ -535,6 +563,30 @@ func TestSPIRE(t *testing.T) {
 			return nil
 		})
 	})
+	// The trust domain's JWT key rotates (prepare, activate, taint and
+	// revoke the old one): the service takes the new key from the bundle
+	// stream and drops the revoked one, without a restart.
+	t.Run("key rotation", func(t *testing.T) {
+		old := w.authority("active")
+		w.localAuthority("prepare")
+		w.localAuthority("activate", "-authorityID", w.authority("prepared"))
+		w.localAuthority("taint", "-authorityID", old)
+		w.localAuthority("revoke", "-authorityID", old)
+		w.eventually("old token refused, new one accepted", func() error {
+			if _, err := listWith(w.parsec, tokA); !errors.Is(err, wire.StatusAuthenticationError) {
+				return fmt.Errorf("token signed by the revoked key: %v", err)
+			}
+			// The agent keeps handing out its cached JWT-SVID (signed by
+			// the revoked key) until it expires: ask for another audience
+			// too, which it must sign anew.
+			fresh := w.token(uidA, "rotation")
+			if names, err := listWith(w.parsec, fresh); err != nil || names != "a-key" {
+				return fmt.Errorf("token signed by the new key: %q %v\ndaemon log: %s", names, err, tail(w.daemon.log.String()))
+			}
+			return nil
+		})
+	})
+
 	select {
 	case <-w.daemon.done:
 		t.Fatalf("daemon exited: %s", tail(w.daemon.log.String()))
@@ -556,17 +608,16 @@ func child(mode string) int {
 		fmt.Println(names)
 		return 0
 	}
-	src, err := spiffe.NewSource("")
+	params := jwtsvid.Params{Audience: client.JWTSVIDAudience}
+	if a := os.Getenv("EXTRA_AUDIENCE"); a != "" {
+		params.ExtraAudiences = []string{a}
+	}
+	svid, err := workloadapi.FetchJWTSVID(context.Background(), params)
 	if err != nil {
 		fmt.Println(err)
 		return 1
 	}
-	tok, err := src.FetchJWTSVID(context.Background(), client.JWTSVIDAudience)
-	if err != nil {
-		fmt.Println(err)
-		return 1
-	}
-	fmt.Println(tok)
+	fmt.Println(svid.Marshal())
 	return 0
 }
 
@@ -591,33 +642,11 @@ func listWith(socket, token string) (string, error) {
 	return strings.Join(names, ","), nil
 }
 
-func mustMarshal(m protomsg.Message) []byte {
-	b, err := protomsg.Marshal(m)
+func ping(socket string) error {
+	c, err := client.NewNaked(client.WithSocketPath(socket))
 	if err != nil {
-		panic(err)
+		return err
 	}
-	return b
-}
-
-func rawCall(socket string, h wire.Header, body, auth []byte) (wire.Status, []byte, error) {
-	conn, err := net.DialTimeout("unix", socket, 5*time.Second)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	h.BodyLen, h.AuthLen = uint32(len(body)), uint16(len(auth))
-	msg := append(h.Marshal(nil), body...)
-	if _, err := conn.Write(append(msg, auth...)); err != nil {
-		return 0, nil, err
-	}
-	rh, err := wire.ReadHeader(conn)
-	if err != nil {
-		return 0, nil, err
-	}
-	rb := make([]byte, rh.BodyLen)
-	if _, err := io.ReadFull(conn, rb); err != nil {
-		return 0, nil, err
-	}
-	return rh.Status, rb, nil
+	_, _, err = c.Ping(context.Background())
+	return err
 }
