@@ -241,8 +241,8 @@ class BrokenLayer(unittest.TestCase):
         self.assertFails(r'no such file after unpack|vendored module golang.org/x/sys')
 
     def test_unknown_spdx(self):
-        self.edit(INC, 'LICENSE = "Apache-2.0 & BSD-3-Clause & MIT"',
-                  'LICENSE = "Apache-2.0 & BSD-3-Clause & MIT & Apache2"')
+        self.edit(INC, 'BSD-3-Clause ${PARSEC_LICENSE_AND} MIT"',
+                  'BSD-3-Clause ${PARSEC_LICENSE_AND} MIT ${PARSEC_LICENSE_AND} Apache2"')
         self.assertFails(r'Apache2 is not a known SPDX id')
 
     def test_pie_not_removed(self):
