@@ -58,7 +58,7 @@ PACKAGECONFIG[SWTPM] = ",,,swtpm"
 # provider, saying which option brings it back.
 # jwt-svid builds in the JwtSvid authenticator (SPIFFE JWT-SVIDs checked
 # with the trust bundles of the SPIFFE Workload API, e.g. a SPIRE agent):
-# go-spiffe and gRPC add about 6.5 MB to the stripped daemon, so it is off
+# go-spiffe and gRPC add about 6.3 MB to the stripped daemon, so it is off
 # by default. Name it in config.toml yourself ([authenticator] auth_type =
 # "JwtSvid" with workload_endpoint, or one [[authenticator]] of several).
 PACKAGECONFIG[jwt-svid] = ",,,"
