@@ -198,7 +198,7 @@ create_key() {
 # rust_files: hashes of everything the Rust service wrote (not ours).
 rust_files() {
 	(cd "$W" && find . -type f ! -path './varlib/*' ! -path './swtpm/*' ! -path './kim/parsec-go/*' \
-		! -name 'kim-v2.*' ! -name '.rust-takeover' ! -name '.kim*' ! -name '*.log' ! -name parsec.sock \
+		! -name 'kim-v2.*' ! -name '.rust-takeover*' ! -name '.kim*' ! -name '*.log' ! -name parsec.sock \
 		! -name config.toml -print0 | sort -z | xargs -0 sha256sum)
 }
 

@@ -20,6 +20,9 @@ const (
 	StatusPresent    = "present"     // carried by an earlier run
 	StatusWouldCarry = "would carry" // dry run
 	StatusFailed     = "not carried" // see Detail; logged at error level
+	// StatusDeleted: carried by an earlier run, then deleted by its
+	// client; never brought back.
+	StatusDeleted = "deleted since"
 )
 
 // Outcome is what happened to one Rust mapping.
@@ -85,6 +88,8 @@ type Env struct {
 	KIM kim.Manager
 	// DryRun writes nothing.
 	DryRun bool
+	// carried lists the keys earlier runs carried over (nil: none).
+	carried *journal
 }
 
 // providerTypes are the config provider_type of each provider id.
@@ -140,6 +145,9 @@ func carryOne(env Env, m config.KeyManager, r Record, o *Outcome) (status, detai
 			return StatusFailed, fmt.Sprintf("reading parsec-go's store: %v", err), true
 		}
 	}
+	if existing == nil && env.carried.has(r.Owner, r.Name) {
+		return StatusDeleted, "carried over earlier, then deleted in parsec-go", false
+	}
 	switch r.Provider {
 	case wire.ProviderMbedCrypto:
 		return carryMbed(env, pc, r, e, existing)
@@ -160,7 +168,7 @@ func carryOne(env Env, m config.KeyManager, r Record, o *Outcome) (status, detai
 func insert(env Env, r Record, e kim.Entry, existing *kim.Entry, detail string) (string, string, bool) {
 	if existing != nil {
 		if sameEntry(*existing, e) {
-			return StatusPresent, detail, false
+			return present(env, r, detail)
 		}
 		return failed("parsec-go's store already holds a different key of that name (%v, %q); left as is", existing.Provider, existing.ProviderName)
 	}
@@ -170,7 +178,21 @@ func insert(env Env, r Record, e kim.Entry, existing *kim.Entry, detail string) 
 	if err := env.KIM.Insert(r.Owner, r.Name, e); err != nil {
 		return StatusFailed, fmt.Sprintf("recording the mapping: %v", err), true
 	}
+	if err := env.carried.add(r.Owner, r.Name); err != nil {
+		return StatusFailed, err.Error(), true
+	}
 	return StatusCarried, detail, false
+}
+
+// present reports a key an earlier run carried, making sure the journal
+// lists it (that run may have stopped between the mapping and the line).
+func present(env Env, r Record, detail string) (string, string, bool) {
+	if !env.DryRun && env.carried != nil {
+		if err := env.carried.add(r.Owner, r.Name); err != nil {
+			return StatusFailed, err.Error(), true
+		}
+	}
+	return StatusPresent, detail, false
 }
 
 func sameEntry(a, b kim.Entry) bool {
@@ -249,7 +271,7 @@ func carryMbed(env Env, pc config.Provider, r Record, e kim.Entry, existing *kim
 				return StatusFailed, err.Error(), true
 			}
 			if held {
-				return StatusPresent, fmt.Sprintf("software store id %d", eid), false
+				return present(env, r, fmt.Sprintf("software store id %d", eid))
 			}
 		}
 		return failed("parsec-go's store already holds a different key of that name (%v, %q); left as is", existing.Provider, existing.ProviderName)

@@ -193,6 +193,14 @@ func runManager(o Options, m config.KeyManager, mr *ManagerReport) {
 			defer c.Close()
 		}
 	}
+	if env.KIM != nil {
+		j, err := openJournal(mr.Dir)
+		if err != nil {
+			mr.Error = err.Error()
+			return
+		}
+		env.carried = j
+	}
 	mr.Keys = Carry(env, m, recs)
 	if o.DryRun || !mr.Complete() {
 		return

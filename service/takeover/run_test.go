@@ -119,7 +119,7 @@ func (d *deployment) rustFiles(t *testing.T) map[string][32]byte {
 		}
 		rel, _ := filepath.Rel(d.dir, p)
 		if strings.HasPrefix(rel, "parsec-go-keys") || strings.Contains(rel, "parsec-go/") ||
-			strings.HasSuffix(rel, takeover.MarkerName) || strings.HasPrefix(rel, "mappings/kim-v2.") || strings.HasPrefix(rel, "mappings/.kim") {
+			strings.HasSuffix(rel, takeover.MarkerName) || strings.HasSuffix(rel, takeover.JournalName) || strings.HasPrefix(rel, "mappings/kim-v2.") || strings.HasPrefix(rel, "mappings/.kim") {
 			return nil // ours
 		}
 		b, _ := os.ReadFile(p)
@@ -421,5 +421,38 @@ key_info_manager = "m"
 	e, err := km.Get(owner, "p11")
 	if err != nil || e.ProviderName != "pkcs11-provider" || string(e.KeyID) != "\xaf\x42\x3e\x66" {
 		t.Errorf("p11 mapping %+v, %v", e, err)
+	}
+}
+
+// TestDeletedKeysStayDeleted: a key carried over and then deleted by its
+// client is not brought back by a later run (a retry, or one by hand).
+func TestDeletedKeysStayDeleted(t *testing.T) {
+	d := newDeployment(t, "sqlite")
+	if c := counts(d.run(false)); c[takeover.StatusCarried] != 14 {
+		t.Fatalf("%v", c)
+	}
+	km, err := kim.OpenOnDisk(d.cfg.KeyManagers[0].Dir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := kim.Owner{AuthType: wire.AuthUnixPeerCredentials, App: "0"}
+	for _, n := range []string{"mbed-ecc-0", "tpm-ecc-0"} {
+		if err := km.Remove(owner, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	km.Close()
+	os.Remove(takeover.MarkerPath(d.cfg.KeyManagers[0]))
+	rep := d.run(false)
+	if c := counts(rep); c[takeover.StatusDeleted] != 2 || c[takeover.StatusPresent] != 12 {
+		t.Fatalf("rerun: %v", c)
+	}
+	km, err = kim.OpenOnDisk(d.cfg.KeyManagers[0].Dir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer km.Close()
+	if _, err := km.Get(owner, "mbed-ecc-0"); err == nil {
+		t.Fatal("a deleted key came back")
 	}
 }

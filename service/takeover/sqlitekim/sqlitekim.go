@@ -14,8 +14,8 @@ import (
 	"sync"
 
 	"github.com/ncruces/go-sqlite3"
-	"github.com/tetratelabs/wazero"
 	_ "github.com/ncruces/go-sqlite3/embed" // the SQLite build itself
+	"github.com/tetratelabs/wazero"
 
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/service/takeover"
