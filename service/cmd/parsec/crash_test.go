@@ -36,6 +36,26 @@ func (l *crashLedger) set(name string, state map[string]bool) {
 	state[name] = true
 }
 
+// runDaemon starts the daemon with config file cfg in dir; it is stopped
+// when the test ends.
+func runDaemon(t *testing.T, dir, cfg string) *daemon {
+	t.Helper()
+	d := &daemon{t: t, dir: dir, cfg: cfg, socket: filepath.Join(dir, "parsec.sock")}
+	d.start()
+	t.Cleanup(d.stop)
+	return d
+}
+
+// softwareClient is a client of d's software provider, as the current uid.
+func softwareClient(t *testing.T, d *daemon) *client.Client {
+	t.Helper()
+	c, err := client.New(context.Background(), client.WithSocketPath(d.socket), client.WithProvider(wire.ProviderMbedCrypto))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestKill9DuringCreateAndDestroy kills the real daemon with SIGKILL at
 // random moments while clients create and destroy keys, restarts it, and
 // checks that every acknowledged key is there and signs, no destroyed key
@@ -115,10 +135,7 @@ func TestKill9DuringCreateAndDestroy(t *testing.T) {
 func checkCrashState(t *testing.T, d *daemon, l *crashLedger, attrs psa.Attributes) {
 	t.Helper()
 	ctx := context.Background()
-	c, err := client.New(ctx, client.WithSocketPath(d.socket), client.WithProvider(wire.ProviderMbedCrypto))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := softwareClient(t, d)
 	keys, err := c.ListKeys(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -200,14 +217,9 @@ func TestHugeListKeysIsAnswered(t *testing.T) {
 	}
 	wg.Wait()
 	m.Close()
-	d := &daemon{t: t, dir: dir, cfg: writeConfig(t, dir, "UnixPeerCredentials", ""), socket: filepath.Join(dir, "parsec.sock")}
-	d.start()
-	t.Cleanup(d.stop)
+	d := runDaemon(t, dir, writeConfig(t, dir, "UnixPeerCredentials", ""))
 	ctx := context.Background()
-	c, err := client.New(ctx, client.WithSocketPath(d.socket), client.WithProvider(wire.ProviderMbedCrypto))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := softwareClient(t, d)
 	keys, err := c.ListKeys(ctx)
 	if err != nil && wire.StatusOf(err, 0) == 0 {
 		t.Fatalf("ListKeys of %d long names: no status: %v", n, err)

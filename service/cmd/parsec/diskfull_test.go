@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parsec-go/parsec/client"
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/wire"
 )
@@ -36,14 +35,9 @@ func TestDiskFullIsInsufficientStorage(t *testing.T) {
 	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{t: t, dir: dir, cfg: p, socket: filepath.Join(dir, "parsec.sock")}
-	d.start()
-	t.Cleanup(d.stop)
+	d := runDaemon(t, dir, p)
 	ctx := context.Background()
-	c, err := client.New(ctx, client.WithSocketPath(d.socket), client.WithProvider(wire.ProviderMbedCrypto))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := softwareClient(t, d)
 	attrs := psa.Attributes{Type: psa.ECCKeyPair(psa.EccSecpR1), Bits: 256, Usage: psa.UsageSignHash, Alg: psa.ECDSA(psa.AlgSHA256)}
 	// Long names fill the mapping log too, not only the key files.
 	long := strings.Repeat("n", 1000)
