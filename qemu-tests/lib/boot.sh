@@ -71,7 +71,9 @@ boot() {
 		args=("${QEMU_ARGS_OVERRIDE[@]}")
 	else
 		test_cpio "$p" "$d/test.cpio.gz"
-		cat "$ADIR/sys.cpio.gz" "$RUN/app.cpio.gz" "$d/test.cpio.gz" >"$d/initrd.gz"
+		local parts=("$ADIR/sys.cpio.gz" "$RUN/app.cpio.gz")
+		[ "$p" = pkcs11 ] && parts+=("$ADIR/softhsm.cpio.gz")
+		cat "${parts[@]}" "$d/test.cpio.gz" >"$d/initrd.gz"
 		# shellcheck disable=SC2206 # QEMU_MACHINE is a list of options
 		args=(-nodefaults -no-reboot -display none -m "$QEMU_MEM" -smp "$QEMU_SMP"
 			$QEMU_MACHINE -kernel "$KERNEL" -initrd "$d/initrd.gz"

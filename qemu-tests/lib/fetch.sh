@@ -143,3 +143,39 @@ unpack_arch() {
 prune_arch() {
 	find "$ADIR/root" -mindepth 1 -maxdepth 1 ! -name boot -exec rm -rf {} +
 }
+
+# fetch_softhsm: Debian bookworm's SoftHSM 2 for the pkcs11 guest
+# (softhsm2-util and libsofthsm2.so) with the library packages their
+# Depends name, followed transitively, unpacked into $ADIR/softhsm/root.
+# Cached apart from the base parts so that only pkcs11 boots carry it and
+# the base cache stays valid. Non-library Depends (softhsm2-common's
+# default config, ucf) are not needed: the test writes its own config.
+fetch_softhsm() {
+	local S=$ADIR/softhsm want=(softhsm2 libsofthsm2) have=() next f dep
+	if [ -e "$S/fetched" ] && [ -d "$S/root" ]; then
+		return 0
+	fi
+	note "fetching Debian $DEBARCH SoftHSM 2 (softhsm2, libsofthsm2 and their libraries)"
+	rm -rf "$S"
+	mkdir -p "$S"
+	while [ ${#want[@]} -gt 0 ]; do
+		fetch_debs "$S" "$DEBARCH" "${want[@]}"
+		have+=("${want[@]}")
+		next=()
+		for f in "$S"/debs/*.deb; do
+			# Depends: a, b (>= 1) | c, ...: first alternative, name only
+			for dep in $(dpkg-deb -f "$f" Depends Pre-Depends | sed 's/^[A-Za-z-]*: //' |
+				tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/:any//; s/[[:space:]]//g'); do
+				case $dep in lib*) ;; *) continue ;; esac
+				case " ${have[*]} ${next[*]} " in *" $dep "*) continue ;; esac
+				next+=("$dep")
+			done
+		done
+		want=("${next[@]}")
+	done
+	mkdir -p "$S/root"
+	for f in "$S"/debs/*.deb; do
+		dpkg-deb -x "$f" "$S/root"
+	done
+	(cd "$S/debs" && ls) >"$S/fetched"
+}

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# Image assembly. The guest boots from three concatenated newc archives,
+# Image assembly. The guest boots from three (four) concatenated newc archives,
 # which the kernel unpacks in order over one root:
 #   sys.cpio.gz   busybox, kernel modules, openssl (cached per architecture)
 #   app.cpio.gz   our binaries, the Yocto layer's init script, users (per run)
+#   softhsm.cpio.gz  SoftHSM 2 with its libraries (cached; pkcs11 boots only)
 #   test.cpio.gz  runner, test scripts, config for one provider (per boot)
 
 cpio_of() { # DIR > archive
@@ -92,6 +93,76 @@ sys_cpio() {
 	prune_arch
 }
 
+# softhsm_cpio: the cached SoftHSM 2 part, a fourth archive that only
+# pkcs11 boots add: softhsm2-util, libsofthsm2.so where Debian puts it, and
+# every shared library they need that the system archive lacks, found by
+# following their DT_NEEDED entries (readelf works on any architecture).
+softhsm_cpio() {
+	local S=$ADIR/softhsm out=$ADIR/softhsm.cpio.gz key
+	key=$( (cat "$S/fetched"; sed -n '/^softhsm_cpio()/,/^}/p' "$QT_DIR/lib/image.sh") | sha256sum | cut -c1-16)
+	if [ -e "$out" ] && [ "$(cat "$ADIR/softhsm.key" 2>/dev/null)" = "$key" ]; then
+		return 0
+	fi
+	note "assembling the $ARCH SoftHSM 2 archive"
+	local R=$S/cpio.root src=$S/root f lib dir found todo=() seen=" libc.so.6 libssl.so.3 libcrypto.so.3 "
+	rm -rf "$R"
+	mkdir -p "$R/usr/bin"
+	command -v readelf >/dev/null || die "readelf (binutils) is needed to assemble the SoftHSM 2 archive"
+	cp "$src/usr/bin/softhsm2-util" "$R/usr/bin/"
+	# The module where Debian puts it (softhsm2-util's default) and the
+	# link /usr/lib/softhsm/libsofthsm2.so that configs name.
+	f=usr/lib/$TRIPLET/softhsm/libsofthsm2.so
+	if [ ! -f "$src/$f" ] || [ ! -L "$src/usr/lib/softhsm/libsofthsm2.so" ]; then
+		die "no $f or usr/lib/softhsm/libsofthsm2.so in the $DEBARCH libsofthsm2 package"
+	fi
+	mkdir -p "$R/${f%/*}" "$R/usr/lib/softhsm"
+	cp "$src/$f" "$R/$f"
+	cp -P "$src/usr/lib/softhsm/libsofthsm2.so" "$R/usr/lib/softhsm/"
+	todo=("$R/usr/bin/softhsm2-util" "$R/$f")
+	while [ ${#todo[@]} -gt 0 ]; do
+		f=${todo[0]}
+		todo=("${todo[@]:1}")
+		for lib in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			case $seen in *" $lib "*) continue ;; esac
+			seen="$seen$lib "
+			found=
+			for dir in "lib/$TRIPLET" "usr/lib/$TRIPLET"; do
+				[ -e "$src/$dir/$lib" ] || continue
+				mkdir -p "$R/$dir"
+				cp -L "$src/$dir/$lib" "$R/$dir/$lib"
+				todo+=("$R/$dir/$lib")
+				found=1
+				break
+			done
+			[ -n "$found" ] || die "$lib (needed by ${f#"$R"}) is in none of the fetched SoftHSM 2 packages"
+		done
+	done
+	cpio_of "$R" >"$out.tmp"
+	mv "$out.tmp" "$out"
+	echo "$key" >"$ADIR/softhsm.key"
+	rm -rf "$R"
+}
+
+# cgo_cc: the C cross compiler for the co-server (cgo), installed with its
+# C library headers when missing, as the OP-TEE tier installs its own.
+cgo_cc() {
+	local cc=$TRIPLET-gcc pkgs
+	if [ "$(dpkg --print-architecture)" = "$DEBARCH" ]; then
+		cc=gcc pkgs="gcc libc6-dev"
+	else
+		pkgs="gcc-$TRIPLET libc6-dev-$DEBARCH-cross"
+	fi
+	if ! command -v "$cc" >/dev/null 2>&1 || ! echo '#include <stdlib.h>' | "$cc" -E - >/dev/null 2>&1; then
+		note "installing host packages for the PKCS#11 co-server (cgo): $pkgs"
+		[ "$(id -u)" = 0 ] || die "need root to install $pkgs (or install them first)"
+		# shellcheck disable=SC2086 # a list of packages
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+			--no-install-recommends $pkgs >"$QT_CACHE/apt-cgo.log" 2>&1 ||
+			die "apt-get install $pkgs failed, see $QT_CACHE/apt-cgo.log"
+	fi
+	echo "$cc"
+}
+
 # go_build: our binaries for the guest (and the emulator for the host).
 # Plain flags (no -trimpath), so the compiled packages are shared with the
 # other suites' builds in the Go cache.
@@ -119,6 +190,20 @@ go_build() {
 			sed 's/^/    /' "$out/$name.log" | head -n 20 >&2
 		fi
 	done
+	# The PKCS#11 co-server is the one cgo program: built only for pkcs11
+	# boots, against the guest's glibc (Debian's loader and libc are in the
+	# system archive for openssl already).
+	if [ -n "${WANT_COSERVER:-}" ]; then
+		local cc
+		cc=$(cgo_cc)
+		if (cd "$REPO" && CGO_ENABLED=1 CC=$cc GOOS=linux GOARCH=$GOARCH_ GOARM=$GOARM_ \
+			go build -ldflags='-s -w' -o "$out/parsec-pkcs11" ./service/cmd/parsec-pkcs11) >"$out/parsec-pkcs11.log" 2>&1; then
+			BUILT+=(parsec-pkcs11)
+		else
+			note "building parsec-pkcs11 (cgo, $cc) for $ARCH failed:"
+			sed 's/^/    /' "$out/parsec-pkcs11.log" | head -n 20 >&2
+		fi
+	fi
 	if has_built parsec-tsemu; then
 		(cd "$REPO" && CGO_ENABLED=0 go build -o "$out/parsec-tsemu.host" ./tools/parsec-tsemu) \
 			>"$out/parsec-tsemu.host.log" 2>&1 || note "building the host parsec-tsemu failed"
@@ -144,6 +229,8 @@ app_cpio() {
 		note "no $init: the service will not be started at boot"
 	fi
 	has_built parsec && install -m 0700 "$ADIR/bin/parsec" "$R/usr/libexec/parsec/parsec"
+	# Next to the daemon, where the recipe installs it and the daemon looks first.
+	has_built parsec-pkcs11 && install -m 0700 "$ADIR/bin/parsec-pkcs11" "$R/usr/libexec/parsec/parsec-pkcs11"
 	has_built parsec-takeover && install -m 0700 "$ADIR/bin/parsec-takeover" "$R/usr/libexec/parsec/parsec-takeover"
 	has_built parsec-tool && install -m 0755 "$ADIR/bin/parsec-tool" "$R/usr/bin/parsec-tool"
 	has_built qt-helper && install -m 0755 "$ADIR/bin/qt-helper" "$R/usr/bin/qt-helper"
@@ -166,24 +253,27 @@ app_cpio() {
 # the parsec-service recipe does (core part + one part per provider), from
 # the layer's own fragments.
 config_for() {
-	local frag=$REPO/recipes-security/parsec-service/files/config p f
+	local frag=$REPO/recipes-security/parsec-service/files/config p f core kim
+	if [ -e "$frag/parsec-core.toml" ]; then
+		core=$(cat "$frag/parsec-core.toml")
+	else
+		core=$(builtin_core_config)
+	fi
+	# A provider table written here uses the core part's (last) key manager.
+	kim=$(sed -n 's/^name = "\(.*\)"/\1/p' <<<"$core" | tail -n 1)
 	{
-		if [ -e "$frag/parsec-core.toml" ]; then
-			cat "$frag/parsec-core.toml"
-		else
-			builtin_core_config
-		fi
+		printf '%s\n' "$core"
 		for p in "$@"; do
 			f=$frag/provider-$(provider_fragment "$p").toml
 			echo
-			if [ -e "$f" ]; then cat "$f"; else builtin_provider_config "$p"; fi
+			if [ -e "$f" ]; then cat "$f"; else builtin_provider_config "$p" "$kim"; fi
 			if [ "$p" = ts ]; then ts_config_extra; fi
 		done
 	} | sed -e 's|@PARSEC_STATEDIR@|/var/lib/parsec|g' -e 's|@PARSEC_TPM_TCTI@|device:/dev/tpmrm0|g'
 }
 
 provider_fragment() {
-	case $1 in software) echo MBED-CRYPTO ;; tpm) echo TPM ;; ts) echo TS ;; esac
+	case $1 in software) echo MBED-CRYPTO ;; tpm) echo TPM ;; ts) echo TS ;; pkcs11) echo PKCS11 ;; esac
 }
 
 builtin_core_config() {
@@ -206,10 +296,15 @@ store_path = "/var/lib/parsec/mappings"
 EOF
 }
 
+# builtin_provider_config PROVIDER KIM: the provider's table where the layer
+# has no fragment for it. The layer generates no Pkcs11 table (a token and
+# its PIN are the device's), so pkcs11 always comes from here: the token
+# that tests/pkcs11/softhsm-token.init makes, the only one in its token
+# directory, so neither slot_number nor serial_number is needed.
 builtin_provider_config() {
-	local kim
-	kim=$(sed -n 's/^name = "\(.*\)"/\1/p' <<<"$(builtin_core_config)" | tail -n 1)
+	local kim=$2
 	case $1 in
+	pkcs11) printf '[[provider]]\nname = "pkcs11-provider"\nprovider_type = "Pkcs11"\nkey_info_manager = "%s"\nlibrary_path = "/usr/lib/softhsm/libsofthsm2.so"\nuser_pin = "%s"\n' "$kim" "$QT_SOFTHSM_PIN" ;;
 	software) printf '[[provider]]\nprovider_type = "MbedCrypto"\nkey_info_manager = "%s"\nstore_path = "/var/lib/parsec/mbed-crypto"\n' "$kim" ;;
 	tpm) printf '[[provider]]\nprovider_type = "Tpm"\nkey_info_manager = "%s"\ntcti = "device:/dev/tpmrm0"\nowner_hierarchy_auth = ""\n' "$kim" ;;
 	ts) printf '[[provider]]\nprovider_type = "TrustedService"\nkey_info_manager = "%s"\n' "$kim" ;;
@@ -255,6 +350,21 @@ test_cpio() {
 	{
 		config_for "$p" $extra | sed '/^\[core_settings\]/a body_len_limit = 1024'
 	} >"$R/qt/reload.toml"
+	if [ "$p" = pkcs11 ]; then
+		# The TPM device and the malformed-request burst do not depend on
+		# the provider and run in the other boots; this boot's time goes
+		# to the token.
+		rm -f "$R"/qt/tests/05-tpm-device.sh "$R"/qt/tests/60-malformed-burst.sh
+		# SoftHSM's configuration, named by SOFTHSM2_CONF in the init
+		# script's defaults file (so the daemon and the co-server it
+		# starts have it), and an S10 script that initialises the token
+		# as the service user before parsec starts (S20).
+		mkdir -p "$R/etc/init.d" "$R/etc/rc5.d" "$R/etc/default" "$R/etc/softhsm"
+		printf 'directories.tokendir = /var/lib/softhsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' >"$R/etc/softhsm/parsec-softhsm2.conf"
+		printf '# SoftHSM 2 token for the Pkcs11 provider (qemu-tests)\nexport SOFTHSM2_CONF=/etc/softhsm/parsec-softhsm2.conf\n' >"$R/etc/default/parsec"
+		install -m 0755 "$QT_DIR/tests/pkcs11/softhsm-token.init" "$R/etc/init.d/softhsm-token"
+		ln -s ../init.d/softhsm-token "$R/etc/rc5.d/S10softhsm-token"
+	fi
 	if [ "$p" = ts ] && [ "${TS_MODE:-}" = guest ]; then
 		# The emulator as a boot service of its own, before parsec (S20).
 		mkdir -p "$R/etc/init.d" "$R/etc/rc5.d"
@@ -274,9 +384,11 @@ QT_HAS_TPM=$([ -n "$TPMDEV" ] && echo 1 || echo 0)
 QT_TEST_TIMEOUT=$QT_TEST_TIMEOUT
 QT_READY_BOUND=$QT_READY_BOUND
 QT_TS_MODE=${TS_MODE:-}
+QT_CLI_ARGS="$([ "$p" = pkcs11 ] && echo "$QT_PKCS11_CLI_ARGS")"
+QT_SOFTHSM_PIN=$QT_SOFTHSM_PIN
 EOF
 	cpio_of "$R" >"$out"
 	rm -rf "$R"
 }
 
-provider_id() { case $1 in software) echo 1 ;; tpm) echo 3 ;; ts) echo 4 ;; esac; }
+provider_id() { case $1 in software) echo 1 ;; pkcs11) echo 2 ;; tpm) echo 3 ;; ts) echo 4 ;; esac; }

@@ -4,4 +4,5 @@
 command -v parsec-cli-tests.sh >/dev/null || fail "parsec-cli-tests.sh is not in the image"
 command -v parsec-tool >/dev/null || fail "parsec-tool is not in the image"
 cd /tmp || exit 1
-as alice parsec-cli-tests.sh "-$QT_PROVIDER_ID"
+# shellcheck disable=SC2086 # QT_CLI_ARGS: options, e.g. --no-oaep for SoftHSM
+as alice parsec-cli-tests.sh "-$QT_PROVIDER_ID" ${QT_CLI_ARGS:-}
