@@ -11,6 +11,7 @@
 # qemu-aarch64-static explicitly.
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/lib/apt.sh
 . scripts/lib/go.sh
 ensure_go
 
@@ -20,8 +21,8 @@ if ! command -v qemu-aarch64-static >/dev/null 2>&1; then
 		exit 2
 	fi
 	echo "arm64-tests: installing qemu-user-static" >&2
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static >/dev/null
+	apt_get update -qq
+	apt_get install -y -qq --no-install-recommends qemu-user-static >/dev/null
 fi
 QEMU=$(command -v qemu-aarch64-static)
 

@@ -12,6 +12,7 @@ set -eu
 [ $# -eq 1 ] || { sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 out=$1
 cd "$(dirname "$0")/.."
+. scripts/lib/apt.sh
 . scripts/lib/go.sh
 ensure_go
 
@@ -24,8 +25,8 @@ if ! command -v "${CC:-cc}" >/dev/null 2>&1 || ! header_ok; then
 		exit 1
 	fi
 	echo "build-pkcs11-module: installing gcc and libp11-kit-dev" >&2
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev libp11-kit-dev >/dev/null
+	apt_get update -qq
+	apt_get install -y -qq gcc libc6-dev libp11-kit-dev >/dev/null
 fi
 mkdir -p "$(dirname "$out")"
 CGO_ENABLED=1 go build -buildmode=c-shared -trimpath -ldflags=-s -o "$out" ./tools/parsec-pkcs11-module

@@ -12,7 +12,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 if ! command -v protoc >/dev/null 2>&1; then
-	apt-get install -y protobuf-compiler >/dev/null
+	# shellcheck source=scripts/lib/apt.sh
+	. scripts/lib/apt.sh
+	apt_get install -y protobuf-compiler >/dev/null
 fi
 module=$(go list -m)
 ver=$(go list -m -f '{{.Version}}' google.golang.org/protobuf)

@@ -12,6 +12,7 @@
 # Prints PASS/FAIL per check and a final "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/apt.sh
 . scripts/lib/go.sh
 ensure_go || exit 1
 
@@ -40,7 +41,7 @@ check() { # name command...
 	fi
 }
 
-command -v openssl >/dev/null || apt-get install -y -qq openssl >/dev/null
+command -v openssl >/dev/null || apt_get install -y -qq openssl >/dev/null
 scripts/trixie-root.sh >/dev/null || { echo "FAIL trixie root"; echo "0 passed, 1 failed"; exit 1; }
 mkdir -p "$work/bin" "$work/go" "$work/rustbin"
 CGO_ENABLED=0 go build -trimpath -o "$work/bin/parsec" ./service/cmd/parsec || exit 1

@@ -22,6 +22,7 @@
 # plus the comparisons).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/apt.sh
 . scripts/lib/go.sh
 . scripts/lib/softhsm.sh
 ensure_go
@@ -42,8 +43,8 @@ command -v cc >/dev/null || need+=(gcc libc6-dev)
 command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
 	[ "$(id -u)" = 0 ] || { echo "pkcs11-cli-tests: need ${need[*]} (run as root to install)" >&2; exit 2; }
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	apt_get update -qq
+	apt_get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 lib=$(softhsm_lib) || true
 [ -n "$lib" ] || { echo "pkcs11-cli-tests: libsofthsm2.so not found" >&2; exit 2; }

@@ -21,6 +21,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/lib/apt.sh"
 . "$root/scripts/lib/go.sh"
 ensure_go || exit 1
 
@@ -58,7 +59,7 @@ command -v openssl >/dev/null || need+=(openssl)
 ls /usr/lib/*/engines-3/pkcs11.so >/dev/null 2>&1 || need+=(libengine-pkcs11-openssl)
 if [ ${#need[@]} -gt 0 ]; then
 	[ "$(id -u)" = 0 ] || { echo "install: ${need[*]}" >&2; exit 1; }
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+	apt_get update -qq && apt_get install -y -qq "${need[@]}" >/dev/null
 fi
 
 work=$(mktemp -d /tmp/parsec-p11-tests.XXXXXX)

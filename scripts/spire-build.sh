@@ -11,6 +11,8 @@
 # binaries. The first build takes several minutes on 2 cores; later runs reuse
 # the cache.
 set -eu
+# shellcheck source=scripts/lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
 version=${SPIRE_VERSION:-v1.13.3}
 cache=${PARSEC_CACHE:-$HOME/.cache/parsec-go}/spire
 out=$cache/$version
@@ -29,8 +31,8 @@ fi
 if ! command -v gcc >/dev/null 2>&1; then
 	[ "$(id -u)" = 0 ] || { echo "spire-build: spire-server needs gcc (cgo SQLite); install gcc" >&2; exit 1; }
 	echo "spire-build: installing gcc for spire-server's SQLite datastore" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc libc6-dev </dev/null >&2 ||
-		{ apt-get update -q </dev/null >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc libc6-dev </dev/null >&2; }
+	apt_get install -y -q gcc libc6-dev >&2 ||
+		{ apt_get update -q >&2 && apt_get install -y -q gcc libc6-dev >&2; }
 fi
 tmp=$(mktemp -d "$cache/build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -2,6 +2,8 @@
 # A private swtpm (TPM 2.0 emulator) for tests: loopback only, free ports,
 # its own state directory. See usage() below.
 set -euo pipefail
+# shellcheck source=scripts/lib/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 
 usage() {
 	cat <<'EOF'
@@ -48,9 +50,9 @@ install_swtpm() {
 		exit 3
 	fi
 	# Bookworm's own packages only: never pull newer suites onto the host.
-	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends swtpm swtpm-tools >&2; then
-		apt-get update >&2 || true
-		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends swtpm swtpm-tools >&2 ||
+	if ! apt_get install -y --no-install-recommends swtpm swtpm-tools >&2; then
+		apt_get update >&2 || true
+		apt_get install -y --no-install-recommends swtpm swtpm-tools >&2 ||
 			{ echo "swtpm.sh: apt-get install swtpm swtpm-tools failed" >&2; exit 3; }
 	fi
 	command -v swtpm >/dev/null || { echo "swtpm.sh: swtpm still missing after install" >&2; exit 3; }

@@ -47,10 +47,11 @@ fi
 if ! command -v mmdebstrap >/dev/null 2>&1; then
 	[ "$(id -u)" = 0 ] || trixie_die "mmdebstrap is missing; install it (apt-get install mmdebstrap)"
 	echo "trixie-root: installing mmdebstrap" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-get install -y -q mmdebstrap </dev/null >&2; then
-		apt-get update -q </dev/null >&2
-		apt-get install -y -q mmdebstrap </dev/null >&2
+	# shellcheck source-path=SCRIPTDIR source=lib/apt.sh
+	case $0 in */*) . "${0%/*}/lib/apt.sh" ;; *) . lib/apt.sh ;; esac
+	if ! apt_get install -y -q mmdebstrap >&2; then
+		apt_get update -q >&2
+		apt_get install -y -q mmdebstrap >&2
 	fi
 fi
 

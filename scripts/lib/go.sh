@@ -26,8 +26,12 @@ ensure_go() {
 		return 1
 	fi
 	echo "deb http://deb.debian.org/debian bookworm-backports main" >/etc/apt/sources.list.d/parsec-go-backports.list
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports golang-1.23-go >/dev/null
+	# Callers run from the repository root (pkcs11-module-tests.sh sources
+	# lib/apt.sh itself).
+	# shellcheck source=scripts/lib/apt.sh
+	command -v apt_get >/dev/null 2>&1 || . scripts/lib/apt.sh
+	apt_get update -qq
+	apt_get install -y -qq -t bookworm-backports golang-1.23-go >/dev/null
 	PATH="/usr/lib/go-1.23/bin:$PATH"
 	export PATH
 	go_ok

@@ -40,12 +40,13 @@ command -v useradd >/dev/null 2>&1 || missing="$missing passwd"
 "$PY" -c 'import kas, yaml, jsonschema' >/dev/null 2>&1 || missing="$missing kas python3-yaml python3-jsonschema"
 if [ -n "$missing" ]; then
 	note "installing:$missing"
-	export DEBIAN_FRONTEND=noninteractive
+	# shellcheck source=scripts/lib/apt.sh
+	. "$ROOT/scripts/lib/apt.sh"
 	# shellcheck disable=SC2086
-	if ! apt-get -o DPkg::Lock::Timeout=300 install -y -qq $missing >"$LOG/apt" 2>&1; then
-		apt-get -o DPkg::Lock::Timeout=300 update -qq >>"$LOG/apt" 2>&1
+	if ! apt_get install -y -qq $missing >"$LOG/apt" 2>&1; then
+		apt_get update -qq >>"$LOG/apt" 2>&1
 		# shellcheck disable=SC2086
-		apt-get -o DPkg::Lock::Timeout=300 install -y -qq $missing >>"$LOG/apt" 2>&1 ||
+		apt_get install -y -qq $missing >>"$LOG/apt" 2>&1 ||
 			{ tail -20 "$LOG/apt"; echo "FAIL: apt-get install$missing"; failed=$((failed + 1)); }
 	fi
 fi
