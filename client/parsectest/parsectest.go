@@ -127,18 +127,29 @@ func Kinds() []Kind {
 	return ks
 }
 
-func rustRootCached() bool {
-	dir := os.Getenv("TRIXIE_ROOT")
-	if dir == "" {
-		base := os.Getenv("PARSEC_CACHE")
-		if base == "" {
-			home, err := os.UserHomeDir()
-			if err != nil {
-				return false
-			}
-			base = filepath.Join(home, ".cache", "parsec-go")
+// TrixieRoot returns where scripts/lib/trixie.sh keeps the trixie root:
+// $TRIXIE_ROOT, else ${PARSEC_CACHE:-$HOME/.cache/parsec-go}/trixie-root
+// ("" when neither that nor a home directory is known). The root may be
+// missing or incomplete there.
+func TrixieRoot() string {
+	if dir := os.Getenv("TRIXIE_ROOT"); dir != "" {
+		return dir
+	}
+	base := os.Getenv("PARSEC_CACHE")
+	if base == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
 		}
-		dir = filepath.Join(base, "trixie-root")
+		base = filepath.Join(home, ".cache", "parsec-go")
+	}
+	return filepath.Join(base, "trixie-root")
+}
+
+func rustRootCached() bool {
+	dir := TrixieRoot()
+	if dir == "" {
+		return false
 	}
 	_, err := os.Stat(filepath.Join(dir, ".parsec-go-root.stamp"))
 	return err == nil

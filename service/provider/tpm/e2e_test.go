@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parsec-go/parsec/client"
+	"github.com/parsec-go/parsec/client/parsectest"
 	"github.com/parsec-go/parsec/service/config"
 	"github.com/parsec-go/parsec/service/server"
 	"github.com/parsec-go/parsec/wire"
@@ -81,11 +82,7 @@ func TestCLISuiteOnTPM(t *testing.T) {
 	}
 	t.Run("go-parsec-tool", func(t *testing.T) { run(t, "parsec-go parsec-tool", ourTool, openssl) })
 	t.Run("rust-parsec-tool", func(t *testing.T) {
-		root := os.Getenv("TRIXIE_ROOT")
-		if root == "" {
-			home, _ := os.UserHomeDir()
-			root = filepath.Join(home, ".cache/parsec-go/trixie-root")
-		}
+		root := parsectest.TrixieRoot()
 		if _, err := os.Stat(filepath.Join(root, "usr/bin/parsec-tool")); err != nil {
 			t.Skipf("no cached trixie root at %s (scripts/trixie-root.sh builds it); Rust parsec-tool half skipped", root)
 		}
@@ -125,11 +122,7 @@ func startService(tb testing.TB, tcti string) string {
 // swtpm, or skips without a cached trixie root.
 func startRustService(tb testing.TB, tcti string, extra ...string) string {
 	tb.Helper()
-	root := os.Getenv("TRIXIE_ROOT")
-	if root == "" {
-		home, _ := os.UserHomeDir()
-		root = filepath.Join(home, ".cache/parsec-go/trixie-root")
-	}
+	root := parsectest.TrixieRoot()
 	if _, err := os.Stat(filepath.Join(root, "usr/bin/parsec")); err != nil {
 		tb.Skipf("no cached trixie root at %s: no Rust service to compare with", root)
 	}
