@@ -3,7 +3,6 @@ package statedir
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 )
 
 // CheckDirs is Check for a flat store that holds one file per key: the
@@ -11,21 +10,8 @@ import (
 // holds; the store checks each file with CheckFile when it opens it. Walking 100,000 key files at every start
 // would cost an lstat each (most of the start-up time at that size).
 func CheckDirs(dir string) error {
-	if dir == "" {
-		return fmt.Errorf("%w: empty path", ErrUnsafe)
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return fmt.Errorf("state directory %s: %w", dir, err)
-	}
-	if abs == "/" {
-		return fmt.Errorf("%w: / cannot be a state directory", ErrUnsafe)
-	}
-	c := &checker{euid: os.Geteuid()}
-	if _, _, err := c.resolve(abs, true); err != nil {
-		return fmt.Errorf("state directory %s: %w", dir, err)
-	}
-	return nil
+	_, _, _, err := checkPath(dir)
+	return err
 }
 
 // CheckFile applies Check's rules for what a state directory holds to a

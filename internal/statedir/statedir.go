@@ -41,28 +41,36 @@ const maxLinks = 40
 //
 // The error names the offending path and the command that fixes it.
 func Check(dir string) error {
-	if dir == "" {
-		return fmt.Errorf("%w: empty path", ErrUnsafe)
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return fmt.Errorf("state directory %s: %w", dir, err)
-	}
-	if abs == "/" {
-		return fmt.Errorf("%w: / cannot be a state directory", ErrUnsafe)
-	}
-	c := &checker{euid: os.Geteuid()}
-	real, exists, err := c.resolve(abs, true)
-	if err != nil {
-		return fmt.Errorf("state directory %s: %w", dir, err)
-	}
-	if !exists {
-		return nil
+	c, real, exists, err := checkPath(dir)
+	if err != nil || !exists {
+		return err
 	}
 	if err := c.tree(real); err != nil {
 		return fmt.Errorf("state directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// checkPath checks the path from / down to dir (Check's first two rules)
+// and returns dir's resolved path and whether it exists, for Check and
+// CheckDirs.
+func checkPath(dir string) (c *checker, real string, exists bool, err error) {
+	if dir == "" {
+		return nil, "", false, fmt.Errorf("%w: empty path", ErrUnsafe)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("state directory %s: %w", dir, err)
+	}
+	if abs == "/" {
+		return nil, "", false, fmt.Errorf("%w: / cannot be a state directory", ErrUnsafe)
+	}
+	c = &checker{euid: os.Geteuid()}
+	real, exists, err = c.resolve(abs, true)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("state directory %s: %w", dir, err)
+	}
+	return c, real, exists, nil
 }
 
 type checker struct {
