@@ -35,31 +35,7 @@ die() { echo "make-rust-fixtures: $*" >&2; exit 1; }
 
 trixie_resolve
 export OPENSSL_CONF="$TRIXIE_ROOT/etc/ssl/openssl.cnf" OPENSSL_MODULES="$TRIXIE_LIBDIR/ossl-modules"
-run_root() { # PROGRAM ARGS...: the root's /usr/bin/PROGRAM
-	local p=$1
-	shift
-	"$TRIXIE_LDSO" --library-path "$TRIXIE_LIBPATH" --argv0 "$p" "$TRIXIE_ROOT/usr/bin/$p" "$@"
-}
-# as_uid UID CMD...: the client's uid is what UnixPeerCredentials sees. The
-# trixie root lives under /root (0700), so the client keeps only
-# CAP_DAC_READ_SEARCH to reach the loader; the peer uid is still UID.
-as_uid() {
-	local u=$1
-	shift
-	if [ "$u" = 0 ]; then
-		"$@"
-	else
-		setpriv --reuid="$u" --regid="$u" --clear-groups \
-			--inh-caps=+dac_read_search --ambient-caps=+dac_read_search "$@"
-	fi
-}
-tool() { # UID PROVIDER ARGS...
-	local u=$1 p=$2
-	shift 2
-	as_uid "$u" env PARSEC_SERVICE_ENDPOINT="unix:$work/parsec.sock" RUST_LOG=off \
-		"$TRIXIE_LDSO" --library-path "$TRIXIE_LIBPATH" --argv0 parsec-tool \
-		"$TRIXIE_ROOT/usr/bin/parsec-tool" -p "$p" "$@"
-}
+tool() { trixie_tool_as "$1" "$work/parsec.sock" "${@:2}"; } # UID PROVIDER ARGS...
 
 swtpm_dir=
 svc_pid=
@@ -174,7 +150,7 @@ use_keys() {
 		ecc | rsa-sign)
 			tool "$u" "$p" sign -k "$name" "$msg" | tr -d '\n' >"$dst/sig/$f.b64"
 			base64 -d "$dst/sig/$f.b64" >"$work/sig.bin"
-			run_root openssl dgst -sha256 -verify "$dst/pem/$f.pem" -signature "$work/sig.bin" \
+			trixie_run openssl dgst -sha256 -verify "$dst/pem/$f.pem" -signature "$work/sig.bin" \
 				"$dst/message.txt" >/dev/null || die "signature of $name does not verify"
 			;;
 		rsa-enc)
@@ -226,7 +202,7 @@ corrupt_sqlite() {
 	mkdir -p "$c"
 	head -c 1000 "$src" >"$c/truncated.sqlite3"
 	printf 'this is not a database, just text of the right size\n%.0s' $(seq 1 80) >"$c/garbage.sqlite3"
-	sq() { cp "$src" "$c/$1.sqlite3"; run_root sqlite3 "$c/$1.sqlite3" "$2"; }
+	sq() { cp "$src" "$c/$1.sqlite3"; trixie_run sqlite3 "$c/$1.sqlite3" "$2"; }
 	sq schema-v2 "UPDATE kim_metadata SET int_value = 2 WHERE id = 'schema_version';"
 	sq keyid-v2 "UPDATE key_mapping SET key_id_version = 2 WHERE key_name = 'mbed-ecc-0';"
 	sq attrs-v2 "UPDATE key_mapping SET key_attributes_version = 2 WHERE key_name = 'mbed-ecc-0';"

@@ -73,22 +73,7 @@ check() { # DESCRIPTION CMD...
 	if "$@"; then ok "$d"; else bad "$d"; fi
 }
 
-openssl_root() { "$TRIXIE_LDSO" --library-path "$TRIXIE_LIBPATH" --argv0 openssl "$TRIXIE_ROOT/usr/bin/openssl" "$@"; }
-as_uid() { # UID CMD...: the trixie root is under /root; keep only CAP_DAC_READ_SEARCH
-	local u=$1
-	shift
-	if [ "$u" = 0 ]; then "$@"; else
-		setpriv --reuid="$u" --regid="$u" --clear-groups \
-			--inh-caps=+dac_read_search --ambient-caps=+dac_read_search "$@"
-	fi
-}
-tool() { # UID PROVIDER ARGS...
-	local u=$1 p=$2
-	shift 2
-	as_uid "$u" env PARSEC_SERVICE_ENDPOINT="unix:$W/parsec.sock" RUST_LOG=off \
-		"$TRIXIE_LDSO" --library-path "$TRIXIE_LIBPATH" --argv0 parsec-tool \
-		"$TRIXIE_ROOT/usr/bin/parsec-tool" -p "$p" "$@"
-}
+tool() { trixie_tool_as "$1" "$W/parsec.sock" "${@:2}"; } # UID PROVIDER ARGS...
 
 # in_ns CMD...: CMD with $VARLIB on /var/lib/parsec, in a private mount
 # namespace (nothing of it is seen outside).
@@ -212,11 +197,11 @@ use_key() { # uid provider kind name: through whichever service runs
 	ecc | rsa-sign)
 		tool "$u" "$p" sign -k "$n" "$msg" | tr -d '\n' | base64 -d >"$T/sig.bin" || return 1
 		printf '%s' "$msg" >"$T/msg.txt"
-		openssl_root dgst -sha256 -verify "$E/$n.pem" -signature "$T/sig.bin" "$T/msg.txt" >/dev/null ||
+		trixie_run openssl dgst -sha256 -verify "$E/$n.pem" -signature "$T/sig.bin" "$T/msg.txt" >/dev/null ||
 			{ echo "signature with $n does not verify under Rust's PEM"; return 1; }
 		;;
 	rsa-enc)
-		printf '%s' "$msg" | openssl_root pkeyutl -encrypt -pubin -inkey "$E/$n.pem" \
+		printf '%s' "$msg" | trixie_run openssl pkeyutl -encrypt -pubin -inkey "$E/$n.pem" \
 			-pkeyopt rsa_padding_mode:pkcs1 | base64 -w0 >"$T/ct.b64"
 		[ "$(tool "$u" "$p" decrypt -k "$n" "$(cat "$T/ct.b64")")" = "$msg" ] ||
 			{ echo "decryption with $n failed"; return 1; }

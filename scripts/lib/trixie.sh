@@ -9,8 +9,9 @@
 # system, uid and network. That avoids chroot and bind mounts entirely, so a
 # socket path means the same thing to host programs and to the root's programs.
 #
-# Sourced by scripts/trixie-root.sh, scripts/rust-parsec.sh and
-# scripts/upstream-cli-tests.sh. Bash only.
+# Sourced by scripts/trixie-root.sh, scripts/rust-parsec.sh,
+# scripts/upstream-cli-tests.sh, scripts/takeover-tests.sh and
+# scripts/make-rust-fixtures.sh. Bash only.
 
 TRIXIE_SUITE=trixie
 TRIXIE_VARIANT=apt
@@ -118,6 +119,38 @@ trixie_exec() {
 	export OPENSSL_MODULES="$TRIXIE_LIBDIR/ossl-modules"
 	export OPENSSL_ENGINES="$TRIXIE_LIBDIR/engines-3"
 	exec "$TRIXIE_LDSO" --library-path "$TRIXIE_LIBPATH" --argv0 "$argv0" "$TRIXIE_ROOT$prog" "$@"
+}
+
+# trixie_run PROGRAM ARGS...: the root's /usr/bin/PROGRAM as a child process
+# (trixie_exec replaces the shell). After trixie_resolve.
+trixie_run() {
+	local p=$1
+	shift
+	"$TRIXIE_LDSO" --library-path "$TRIXIE_LIBPATH" --argv0 "$p" "$TRIXIE_ROOT/usr/bin/$p" "$@"
+}
+
+# trixie_as_uid UID CMD...: CMD as UID (root runs it as is), the client
+# identity UnixPeerCredentials sees. The trixie root lives under /root
+# (0700), so the client keeps only CAP_DAC_READ_SEARCH, to reach the loader.
+trixie_as_uid() {
+	local u=$1
+	shift
+	if [ "$u" = 0 ]; then
+		"$@"
+	else
+		setpriv --reuid="$u" --regid="$u" --clear-groups \
+			--inh-caps=+dac_read_search --ambient-caps=+dac_read_search "$@"
+	fi
+}
+
+# trixie_tool_as UID SOCKET PROVIDER ARGS...: the root's parsec-tool as UID
+# against the service at SOCKET, with provider id PROVIDER.
+trixie_tool_as() {
+	local u=$1 sock=$2 p=$3
+	shift 3
+	trixie_as_uid "$u" env PARSEC_SERVICE_ENDPOINT="unix:$sock" RUST_LOG=off \
+		"$TRIXIE_LDSO" --library-path "$TRIXIE_LIBPATH" --argv0 parsec-tool \
+		"$TRIXIE_ROOT/usr/bin/parsec-tool" -p "$p" "$@"
 }
 
 # Mount points at or under $1, deepest first (mountinfo field 5).
