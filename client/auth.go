@@ -62,6 +62,12 @@ type JWTSVIDSource interface {
 	FetchJWTSVID(ctx context.Context, audience string) (string, error)
 }
 
+// JWTSVIDEndpointEnv ("PARSEC_JWT_SVID_ENDPOINT") names a Workload API
+// socket and makes a client always authenticate with a JWT-SVID from it
+// (client/spiffe.FromEnv). It is spelled here, in a package that does not
+// link go-spiffe, so that builds without JWT-SVID support can refuse it.
+const JWTSVIDEndpointEnv = "PARSEC_JWT_SVID_ENDPOINT"
+
 // JWTSVID authenticates with a JWT-SVID from src, fetched for every request
 // with audience "parsec" so that an expired token is never reused.
 func JWTSVID(src JWTSVIDSource) Authenticator { return jwtSVID{src} }

@@ -38,7 +38,7 @@ const (
 	// and makes the client always authenticate with a JWT-SVID from it,
 	// whatever else the service offers (for a service with several
 	// authenticators, e.g. UnixPeerCredentials listed first).
-	ForceEnv = "PARSEC_JWT_SVID_ENDPOINT"
+	ForceEnv = client.JWTSVIDEndpointEnv
 	// SubjectEnv ("PARSEC_JWT_SVID_SUBJECT") picks one SPIFFE ID when the
 	// workload has several; empty: the Workload API's default one.
 	SubjectEnv = "PARSEC_JWT_SVID_SUBJECT"
@@ -156,6 +156,16 @@ func FromEnv(getenv func(string) string) ([]client.Option, *Source, error) {
 		return []client.Option{client.WithAuthenticator(client.JWTSVID(src))}, src, nil
 	}
 	return []client.Option{client.WithJWTSVIDSource(src)}, src, nil
+}
+
+// Options is FromEnv for a program that keeps its client to the end: the
+// returned function closes the source (it does nothing when there is none).
+func Options(getenv func(string) string) ([]client.Option, func(), error) {
+	opts, src, err := FromEnv(getenv)
+	if err != nil || src == nil {
+		return opts, func() {}, err
+	}
+	return opts, func() { src.Close() }, nil
 }
 
 var _ client.JWTSVIDSource = (*Source)(nil)

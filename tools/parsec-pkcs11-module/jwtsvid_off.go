@@ -8,15 +8,11 @@ import (
 	"github.com/parsec-go/parsec/client"
 )
 
-// forceJWTSVIDEnv is client/spiffe.ForceEnv, named here so that this build
-// does not link go-spiffe and gRPC.
-const forceJWTSVIDEnv = "PARSEC_JWT_SVID_ENDPOINT"
-
 // jwtSVIDOptions in a build without JWT-SVID support: asking for it is an
 // error, not a silent fall back to the process's uid.
 func jwtSVIDOptions(getenv func(string) string) ([]client.Option, func(), error) {
-	if getenv(forceJWTSVIDEnv) != "" {
-		return nil, nil, fmt.Errorf("%s is set but this module was built without JWT-SVID support (build with GOFLAGS=-tags=parsec_jwtsvid; Yocto: PACKAGECONFIG jwt-svid)", forceJWTSVIDEnv)
+	if getenv(client.JWTSVIDEndpointEnv) != "" {
+		return nil, nil, fmt.Errorf("%s is set but this module was built without JWT-SVID support (build with GOFLAGS=-tags=parsec_jwtsvid; Yocto: PACKAGECONFIG jwt-svid)", client.JWTSVIDEndpointEnv)
 	}
 	return nil, func() {}, nil
 }
