@@ -521,53 +521,41 @@ func (t *Token) verifyHash(ctx context.Context, r *pb.VerifyHashRequest) error {
 }
 
 func (t *Token) encrypt(ctx context.Context, r *pb.AsymmetricEncryptRequest) ([]byte, error) {
-	id, err := link.ParseKeyName(r.GetKeyName())
-	if err != nil {
-		return nil, err
-	}
-	alg, err := psa.AsymEncryptFromProto(r.GetAlg())
-	if err != nil {
-		return nil, err
-	}
-	mech, err := cryptMechanism(alg, r.GetSalt())
-	if err != nil {
-		return nil, err
-	}
-	var out []byte
-	err = t.withKey(ctx, id, pkcs11.CKO_PUBLIC_KEY, func(s pkcs11.SessionHandle, h pkcs11.ObjectHandle) error {
-		if err := t.ctx.EncryptInit(s, mech, h); err != nil {
-			return t.fail("C_EncryptInit", err)
-		}
-		var err error
-		if out, err = t.ctx.Encrypt(s, r.GetPlaintext()); err != nil {
-			return t.fail("C_Encrypt", err)
-		}
-		return nil
-	})
-	return out, err
+	return t.crypt(ctx, r.GetKeyName(), r.GetAlg(), r.GetSalt(), r.GetPlaintext(),
+		pkcs11.CKO_PUBLIC_KEY, "C_Encrypt", t.ctx.EncryptInit, t.ctx.Encrypt)
 }
 
 func (t *Token) decrypt(ctx context.Context, r *pb.AsymmetricDecryptRequest) ([]byte, error) {
-	id, err := link.ParseKeyName(r.GetKeyName())
+	return t.crypt(ctx, r.GetKeyName(), r.GetAlg(), r.GetSalt(), r.GetCiphertext(),
+		pkcs11.CKO_PRIVATE_KEY, "C_Decrypt", t.ctx.DecryptInit, t.ctx.Decrypt)
+}
+
+// crypt is one asymmetric encryption or decryption (fn = "C_Encrypt" or
+// "C_Decrypt", with its Init and single-part calls) with the key's object
+// of class.
+func (t *Token) crypt(ctx context.Context, keyName string, palg *pb.Algorithm_AsymmetricEncryption, salt, in []byte, class uint, fn string,
+	initFn func(pkcs11.SessionHandle, []*pkcs11.Mechanism, pkcs11.ObjectHandle) error,
+	runFn func(pkcs11.SessionHandle, []byte) ([]byte, error)) ([]byte, error) {
+	id, err := link.ParseKeyName(keyName)
 	if err != nil {
 		return nil, err
 	}
-	alg, err := psa.AsymEncryptFromProto(r.GetAlg())
+	alg, err := psa.AsymEncryptFromProto(palg)
 	if err != nil {
 		return nil, err
 	}
-	mech, err := cryptMechanism(alg, r.GetSalt())
+	mech, err := cryptMechanism(alg, salt)
 	if err != nil {
 		return nil, err
 	}
 	var out []byte
-	err = t.withKey(ctx, id, pkcs11.CKO_PRIVATE_KEY, func(s pkcs11.SessionHandle, h pkcs11.ObjectHandle) error {
-		if err := t.ctx.DecryptInit(s, mech, h); err != nil {
-			return t.fail("C_DecryptInit", err)
+	err = t.withKey(ctx, id, class, func(s pkcs11.SessionHandle, h pkcs11.ObjectHandle) error {
+		if err := initFn(s, mech, h); err != nil {
+			return t.fail(fn+"Init", err)
 		}
 		var err error
-		if out, err = t.ctx.Decrypt(s, r.GetCiphertext()); err != nil {
-			return t.fail("C_Decrypt", err)
+		if out, err = runFn(s, in); err != nil {
+			return t.fail(fn, err)
 		}
 		return nil
 	})
