@@ -9,6 +9,7 @@ import (
 	"math/big"
 
 	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/software/internal/rfc6979"
 	"github.com/parsec-go/parsec/wire"
@@ -80,19 +81,11 @@ func (p *Provider) verifyHash(_ context.Context, c provider.Call[*pb.VerifyHashR
 }
 
 func (p *Provider) signMessage(_ context.Context, c provider.Call[*pb.SignMessageRequest]) (*pb.SignMessageResult, error) {
-	alg := c.Alg
-	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageSignMessage, alg)
+	k, digest, err := p.messageKey(c.App, c.Req.GetKeyName(), psa.UsageSignMessage, c.Alg, c.Req.GetMessage())
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSignAlg(alg, true); err != nil {
-		return nil, err
-	}
-	digest, err := hashSum(alg.HashAlg(), c.Req.GetMessage())
-	if err != nil {
-		return nil, err
-	}
-	sig, err := k.sign(alg, digest)
+	sig, err := k.sign(c.Alg, digest)
 	if err != nil {
 		return nil, err
 	}
@@ -100,22 +93,31 @@ func (p *Provider) signMessage(_ context.Context, c provider.Call[*pb.SignMessag
 }
 
 func (p *Provider) verifyMessage(_ context.Context, c provider.Call[*pb.VerifyMessageRequest]) (*pb.VerifyMessageResult, error) {
-	alg := c.Alg
-	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageVerifyMessage, alg)
+	k, digest, err := p.messageKey(c.App, c.Req.GetKeyName(), psa.UsageVerifyMessage, c.Alg, c.Req.GetMessage())
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSignAlg(alg, true); err != nil {
-		return nil, err
-	}
-	digest, err := hashSum(alg.HashAlg(), c.Req.GetMessage())
-	if err != nil {
-		return nil, err
-	}
-	if err := k.verify(alg, digest, c.Req.GetSignature()); err != nil {
+	if err := k.verify(c.Alg, digest, c.Req.GetSignature()); err != nil {
 		return nil, err
 	}
 	return &pb.VerifyMessageResult{}, nil
+}
+
+// messageKey is what sign- and verify-message share: the key, allowed
+// usage with alg, and msg hashed with alg's hash.
+func (p *Provider) messageKey(app auth.Application, name string, usage psa.Usage, alg psa.Algorithm, msg []byte) (*key, []byte, error) {
+	k, err := p.keyFor(app, name, usage, alg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkSignAlg(alg, true); err != nil {
+		return nil, nil, err
+	}
+	digest, err := hashSum(alg.HashAlg(), msg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, digest, nil
 }
 
 // sign signs a hash with an algorithm already checked against the key.
