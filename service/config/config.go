@@ -105,16 +105,22 @@ const DefaultSQLiteDBPath = "/var/lib/parsec/kim-mappings/sqlite/sqlite-key-info
 // parsec-takeover); our store is the directory parsec-go beside it.
 func (k KeyManager) Dir() string {
 	if k.ManagerType == "SQLite" {
-		db := k.SQLiteDBPath
-		if db == "" {
-			db = DefaultSQLiteDBPath
-		}
-		return filepath.Join(filepath.Dir(db), "parsec-go")
+		return filepath.Join(filepath.Dir(k.DBPath()), "parsec-go")
 	}
 	if k.StorePath == "" {
 		return DefaultOnDiskStorePath
 	}
 	return k.StorePath
+}
+
+// DBPath is Rust's SQLite database of a SQLite key manager: sqlite_db_path,
+// or Rust's default when it is unset (also in a KeyManager not made by
+// Parse).
+func (k KeyManager) DBPath() string {
+	if k.SQLiteDBPath == "" {
+		return DefaultSQLiteDBPath
+	}
+	return k.SQLiteDBPath
 }
 
 // Provider is one [[provider]]: the keys every provider has, plus the raw

@@ -31,10 +31,7 @@ func MarkerPath(m config.KeyManager) string { return filepath.Join(m.Dir(), Mark
 func RustState(m config.KeyManager) (string, bool, error) {
 	switch m.ManagerType {
 	case "SQLite":
-		p := m.SQLiteDBPath
-		if p == "" {
-			p = config.DefaultSQLiteDBPath
-		}
+		p := m.DBPath()
 		_, err := os.Stat(p)
 		if isNotExist(err) {
 			return p, false, nil
