@@ -40,10 +40,7 @@ func (l *crashLedger) set(name string, state map[string]bool) {
 // when the test ends.
 func runDaemon(t *testing.T, dir, cfg string) *daemon {
 	t.Helper()
-	d := &daemon{t: t, dir: dir, cfg: cfg, socket: filepath.Join(dir, "parsec.sock")}
-	d.start()
-	t.Cleanup(d.stop)
-	return d
+	return (&daemon{t: t, dir: dir, cfg: cfg, socket: filepath.Join(dir, "parsec.sock")}).run()
 }
 
 // softwareClient is a client of d's software provider, as the current uid.

@@ -53,6 +53,7 @@ type daemon struct {
 	dir    string
 	cfg    string
 	socket string
+	wd     string // the daemon's working directory; "" = the test's
 	cmd    *exec.Cmd
 	log    *bytes.Buffer
 }
@@ -94,21 +95,30 @@ func startDaemon(t *testing.T, auth string) *daemon {
 	// test's temporary root above dir is private too.
 	os.Chmod(filepath.Dir(dir), 0o755)
 	os.Chmod(dir, 0o755)
-	d := &daemon{t: t, dir: dir, cfg: writeConfig(t, dir, auth, ""), socket: filepath.Join(dir, "parsec.sock")}
+	return (&daemon{t: t, dir: dir, cfg: writeConfig(t, dir, auth, ""), socket: filepath.Join(dir, "parsec.sock")}).run()
+}
+
+// run starts d and stops it when the test ends (also when the start
+// fails the test).
+func (d *daemon) run() *daemon {
+	d.t.Helper()
+	d.t.Cleanup(d.stop)
 	d.start()
-	t.Cleanup(d.stop)
 	return d
 }
 
+// start starts the daemon and waits until it answers a ping. The wait is
+// long because a first start may run parsec-takeover over a Rust store.
 func (d *daemon) start() {
 	d.t.Helper()
 	d.log = &bytes.Buffer{}
 	d.cmd = exec.Command(daemonBin, "-c", d.cfg)
+	d.cmd.Dir = d.wd
 	d.cmd.Stderr = d.log
 	if err := d.cmd.Start(); err != nil {
 		d.t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if st, _, err := rawCall(d.socket, wire.Header{Opcode: wire.OpPing}, nil, nil); err == nil && st == wire.StatusSuccess {
 			return

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
@@ -80,22 +79,7 @@ store_path = "{{dir}}/mbed-keys"
 // Rust service kept its key files).
 func startIn(t *testing.T, dir, cfg string) *daemon {
 	t.Helper()
-	d := &daemon{t: t, dir: dir, cfg: cfg, socket: filepath.Join(dir, "parsec.sock"), log: &bytes.Buffer{}}
-	d.cmd = exec.Command(daemonBin, "-c", cfg)
-	d.cmd.Dir = dir
-	d.cmd.Stderr = d.log
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.stop)
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if st, _, err := rawCall(d.socket, wire.Header{Opcode: wire.OpPing}, nil, nil); err == nil && st == wire.StatusSuccess {
-			return d
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("daemon did not answer a ping; log:\n%s", d.log)
-		}
-	}
+	return (&daemon{t: t, dir: dir, wd: dir, cfg: cfg, socket: filepath.Join(dir, "parsec.sock")}).run()
 }
 
 func sortedKeyNames(t *testing.T, d *daemon) []string {
