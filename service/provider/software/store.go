@@ -40,8 +40,9 @@ type store struct {
 	dir  string
 	log  *slog.Logger
 	next atomic.Uint32
-	// dirSync fsyncs dirFile once for every creation or removal waiting.
-	dirSync durable.Group
+	// fsSync runs one syncfs(2) on the store's file system for every
+	// creation or removal waiting at that moment (group commit).
+	fsSync  durable.Group
 	dirFile *os.File
 }
 
@@ -149,14 +150,14 @@ func openStore(dir string, m kim.Manager, log *slog.Logger) (*store, error) {
 		log.Warn("key store holds material no key maps to, left in place", "dir", dir, "files", kept)
 	}
 	s := &store{dir: dir, log: log}
-	// The directory stays open for the provider's life: one fsync per
-	// group, no open and close around each.
+	// The directory stays open for the provider's life: one syncfs per
+	// group through it, no open and close around each.
 	d, err := os.Open(dir)
 	if err != nil {
 		return nil, fmt.Errorf("opening key store %s: %w", dir, err)
 	}
 	s.dirFile = d
-	s.dirSync.Sync = d.Sync
+	s.fsSync.Sync = func() error { return syncFS(d) }
 	s.next.Store(max(usedMax+1, minKeyID))
 	return s, nil
 }
@@ -219,13 +220,41 @@ func (s *store) path(id uint32) string {
 	return filepath.Join(s.dir, fmt.Sprintf("%08x%s", id, keyFileSuffix))
 }
 
+// syncFS makes everything written to d's file system durable: file data,
+// inodes and directory entries (syncfs(2); since Linux 5.8 it reports
+// write-back errors that occurred since the file was opened).
+func syncFS(d *os.File) error {
+	rc, err := d.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			serr = unix.Syncfs(int(fd))
+			if !errors.Is(serr, unix.EINTR) {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
 // create stores rec under a fresh id and returns the id once the file and
 // its directory entry are durable. The file is created under its final
 // name with O_EXCL, so an id is never overwritten even when two provider
 // instances allocate at once; a crash mid-write leaves a file no mapping
 // references (the mapping is written only after create returns), which
-// the next start removes. The directory fsync is shared by every
-// creation waiting at that moment.
+// the next start removes.
+//
+// The file gets no fsync of its own: one syncfs(2), shared by every
+// creation and removal waiting at that moment, makes the data of all
+// their files and their directory entries durable at once (group
+// commit). Its price: the same syncfs also writes back whatever else is
+// dirty on that file system, so keep store_path on a file system that
+// other busy writers do not share.
 func (s *store) create(rec []byte) (uint32, error) {
 	for {
 		id := s.next.Add(1) - 1
@@ -244,14 +273,11 @@ func (s *store) create(rec []byte) (uint32, error) {
 			return 0, s.failed("creating key file", p, err)
 		}
 		err = writeAll(fd, rec)
-		if err == nil {
-			err = unix.Fdatasync(fd)
-		}
 		if cerr := unix.Close(fd); err == nil {
 			err = cerr
 		}
 		if err == nil {
-			err = s.dirSync.Do()
+			err = s.fsSync.Do()
 		}
 		if err != nil {
 			os.Remove(p)
@@ -310,12 +336,13 @@ func (s *store) read(id uint32) ([]byte, error) {
 	return b, nil
 }
 
-// remove deletes a key file durably; a file already gone is not an error.
+// remove deletes a key file durably (one shared syncfs, as create); a
+// file already gone is not an error.
 func (s *store) remove(id uint32) error {
 	p := s.path(id)
 	err := os.Remove(p)
 	if err == nil || errors.Is(err, fs.ErrNotExist) {
-		err = s.dirSync.Do()
+		err = s.fsSync.Do()
 	}
 	if err != nil {
 		return s.failed("removing key file", p, err)
