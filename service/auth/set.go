@@ -41,9 +41,6 @@ func NewSet(specs []Spec, log *slog.Logger) (*Set, error) {
 	return s, nil
 }
 
-// SetOf is a Set over authenticators built elsewhere (tests).
-func SetOf(list ...Authenticator) *Set { return &Set{list: list} }
-
 // Lookup returns the authenticator for a request's auth type.
 func (s *Set) Lookup(t wire.AuthType) (Authenticator, bool) {
 	for _, a := range s.list {
