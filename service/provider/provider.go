@@ -117,6 +117,15 @@ func (d Deps) Defaults() Deps {
 	return d
 }
 
+// DecodeConfig fills v from the provider's table with Decode; without
+// Decode (Deps built by hand, in tests) v keeps the defaults it holds.
+func (d Deps) DecodeConfig(v any) error {
+	if d.Decode == nil {
+		return nil
+	}
+	return d.Decode(v)
+}
+
 // Keys is the provider's view of its key info manager (see Keys).
 func (d Deps) Keys(id wire.ProviderID) Keys { return NewKeys(d.KIM, id, d.Name, d.Log) }
 

@@ -103,10 +103,8 @@ var _ provider.Provider = (*Provider)(nil)
 // and returns once the token is open.
 func New(d provider.Deps) (provider.Provider, error) {
 	var cfg Config
-	if d.Decode != nil {
-		if err := d.Decode(&cfg); err != nil {
-			return nil, err
-		}
+	if err := d.DecodeConfig(&cfg); err != nil {
+		return nil, err
 	}
 	if d.KIM == nil {
 		return nil, errors.New("the PKCS#11 provider needs a key info manager")

@@ -67,10 +67,8 @@ func New(d provider.Deps) (provider.Provider, error) {
 
 func open(d provider.Deps) (*Provider, error) {
 	cfg := Config{StorePath: DefaultStorePath}
-	if d.Decode != nil {
-		if err := d.Decode(&cfg); err != nil {
-			return nil, err
-		}
+	if err := d.DecodeConfig(&cfg); err != nil {
+		return nil, err
 	}
 	if cfg.StorePath == "" {
 		return nil, errors.New(`config key "provider.store_path" must not be empty`)

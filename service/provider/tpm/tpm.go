@@ -92,10 +92,8 @@ func parseAuth(key string, v *string) ([]byte, error) {
 // ErrSkipped when skip_if_no_tpm is set and no TPM answers.
 func New(d provider.Deps) (provider.Provider, error) {
 	var cfg Config
-	if d.Decode != nil {
-		if err := d.Decode(&cfg); err != nil {
-			return nil, err
-		}
+	if err := d.DecodeConfig(&cfg); err != nil {
+		return nil, err
 	}
 	if d.KIM == nil {
 		return nil, errors.New("the TPM provider needs a key_info_manager")

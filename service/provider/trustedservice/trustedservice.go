@@ -116,10 +116,8 @@ var _ provider.Provider = (*Provider)(nil)
 // New builds the provider (a provider.Factory).
 func New(d provider.Deps) (provider.Provider, error) {
 	cfg := Config{TEEDevice: "auto"}
-	if d.Decode != nil {
-		if err := d.Decode(&cfg); err != nil {
-			return nil, err
-		}
+	if err := d.DecodeConfig(&cfg); err != nil {
+		return nil, err
 	}
 	if d.KIM == nil {
 		return nil, errors.New("the Trusted Service provider needs a key info manager")
