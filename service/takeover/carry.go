@@ -90,6 +90,26 @@ type Env struct {
 	DryRun bool
 	// carried lists the keys earlier runs carried over (nil: none).
 	carried *journal
+	// storeChecks holds statedir.Check's verdict on each software store
+	// during one Carry (see checkStore).
+	storeChecks map[string]error
+}
+
+// checkStore is statedir.Check(dir) once per Carry and store: Check walks
+// every file of the store, and every Mbed Crypto record puts one more file
+// there, so checking it per key would make a takeover quadratic. Once the
+// path is checked, the store is ours (0700): nobody else can change it
+// during the run.
+func (env Env) checkStore(dir string) error {
+	if env.storeChecks == nil {
+		return statedir.Check(dir)
+	}
+	if err, ok := env.storeChecks[dir]; ok {
+		return err
+	}
+	err := statedir.Check(dir)
+	env.storeChecks[dir] = err
+	return err
 }
 
 // providerTypes are the config provider_type of each provider id.
@@ -108,6 +128,7 @@ var providerTypes = map[wire.ProviderID]string{
 // carried are reported present.
 func Carry(env Env, m config.KeyManager, recs []Record) []Outcome {
 	out := make([]Outcome, 0, len(recs))
+	env.storeChecks = map[string]error{}
 	for _, r := range recs {
 		o := Outcome{Owner: r.Owner, AuthType: r.Owner.AuthType, App: r.Owner.App, Name: r.Name,
 			Provider: r.Provider, ProviderName: r.ProviderName, Source: r.Source}
@@ -282,7 +303,7 @@ func carryMbed(env Env, pc config.Provider, r Record, e kim.Entry, existing *kim
 		}
 		return StatusWouldCarry, fmt.Sprintf("material from %s", ITSPath(env.WorkDir, id)), false
 	}
-	if err := statedir.Check(dir); err != nil {
+	if err := env.checkStore(dir); err != nil {
 		return StatusFailed, err.Error(), true
 	}
 	res, err := software.Adopt(dir, id, k.Attributes, k.Material)

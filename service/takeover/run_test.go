@@ -456,3 +456,39 @@ func TestDeletedKeysStayDeleted(t *testing.T) {
 		t.Fatal("a deleted key came back")
 	}
 }
+
+// TestUnsafeSoftwareStoreIsRefused: a software store that another user
+// could write receives no Rust key material (each Mbed Crypto key fails,
+// to be retried once the store is fixed); the other keys are carried.
+func TestUnsafeSoftwareStoreIsRefused(t *testing.T) {
+	d := newDeployment(t, "sqlite")
+	store := filepath.Join(d.dir, "parsec-go-keys")
+	if err := os.Mkdir(store, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(store, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	rep := d.run(false)
+	mbed, others := 0, 0
+	for _, m := range rep.Managers {
+		for _, k := range m.Keys {
+			if k.Provider != wire.ProviderMbedCrypto {
+				if k.Status == takeover.StatusCarried {
+					others++
+				}
+				continue
+			}
+			mbed++
+			if k.Status != takeover.StatusFailed || !k.Retry || !strings.Contains(k.Detail, "chmod go-w") {
+				t.Errorf("%s: %s, retry %v (%s); want failed, retried, naming the fix", k.Name, k.Status, k.Retry, k.Detail)
+			}
+		}
+	}
+	if mbed == 0 || others == 0 {
+		t.Fatalf("fixture: %d Mbed Crypto keys, %d others carried", mbed, others)
+	}
+	if files := storeFiles(t, d); len(files) != 0 {
+		t.Errorf("key material written into the unsafe store: %v", files)
+	}
+}
