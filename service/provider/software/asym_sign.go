@@ -44,18 +44,11 @@ func hashLenOK(alg psa.Algorithm, n int) bool {
 }
 
 func (p *Provider) signHash(_ context.Context, c provider.Call[*pb.SignHashRequest]) (*pb.SignHashResult, error) {
-	alg := c.Alg
-	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageSignHash, alg)
+	k, err := p.hashKey(c.App, c.Req.GetKeyName(), psa.UsageSignHash, c.Alg, c.Req.GetHash())
 	if err != nil {
 		return nil, err
 	}
-	if !hashLenOK(alg, len(c.Req.GetHash())) {
-		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "a %d-byte hash does not fit %v", len(c.Req.GetHash()), alg)
-	}
-	if err := checkSignAlg(alg, false); err != nil {
-		return nil, err
-	}
-	sig, err := k.sign(alg, c.Req.GetHash())
+	sig, err := k.sign(c.Alg, c.Req.GetHash())
 	if err != nil {
 		return nil, err
 	}
@@ -63,21 +56,30 @@ func (p *Provider) signHash(_ context.Context, c provider.Call[*pb.SignHashReque
 }
 
 func (p *Provider) verifyHash(_ context.Context, c provider.Call[*pb.VerifyHashRequest]) (*pb.VerifyHashResult, error) {
-	alg := c.Alg
-	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageVerifyHash, alg)
+	k, err := p.hashKey(c.App, c.Req.GetKeyName(), psa.UsageVerifyHash, c.Alg, c.Req.GetHash())
 	if err != nil {
 		return nil, err
 	}
-	if !hashLenOK(alg, len(c.Req.GetHash())) {
-		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "a %d-byte hash does not fit %v", len(c.Req.GetHash()), alg)
+	if err := k.verify(c.Alg, c.Req.GetHash(), c.Req.GetSignature()); err != nil {
+		return nil, err
+	}
+	return &pb.VerifyHashResult{}, nil
+}
+
+// hashKey is what sign- and verify-hash share: the key, allowed usage with
+// alg, and a hash whose length fits alg.
+func (p *Provider) hashKey(app auth.Application, name string, usage psa.Usage, alg psa.Algorithm, hash []byte) (*key, error) {
+	k, err := p.keyFor(app, name, usage, alg)
+	if err != nil {
+		return nil, err
+	}
+	if !hashLenOK(alg, len(hash)) {
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidArgument, "a %d-byte hash does not fit %v", len(hash), alg)
 	}
 	if err := checkSignAlg(alg, false); err != nil {
 		return nil, err
 	}
-	if err := k.verify(alg, c.Req.GetHash(), c.Req.GetSignature()); err != nil {
-		return nil, err
-	}
-	return &pb.VerifyHashResult{}, nil
+	return k, nil
 }
 
 func (p *Provider) signMessage(_ context.Context, c provider.Call[*pb.SignMessageRequest]) (*pb.SignMessageResult, error) {
