@@ -19,10 +19,13 @@ host_tools() {
 	mapfile -t want < <(printf '%s\n' "${want[@]}" | sort -u)
 	note "installing host packages: ${want[*]}"
 	[ "$(id -u)" = 0 ] || die "need root to install ${want[*]} (or install them first)"
-	# Other jobs on the machine may hold the dpkg lock: wait for it.
-	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq ||
+	# Other jobs on the machine may hold apt's locks: wait for them (apt_get
+	# also retries an update that found the lists locked).
+	# shellcheck source=scripts/lib/apt.sh
+	. "$REPO/scripts/lib/apt.sh"
+	APT_LOCK_WAIT=600 apt_get update -qq ||
 		note "apt-get update reported errors; trying the install anyway"
-	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+	APT_LOCK_WAIT=600 apt_get install -y -qq \
 		--no-install-recommends "${want[@]}" >"$QT_CACHE/apt-host.log" 2>&1 ||
 		die "apt-get install ${want[*]} failed, see $QT_CACHE/apt-host.log"
 }
