@@ -4,10 +4,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"os/exec"
-	"path/filepath"
 
+	"github.com/parsec-go/parsec/internal/companion"
 	"github.com/parsec-go/parsec/service/config"
 	"github.com/parsec-go/parsec/service/systemd"
 	"github.com/parsec-go/parsec/service/takeover"
@@ -61,11 +60,8 @@ func runTakeover(cfg *config.Config, configPath string, out io.Writer, log *slog
 }
 
 func findTakeover() (string, error) {
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), takeoverProgram)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return p, nil
-		}
+	if p, ok := companion.Beside(takeoverProgram); ok {
+		return p, nil
 	}
 	return exec.LookPath(takeoverProgram)
 }

@@ -47,6 +47,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/parsec-go/parsec/internal/companion"
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/pkcs11/link"
 	"github.com/parsec-go/parsec/wire"
@@ -176,15 +177,13 @@ func New(d provider.Deps) (provider.Provider, error) {
 // first, then at the configured path.
 func findCoserver(configured string) (string, error) {
 	var tried []string
-	if self, err := os.Executable(); err == nil {
-		c := filepath.Join(filepath.Dir(self), CoserverName)
-		if fi, err := os.Stat(c); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return c, nil
-		}
+	if c, ok := companion.Beside(CoserverName); ok {
+		return c, nil
+	} else if c != "" {
 		tried = append(tried, c)
 	}
 	if configured != "" {
-		if fi, err := os.Stat(configured); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		if companion.IsExecutable(configured) {
 			return configured, nil
 		}
 		tried = append(tried, configured)
