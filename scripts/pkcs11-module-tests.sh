@@ -6,7 +6,9 @@
 # pkcs11-tool (opensc), p11tool (gnutls-bin), OpenSSL through the libp11
 # engine (a CSR, then a TLS handshake with openssl s_server/s_client),
 # isolation between two uids, keys shared with parsec-tool both ways, and
-# fork, threads and error codes through the C ABI (testdata/p11check.c); and,
+# fork (inherited handles, C_Initialize in the child, forks while threads
+# sign), threads and error codes through the C ABI (testdata/p11check.c),
+# the module's unit tests (make check); and,
 # without --quick, the Rust Parsec 1.4.1 service with the Rust parsec-tool.
 #
 #   --quick        the CI slice: skips RSA 4096, TLS 1.2 and the Rust service
@@ -88,7 +90,9 @@ M=$bin/libparsec-pkcs11.so
 "$root/scripts/build-pkcs11-module.sh" "$M" || exit 1
 (cd "$root" && CGO_ENABLED=0 go build -o "$bin/parsec" ./service/cmd/parsec &&
 	CGO_ENABLED=0 go build -o "$bin/parsec-tool" ./tools/parsec-tool) || exit 1
-(cd "$root" && CGO_ENABLED=1 go test -count=1 ./tools/parsec-pkcs11-module) || exit 1
+# The module's unit tests (make check) in a copy, so the tree stays clean.
+mkdir -p "$work/modsrc" && cp -r "$root/tools/parsec-pkcs11-module/Makefile" "$root/tools/parsec-pkcs11-module/src" \
+	"$root/tools/parsec-pkcs11-module/test" "$work/modsrc/" && make -s -C "$work/modsrc" check || exit 1
 cc -O2 -Wall -o "$bin/p11check" "$root/tools/parsec-pkcs11-module/testdata/p11check.c" -ldl -lpthread || exit 1
 chmod -R a+rX "$bin"
 
@@ -309,7 +313,10 @@ check "a key made through the module decrypts with parsec-tool" bash -c "
 
 # ---- the C ABI: errors, fork, threads ---------------------------------------
 check "error codes, unsupported calls, buffer conventions" "$bin/p11check" "$M" errors ec256
-check "fork: the child re-initialises and signs, the parent carries on" timeout 120 "$bin/p11check" "$M" fork ec256
+check "fork: the child signs with inherited handles, re-initialises and signs; the parent carries on" \
+	timeout 120 "$bin/p11check" "$M" fork ec256
+check "fork while 4 threads sign: every child works (no inherited lock)" \
+	timeout 300 "$bin/p11check" "$M" fork-threads ec256 4 10
 check "threads: 8 threads sign and verify at once" timeout 120 "$bin/p11check" "$M" threads ec256 8
 
 # ---- isolation ------------------------------------------------------------------
@@ -390,7 +397,7 @@ if [ "$bench" = 1 ]; then
 	# each round of one side sits next to a round of the other.
 	rounds=9
 	echo "benchmark: ECDSA P-256 signature of a 32-byte digest, $rounds alternating rounds of ${bench_s}s each"
-	(cd "$root" && go test -c -o "$bin/bench.test" ./tools/parsec-pkcs11-module) || exit 1
+	(cd "$root" && go test -c -o "$bin/bench.test" ./tools/parsec-pkcs11-module/benchref) || exit 1
 	go_ns=()
 	mod_ns=()
 	for r in $(seq 1 $rounds); do

@@ -1,34 +1,38 @@
-SUMMARY = "PKCS#11 module backed by the Parsec service (Go implementation)"
+SUMMARY = "PKCS#11 module backed by the Parsec service"
 DESCRIPTION = "libparsec-pkcs11.so gives PKCS#11 applications (OpenSSL, \
-GnuTLS, p11-kit, curl, wpa_supplicant, ...) the keys the Parsec service \
-holds: one token per provider, the calling application's keys as objects. \
-A p11-kit module file makes p11-kit-aware applications find it."
+GnuTLS, p11-kit, curl, wpa_supplicant, nginx, ...) the keys the Parsec \
+service holds: one token per provider, the calling application's keys as \
+objects. Plain C over libc, fork-safe; a p11-kit module file makes \
+p11-kit-aware applications find it."
+HOMEPAGE = "https://github.com/parsec-go/parsec"
+LICENSE = "Apache-2.0"
+LIC_FILES_CHKSUM = "file://LICENSE;md5=3b83ef96387f14655fc854ddc3c6bd57"
 
-require recipes-security/parsec-go/parsec-go.inc
+# Same epoch as the Go recipes (parsec-go.inc), and as this recipe had when
+# the module was built with cgo, so feeds do not see a downgrade.
+PE = "1"
 
-GO_INSTALL = "${GO_IMPORT}/tools/parsec-pkcs11-module"
+# The sources are the checkout this layer lives in: the module's directory
+# (a Makefile and C files) and the repository's licence.
+PARSEC_TOPDIR = "${@os.path.normpath(os.path.join(d.getVar('FILE_DIRNAME'), '..', '..'))}"
+FILESEXTRAPATHS:prepend := "${PARSEC_TOPDIR}/tools:${PARSEC_TOPDIR}:"
+SRC_URI = " \
+    file://parsec-pkcs11-module/Makefile \
+    file://parsec-pkcs11-module/src \
+    file://LICENSE;subdir=parsec-pkcs11-module \
+    file://parsec.module \
+"
+# scarthgap has no UNPACKDIR and unpacks into WORKDIR.
+PARSEC_UNPACKDIR = "${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}"
+S = "${PARSEC_UNPACKDIR}/parsec-pkcs11-module"
 
-SRC_URI += "file://parsec.module"
-
-# A cgo build (like the daemon's PKCS#11 co-server): a shared library loaded
-# into applications, built with -buildmode=c-shared. Its only C dependency
-# is p11-kit's pkcs11.h at build time; it links no p11-kit library.
-export CGO_ENABLED = "1"
-PARSEC_GO_CGO = "1"
-DEPENDS += "p11-kit"
+# p11-kit for pkcs11.h at build time only: the module links libc alone.
+DEPENDS = "p11-kit"
 RRECOMMENDS:${PN} = "p11-kit"
 
-# jwt-svid: the module authenticates with a JWT-SVID from the SPIFFE
-# Workload API when SPIFFE_ENDPOINT_SOCKET or PARSEC_JWT_SVID_ENDPOINT says
-# so, as parsec-tool does (links go-spiffe and gRPC).
-PACKAGECONFIG ??= ""
-PACKAGECONFIG[jwt-svid] = ",,,"
-GOBUILDFLAGS:append = "${@bb.utils.contains('PACKAGECONFIG', 'jwt-svid', ' -tags=parsec_jwtsvid', '', d)}"
-
-# go.bbclass installs programs; a c-shared library is built with go build.
-go_do_compile() {
-	export TMPDIR="${GOTMPDIR}"
-	${GO} build ${GOBUILDFLAGS} -buildmode=c-shared -o ${B}/libparsec-pkcs11.so ${GO_INSTALL}
+# The Makefile takes CC, CFLAGS and LDFLAGS from the environment.
+do_compile() {
+	oe_runmake libparsec-pkcs11.so
 }
 
 do_install() {

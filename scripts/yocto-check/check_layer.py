@@ -335,16 +335,7 @@ def check_recipe(root, path, res, run_go):
                  and re.search(r'^package main\b', open(f).read(), re.M)]
         if not mains:
             problems.append('GO_INSTALL %s is not a main package in this module' % pkg)
-    cgo = d.getVar('PARSEC_GO_CGO') == '1'
-    if cgo:
-        # The PKCS#11 module: a c-shared library built with cgo.
-        if d.getVar('CGO_ENABLED') != '1' or 'CGO_ENABLED' not in d.exports:
-            problems.append('PARSEC_GO_CGO recipe does not export CGO_ENABLED "1"')
-        if 'p11-kit' not in (d.getVar('DEPENDS') or '').split():
-            problems.append('PARSEC_GO_CGO recipe lacks DEPENDS p11-kit (pkcs11.h)')
-        if pkgs != [module + '/tools/parsec-pkcs11-module']:
-            problems.append('PARSEC_GO_CGO is for tools/parsec-pkcs11-module only, not %s' % ' '.join(pkgs))
-    elif d.getVar('CGO_ENABLED') != '0' or 'CGO_ENABLED' not in d.exports:
+    if d.getVar('CGO_ENABLED') != '0' or 'CGO_ENABLED' not in d.exports:
         problems.append('CGO_ENABLED is not exported as "0"')
     if d.getVar('GO_LINKSHARED'):
         problems.append('GO_LINKSHARED is not empty')
@@ -365,7 +356,7 @@ def check_recipe(root, path, res, run_go):
                             % (d.getVar('PV'), m.group(1)))
     if run_go and not problems:
         try:
-            used = go_packages_of(root, pkgs, cgo)
+            used = go_packages_of(root, pkgs)
             items = d.getVar('PARSEC_GO_SRC').split()
             for p in used:
                 if p.split('/')[0] not in items:

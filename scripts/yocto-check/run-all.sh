@@ -111,11 +111,34 @@ step "staging: parsec-tool amd64" \
 	stage "$TOOL" --expect "$HERE/expected/parsec-tool.tree"
 step "staging: parsec-tool arm64, scarthgap" \
 	stage "$TOOL" --arch arm64 --release scarthgap --expect "$HERE/expected/parsec-tool.tree"
-# The PKCS#11 module is cgo: staged for the host's arch only (no cross C
-# compiler here), with p11-kit's pkcs11.h from libp11-kit-dev.
+# The PKCS#11 module is plain C (make, p11-kit's pkcs11.h from
+# libp11-kit-dev): staged with the host's compiler, then cross-compiled for
+# arm64 and arm with the Debian cross compilers when they are installed.
 if echo '#include <p11-kit-1/p11-kit/pkcs11.h>' | cc -x c -fsyntax-only - 2>/dev/null; then
-	step "staging: parsec-pkcs11-module amd64 (cgo, c-shared)" \
+	step "staging: parsec-pkcs11-module amd64 (C, make)" \
 		stage "$P11MODULE" --expect "$HERE/expected/parsec-pkcs11-module.tree"
+	step "staging: parsec-pkcs11-module amd64, scarthgap" \
+		stage "$P11MODULE" --release scarthgap --expect "$HERE/expected/parsec-pkcs11-module.tree"
+	p11cross() { # CC ELF-MACHINE
+		inc=$(mktemp -d) || return 1
+		# Only pkcs11.h from the host: the cross compiler keeps its own libc headers.
+		ln -s /usr/include/p11-kit-1 "$inc/p11-kit-1"
+		if out=$(make -s -C "$ROOT/tools/parsec-pkcs11-module" -f Makefile CC="$1" CPPFLAGS="-I$inc" \
+			LIB="$inc/libparsec-pkcs11.so" "$inc/libparsec-pkcs11.so" 2>&1) &&
+			readelf -h "$inc/libparsec-pkcs11.so" | grep -q "Machine: *$2"; then
+			echo "PASS: libparsec-pkcs11.so cross-compiles with $1 ($2)"
+		else
+			echo "FAIL: libparsec-pkcs11.so with $1: $out"
+		fi
+		rm -rf "$inc"
+	}
+	for cross in aarch64-linux-gnu-gcc:AArch64 arm-linux-gnueabihf-gcc:ARM; do
+		if command -v "${cross%:*}" >/dev/null; then
+			step "cross: parsec-pkcs11-module with ${cross%:*}" p11cross "${cross%:*}" "${cross#*:}"
+		else
+			note "skip cross-compiling parsec-pkcs11-module: no ${cross%:*}"
+		fi
+	done
 else
 	note "skip staging parsec-pkcs11-module: no C compiler or libp11-kit-dev"
 fi
@@ -129,14 +152,6 @@ go122() {
 			echo "FAIL: $pkg with $GO122: $out"
 		fi
 	done
-	if echo '#include <p11-kit-1/p11-kit/pkcs11.h>' | cc -x c -fsyntax-only - 2>/dev/null; then
-		if out=$(GOTOOLCHAIN=$GO122 GOFLAGS=-mod=vendor CGO_ENABLED=1 go build -trimpath -buildmode=c-shared -o /tmp/yocto-check-p11.$$.so ./tools/parsec-pkcs11-module 2>&1); then
-			echo "PASS: ./tools/parsec-pkcs11-module (c-shared) builds with $GO122"
-		else
-			echo "FAIL: ./tools/parsec-pkcs11-module with $GO122: $out"
-		fi
-		rm -f /tmp/yocto-check-p11.$$.so /tmp/yocto-check-p11.$$.h
-	fi
 	# The recipe's software-only build (PACKAGECONFIG without TPM and TS).
 	tags=parsec_no_tpm,parsec_no_trustedservice,parsec_no_pkcs11
 	if out=$(GOTOOLCHAIN=$GO122 GOFLAGS=-mod=vendor CGO_ENABLED=0 go build -trimpath -tags $tags -o /dev/null ./service/cmd/parsec 2>&1); then

@@ -36,6 +36,7 @@ bbfatal() { echo "ERROR: $*" >&2; exit 1; }
 bbnote() { echo "NOTE: $*"; }
 bbwarn() { echo "WARNING: $*" >&2; }
 bbdebug() { :; }
+oe_runmake() { ${MAKE:-make} "$@"; }
 '''
 
 
@@ -374,6 +375,14 @@ def main():
         return 1
     b = d.getVar('B')
     os.makedirs(b, exist_ok=True)
+    if 'go-mod' not in d.inherits:
+        # A plain C recipe (the PKCS#11 module): its do_compile with the
+        # host's compiler, as the recipe's environment would provide CC.
+        p = run_shell(shell_script(d, 'do_compile', b), log)
+        res.check('do_compile', [p.stderr.strip()[-800:]] if p.returncode else [])
+        if p.returncode:
+            return 1
+        return install_and_check(d, a, res, b, log, work, pn, pv)
     os.makedirs(d.getVar('GOTMPDIR'), exist_ok=True)
     env = {'GOARM': layerlib.ARCHES[a.arch]['GOARM']} if a.arch == 'arm' else {}
     p = run_shell(shell_script(d, 'go_do_configure', b), log)
@@ -393,6 +402,27 @@ def main():
         res.check('do_compile:append', [p.stderr.strip()[-800:]] if p.returncode else [])
         if p.returncode:
             return 1
+    return install_and_check(d, a, res, b, log, work, pn, pv)
+
+
+def check_pkcs11_module(path, res, name):
+    """The PKCS#11 module needs only libc and exports only the C_* entry
+    points (C_GetFunctionList and the rest)."""
+    problems = []
+    p = subprocess.run(['readelf', '-dW', path], capture_output=True, text=True)
+    needed = [ln.split('[')[1].rstrip(']') for ln in p.stdout.splitlines() if '(NEEDED)' in ln]
+    if p.returncode or any(not n.startswith('libc.') for n in needed):
+        problems.append('needs %s' % (' '.join(needed) or p.stderr.strip()))
+    p = subprocess.run(['nm', '-D', '--defined-only', path], capture_output=True, text=True)
+    syms = [ln.split()[-1] for ln in p.stdout.splitlines() if ln.strip()]
+    extra = [x for x in syms if not x.startswith('C_')]
+    if p.returncode or extra or 'C_GetFunctionList' not in syms:
+        problems.append('exports %s' % ' '.join(extra[:10] or ['no C_GetFunctionList']))
+    res.check('%s links only libc and exports only C_*' % name, problems, '%d symbols' % len(syms))
+
+
+def install_and_check(d, a, res, b, log, work, pn, pv):
+    """do_install into the image, then the checks of the installed tree."""
     image = d.getVar('D')
     shutil.rmtree(image, ignore_errors=True)
     os.makedirs(image)
@@ -417,6 +447,8 @@ def main():
                 res.check('%s --version reports %s' % (path, pv),
                           [] if pv in vp.stdout + vp.stderr else
                           ['output %r' % (vp.stdout + vp.stderr)[:200]])
+        if kind == 'f' and path.endswith('/libparsec-pkcs11.so'):
+            check_pkcs11_module(os.path.join(image, path.lstrip('/')), res, path)
     if pn == 'parsec-service':
         check_accounts(d, pn, work, res)
         check_config(d, os.path.join(image, 'etc/parsec/config.toml'), res)

@@ -6,6 +6,7 @@
  *   p11check MODULE fork LABEL
  *   p11check MODULE sign LABEL
  *   p11check MODULE threads LABEL N
+ *   p11check MODULE fork-threads LABEL N FORKS
  *   p11check MODULE bench LABEL SECONDS
  *
  * LABEL is an ECDSA P-256 key's CKA_LABEL. Exit status 0 = pass.
@@ -151,8 +152,6 @@ static int do_errors(void)
 	return failures != 0;
 }
 
-static const char *self, *module;
-
 static int do_sign(void)
 {
 	CK_SESSION_HANDLE s;
@@ -164,12 +163,45 @@ static int do_sign(void)
 	return p->C_Finalize(NULL) != CKR_OK || failures;
 }
 
+/* child_checks runs in the child of a fork: the inherited handles work
+ * (new connections, never the parent's), then C_Initialize starts the
+ * module afresh, as PKCS#11 asks of applications after fork. */
+static int child_checks(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub)
+{
+	CK_SESSION_HANDLE s2;
+	if (sign_verify(s, priv, pub)) {
+		fprintf(stderr, "child: signing with the inherited handles failed\n");
+		return 2;
+	}
+	if (p->C_Initialize(NULL) != CKR_OK) {
+		fprintf(stderr, "child: C_Initialize failed\n");
+		return 3;
+	}
+	s2 = open_session();
+	if (sign_verify(s2, find_key(s2, CKO_PRIVATE_KEY), find_key(s2, CKO_PUBLIC_KEY))) {
+		fprintf(stderr, "child: signing after C_Initialize failed\n");
+		return 4;
+	}
+	if (p->C_Finalize(NULL) != CKR_OK)
+		return 5;
+	return failures ? 6 : 0;
+}
+
+static int wait_child(pid_t pid)
+{
+	int st = 0;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "FAIL child status 0x%x\n", st);
+		return 1;
+	}
+	return 0;
+}
+
 static int do_fork(void)
 {
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE priv, pub;
 	pid_t pid;
-	int st;
 
 	if (init())
 		return 1;
@@ -179,34 +211,84 @@ static int do_fork(void)
 	if (sign_verify(s, priv, pub))
 		return 1;
 	pid = fork();
-	if (pid == 0) {
-		/* The Go runtime does not survive fork: in the child the module
-		 * answers cleanly instead of entering Go, and an exec gets a
-		 * working module again. */
-		CK_ULONG n = 0;
-		if (p->C_GetSlotList(CK_TRUE, NULL, &n) != CKR_CRYPTOKI_NOT_INITIALIZED) {
-			fprintf(stderr, "child: module still initialised after fork\n");
-			_exit(2);
-		}
-		if (p->C_Sign(s, NULL, 0, NULL, &n) != CKR_CRYPTOKI_NOT_INITIALIZED) {
-			fprintf(stderr, "child: C_Sign did not answer CKR_CRYPTOKI_NOT_INITIALIZED\n");
-			_exit(3);
-		}
-		if (p->C_Initialize(NULL) != CKR_GENERAL_ERROR) {
-			fprintf(stderr, "child: C_Initialize did not fail cleanly\n");
-			_exit(4);
-		}
-		execl(self, self, module, "sign", label, (char *)NULL);
-		_exit(5);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "FAIL child status %d\n", st);
+	if (pid == 0)
+		_exit(child_checks(s, priv, pub));
+	if (wait_child(pid))
 		return 1;
+	/* A multi-part operation started before fork finishes in the child. */
+	{
+		CK_MECHANISM m = {CKM_ECDSA_SHA256, NULL, 0};
+		unsigned char sig[132];
+		CK_ULONG n = sizeof sig;
+		EXPECT(p->C_SignInit(s, &m, priv), CKR_OK);
+		EXPECT(p->C_SignUpdate(s, (CK_BYTE_PTR) "hello ", 6), CKR_OK);
+		pid = fork();
+		if (pid == 0) {
+			CK_RV rv;
+			if ((rv = p->C_SignUpdate(s, (CK_BYTE_PTR) "world", 5)) != CKR_OK ||
+			    (rv = p->C_SignFinal(s, sig, &n)) != CKR_OK) {
+				fprintf(stderr, "child: multi-part sign: 0x%lx\n", rv);
+				_exit(7);
+			}
+			_exit(0);
+		}
+		if (wait_child(pid))
+			return 1;
+		EXPECT(p->C_SignUpdate(s, (CK_BYTE_PTR) "world", 5), CKR_OK);
+		EXPECT(p->C_SignFinal(s, sig, &n), CKR_OK);
 	}
 	/* The parent carries on with its session. */
 	if (sign_verify(s, priv, pub))
 		return 1;
 	return p->C_Finalize(NULL) != CKR_OK || failures;
+}
+
+static volatile int stop_threads;
+
+static void *fork_worker(void *arg)
+{
+	CK_SESSION_HANDLE s = open_session();
+	CK_OBJECT_HANDLE priv = find_key(s, CKO_PRIVATE_KEY), pub = find_key(s, CKO_PUBLIC_KEY);
+	long bad = 0;
+	(void)arg;
+	while (!stop_threads)
+		bad += sign_verify(s, priv, pub);
+	p->C_CloseSession(s);
+	return (void *)bad;
+}
+
+/* do_fork_threads: n threads sign and verify while the main thread forks
+ * again and again; every child must find the module usable (no lock left
+ * held by a thread that does not exist in the child). */
+static int do_fork_threads(int n, int forks)
+{
+	pthread_t t[64];
+	long bad = 0;
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE priv, pub;
+	if (n > 64)
+		n = 64;
+	if (init())
+		return 1;
+	s = open_session();
+	priv = find_key(s, CKO_PRIVATE_KEY);
+	pub = find_key(s, CKO_PUBLIC_KEY);
+	for (int i = 0; i < n; i++)
+		pthread_create(&t[i], NULL, fork_worker, NULL);
+	for (int i = 0; i < forks; i++) {
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(child_checks(s, priv, pub));
+		if (wait_child(pid))
+			bad++;
+	}
+	stop_threads = 1;
+	for (int i = 0; i < n; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		bad += (long)r;
+	}
+	return p->C_Finalize(NULL) != CKR_OK || bad || failures;
 }
 
 static void *worker(void *arg)
@@ -281,8 +363,6 @@ int main(int argc, char **argv)
 	EXPECT(get(NULL), CKR_ARGUMENTS_BAD);
 	EXPECT(get(&p), CKR_OK);
 	label = argc > 3 ? argv[3] : "";
-	self = argv[0];
-	module = argv[1];
 	if (!strcmp(argv[2], "errors"))
 		return do_errors();
 	if (!strcmp(argv[2], "sign"))
@@ -291,6 +371,8 @@ int main(int argc, char **argv)
 		return do_fork();
 	if (!strcmp(argv[2], "threads") && argc > 4)
 		return do_threads(atoi(argv[4]));
+	if (!strcmp(argv[2], "fork-threads") && argc > 5)
+		return do_fork_threads(atoi(argv[4]), atoi(argv[5]));
 	if (!strcmp(argv[2], "bench") && argc > 4)
 		return do_bench(atof(argv[4]));
 	fprintf(stderr, "unknown mode %s\n", argv[2]);
