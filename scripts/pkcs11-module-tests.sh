@@ -281,6 +281,93 @@ check "TLS 1.3: s_server with the key through the module, s_client verifies" tls
 if [ "$quick" = 0 ]; then
 	check "TLS 1.2: same" tls -tls1_2
 fi
+
+# ---- nginx: a pre-forking server (not in --quick) ----------------------------
+# The master loads the key through the libp11 engine and the module; the
+# worker processes (children of fork()) sign every handshake. nginx comes
+# from Debian's archive, unpacked into a cache (no service is started).
+nginx_bin() {
+	local cache=${XDG_CACHE_HOME:-$HOME/.cache}/parsec-go/nginx
+	if command -v nginx >/dev/null; then
+		command -v nginx
+		return 0
+	fi
+	if [ ! -x "$cache/usr/sbin/nginx" ]; then
+		[ "$(id -u)" = 0 ] || return 1
+		mkdir -p "$cache/dl" && (cd "$cache/dl" && apt_get download nginx >/dev/null) &&
+			dpkg-deb -x "$cache"/dl/nginx_*.deb "$cache" || return 1
+	fi
+	echo "$cache/usr/sbin/nginx"
+}
+nginx_check() {
+	local ng=$1 d=$work/nginx port=$((20000 + RANDOM % 20000)) i pids="" p master
+	mkdir -p "$d"
+	cat >"$d/nginx.conf" <<NGINX
+user root;
+worker_processes 2;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log notice;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $d/tmp; proxy_temp_path $d/tmp; fastcgi_temp_path $d/tmp;
+	uwsgi_temp_path $d/tmp; scgi_temp_path $d/tmp;
+	ssl_session_cache off;
+	ssl_session_tickets off;
+	server {
+		listen 127.0.0.1:$port ssl reuseport;
+		server_name localhost;
+		ssl_certificate $work/srv.pem;
+		ssl_certificate_key "engine:pkcs11:$key";
+		location / { return 200 "worker \$pid\n"; }
+	}
+}
+NGINX
+	# The libp11 engine, initialised from OpenSSL's configuration (nginx
+	# loads it): ENGINE_load_private_key needs an initialised engine.
+	cat >"$d/openssl.cnf" <<CNF
+openssl_conf = openssl_init
+[openssl_init]
+engines = engine_section
+[engine_section]
+pkcs11 = pkcs11_section
+[pkcs11_section]
+engine_id = pkcs11
+dynamic_path = $(ls /usr/lib/*/engines-3/pkcs11.so | head -n 1)
+MODULE_PATH = $M
+init = 1
+CNF
+	OPENSSL_CONF=$d/openssl.cnf "$ng" -e "$d/error.log" -p "$d" -c "$d/nginx.conf" &
+	master=$!
+	for i in $(seq 1 100); do
+		[ "$(pgrep -P "$master" | wc -l)" -ge 2 ] && curl -s -o /dev/null -k "https://127.0.0.1:$port/" && break
+		sleep 0.1
+	done
+	echo "master $master, workers $(pgrep -P "$master" | tr '\n' ' ')"
+	local ok=1
+	for i in $(seq 1 12); do
+		if ! p=$(curl -sS --max-time 20 --cacert ca.pem --resolve "localhost:$port:127.0.0.1" "https://localhost:$port/"); then
+			ok=0
+			break
+		fi
+		pids="$pids ${p#worker }"
+	done
+	kill -TERM "$master" 2>/dev/null
+	wait "$master" 2>/dev/null
+	cat "$d/error.log"
+	echo "handshakes served by workers:$pids"
+	# Every handshake succeeded, in a worker (never the master).
+	[ "$ok" = 1 ] && [ "$(wc -w <<<"$pids")" = 12 ] && ! grep -qw "$master" <<<"$pids"
+}
+if [ "$quick" = 0 ]; then
+	if ng=$(nginx_bin); then
+		check "nginx (2 workers, libp11 engine): 12 TLS handshakes signed in forked workers, verified by curl" \
+			nginx_check "$ng"
+	else
+		echo "skip nginx: not installed (needs root to fetch Debian's nginx package)"
+	fi
+fi
 unset PKCS11_MODULE_PATH
 
 # ---- OpenSSL 3.5 with pkcs11-provider (the trixie root; not in --quick) ------

@@ -704,8 +704,16 @@ EXPORT CK_RV C_Initialize(CK_VOID_PTR args)
 			return CKR_CRYPTOKI_ALREADY_INITIALIZED;
 		}
 		/* A child of fork() initialising its own module, as PKCS#11
-		 * asks: start afresh (the parent's state is only a copy). */
+		 * asks: start afresh (the parent's state is only a copy). The
+		 * parent's endpoint stays when the child's environment lost
+		 * PARSEC_SERVICE_ENDPOINT (nginx clears its workers'). */
+		struct ps_ep ep = m.ep;
+		int keep = m.ep_ok && !getenv("PARSEC_SERVICE_ENDPOINT");
 		reset_locked();
+		if (keep) {
+			m.ep = ep;
+			m.ep_ok = 1;
+		}
 	}
 	m.initialized = 1;
 	m.pid = getpid();

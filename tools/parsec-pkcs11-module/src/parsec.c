@@ -21,7 +21,6 @@ int ps_endpoint(struct ps_ep *ep, const char *e)
 {
 	const char *p;
 	memset(ep, 0, sizeof *ep);
-	ep->uid = (uint32_t)getuid();
 	if (!e || !*e)
 		e = "unix:/run/parsec/parsec.sock";
 	if (strncmp(e, "unix:", 5) != 0)
@@ -105,7 +104,10 @@ static int call(const struct ps_ep *ep, uint8_t prov, uint32_t opcode, const str
 	le32(h + 22, (uint32_t)body->n);
 	le16(h + 26, sizeof auth);
 	le32(h + 28, opcode);
-	le32(auth, ep->uid); /* the uid, checked by the service against SO_PEERCRED */
+	/* The uid now, not at C_Initialize: a pre-forking server's workers may
+	 * run as another user than the master that loaded the module. The
+	 * service checks it against the socket's SO_PEERCRED. */
+	le32(auth, (uint32_t)getuid());
 	buf_put(&msg, h, sizeof h);
 	buf_put(&msg, body->p, body->n);
 	buf_put(&msg, auth, sizeof auth);

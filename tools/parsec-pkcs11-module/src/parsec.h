@@ -78,10 +78,10 @@ struct psa_attrs {
 static inline int attrs_rsa(const struct psa_attrs *a) { return a->type == KT_RSA_PAIR || a->type == KT_RSA_PUBLIC; }
 static inline int attrs_ecc(const struct psa_attrs *a) { return a->type == KT_ECC_PAIR || a->type == KT_ECC_PUBLIC; }
 
-/* ep: where the service is and who the caller is. */
+/* ep: where the service is. The caller's identity is its uid at each
+ * request (UnixPeerCredentials). */
 struct ps_ep {
 	char path[108];
-	uint32_t uid;
 };
 
 struct ps_provider {
