@@ -594,47 +594,51 @@ done:
 	return 0;
 }
 
-int ps_generate_key(const struct ps_ep *ep, uint8_t prov, const char *name, const struct psa_attrs *a)
+/* call_empty runs an operation whose result carries nothing, and frees the
+ * request body. */
+static int call_empty(const struct ps_ep *ep, uint8_t prov, uint32_t op, struct buf *body)
 {
-	struct buf body = {0}, resp = {0};
-	int rc;
-	put_name(&body, name);
-	ps_put_attrs(&body, 2, a);
-	rc = call(ep, prov, OP_GENERATE_KEY, &body, &resp);
-	buf_free(&body);
+	struct buf resp = {0};
+	int rc = call(ep, prov, op, body, &resp);
+	buf_free(body);
 	buf_free(&resp);
 	return rc;
+}
+
+/* call_name_bytes runs an operation on a key name whose result is bytes. */
+static int call_name_bytes(const struct ps_ep *ep, uint8_t prov, uint32_t op, const char *name, struct buf *out)
+{
+	struct buf body = {0};
+	int rc;
+	put_name(&body, name);
+	rc = call_bytes(ep, prov, op, &body, out);
+	buf_free(&body);
+	return rc;
+}
+
+int ps_generate_key(const struct ps_ep *ep, uint8_t prov, const char *name, const struct psa_attrs *a)
+{
+	struct buf body = {0};
+	put_name(&body, name);
+	ps_put_attrs(&body, 2, a);
+	return call_empty(ep, prov, OP_GENERATE_KEY, &body);
 }
 
 int ps_destroy_key(const struct ps_ep *ep, uint8_t prov, const char *name)
 {
-	struct buf body = {0}, resp = {0};
-	int rc;
+	struct buf body = {0};
 	put_name(&body, name);
-	rc = call(ep, prov, OP_DESTROY_KEY, &body, &resp);
-	buf_free(&body);
-	buf_free(&resp);
-	return rc;
+	return call_empty(ep, prov, OP_DESTROY_KEY, &body);
 }
 
 int ps_export_public_key(const struct ps_ep *ep, uint8_t prov, const char *name, struct buf *out)
 {
-	struct buf body = {0};
-	int rc;
-	put_name(&body, name);
-	rc = call_bytes(ep, prov, OP_EXPORT_PUBLIC_KEY, &body, out);
-	buf_free(&body);
-	return rc;
+	return call_name_bytes(ep, prov, OP_EXPORT_PUBLIC_KEY, name, out);
 }
 
 int ps_export_key(const struct ps_ep *ep, uint8_t prov, const char *name, struct buf *out)
 {
-	struct buf body = {0};
-	int rc;
-	put_name(&body, name);
-	rc = call_bytes(ep, prov, OP_EXPORT_KEY, &body, out);
-	buf_free(&body);
-	return rc;
+	return call_name_bytes(ep, prov, OP_EXPORT_KEY, name, out);
 }
 
 int ps_sign_hash(const struct ps_ep *ep, uint8_t prov, const char *name, struct psa_alg alg, const uint8_t *h,
@@ -653,16 +657,12 @@ int ps_sign_hash(const struct ps_ep *ep, uint8_t prov, const char *name, struct 
 int ps_verify_hash(const struct ps_ep *ep, uint8_t prov, const char *name, struct psa_alg alg, const uint8_t *h,
 		   size_t hn, const uint8_t *sig, size_t sn)
 {
-	struct buf body = {0}, resp = {0};
-	int rc;
+	struct buf body = {0};
 	put_name(&body, name);
 	put_sig_alg(&body, 2, alg);
 	pb_bytes(&body, 3, h, hn);
 	pb_bytes(&body, 4, sig, sn);
-	rc = call(ep, prov, OP_VERIFY_HASH, &body, &resp);
-	buf_free(&body);
-	buf_free(&resp);
-	return rc;
+	return call_empty(ep, prov, OP_VERIFY_HASH, &body);
 }
 
 int ps_decrypt(const struct ps_ep *ep, uint8_t prov, const char *name, struct psa_alg alg, const uint8_t *ct,
