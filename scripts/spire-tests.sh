@@ -11,8 +11,10 @@
 #      UnixPeerCredentials and JwtSvid clients at once, admin list/delete,
 #      a replayed token, the agent stopped and restarted, the Workload API
 #      down when the service starts;
-#   3. the token fuzz target (FUZZ_EXECS executions, default 20000).
-# --short (the CI slice, from scripts/test.sh) skips 3; scripts/fuzz.sh
+#   3. the PKCS#11 module with JWT-SVIDs from a SPIRE server and agent
+#      (scripts/pkcs11-module-spire-tests.sh);
+#   4. the token fuzz target (FUZZ_EXECS executions, default 20000).
+# --short (the CI slice, from scripts/test.sh) skips 4; scripts/fuzz.sh
 # already runs the target.
 #
 # SPIRE (spire-server, spire-agent) is built from the Go module proxy by
@@ -62,6 +64,12 @@ if spire=$(scripts/spire-build.sh | tail -1); then
 else
 	failed=$((failed + 1))
 	echo "FAIL building SPIRE"
+fi
+
+# The PKCS#11 module (plain C) authenticating with JWT-SVIDs from a SPIRE
+# server and agent of its own (scripts/pkcs11-module-spire-tests.sh).
+if [ -n "${spire:-}" ] && [ -x "$spire/spire-agent" ]; then
+	step "PKCS#11 module with JWT-SVIDs from SPIRE" timeout 600 scripts/pkcs11-module-spire-tests.sh "$spire"
 fi
 
 if [ $short = 0 ]; then

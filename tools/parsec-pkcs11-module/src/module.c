@@ -245,12 +245,23 @@ static struct {
 	uint64_t next_gen;
 } m;
 
-static void atfork_prepare(void) { pthread_mutex_lock(&mu); }
-static void atfork_parent(void) { pthread_mutex_unlock(&mu); }
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&mu);
+	ps_atfork_prepare();
+}
+
+static void atfork_parent(void)
+{
+	ps_atfork_parent();
+	pthread_mutex_unlock(&mu);
+}
+
 static void atfork_child(void)
 {
-	/* Only the forking thread exists in the child, and it holds the lock
-	 * (prepare took it): a fresh mutex is the same state, released. */
+	/* Only the forking thread exists in the child, and it holds the locks
+	 * (prepare took them): fresh mutexes are the same state, released. */
+	ps_atfork_child();
 	pthread_mutex_init(&mu, NULL);
 }
 
@@ -313,6 +324,7 @@ static CK_RV status_rv(int st)
 		return CKR_OK;
 	case ST_IO_ERROR:
 	case ST_BAD_RESPONSE:
+	case ST_NO_IDENTITY:
 		return CKR_DEVICE_ERROR;
 	case ST_NO_MEMORY:
 		return CKR_HOST_MEMORY;
@@ -601,6 +613,59 @@ static int key_classes(const struct psa_attrs *a, CK_OBJECT_CLASS out[2])
 
 /* ---- discovery ------------------------------------------------------------- */
 
+static int copy_env(char *dst, size_t n, const char *name, const char *v)
+{
+	if (strlen(v) >= n) {
+		fprintf(stderr, "libparsec-pkcs11: %s is too long\n", name);
+		return -1;
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+/* configure_endpoint reads the environment, as parsec-tool does: the
+ * service's socket (PARSEC_SERVICE_ENDPOINT), and the identity:
+ * PARSEC_JWT_SVID_ENDPOINT forces a JWT-SVID from that Workload API;
+ * SPIFFE_ENDPOINT_SOCKET makes it available, used when the service lists
+ * JwtSvid before UnixPeerCredentials (the first authenticator the service
+ * lists that the client can use is taken, as Parsec clients do);
+ * PARSEC_JWT_SVID_SUBJECT picks one SPIFFE ID of several. */
+static int configure_endpoint(struct ps_ep *ep)
+{
+	const char *e = getenv("PARSEC_SERVICE_ENDPOINT");
+	const char *force = getenv("PARSEC_JWT_SVID_ENDPOINT"), *spiffe = getenv("SPIFFE_ENDPOINT_SOCKET");
+	const char *subject = getenv("PARSEC_JWT_SVID_SUBJECT");
+	if (ps_endpoint(ep, e) < 0) {
+		fprintf(stderr, "libparsec-pkcs11: invalid PARSEC_SERVICE_ENDPOINT %s (want unix:/path/to/parsec.sock)\n", e);
+		return -1;
+	}
+	if (subject && *subject && copy_env(ep->jwt_subject, sizeof ep->jwt_subject, "PARSEC_JWT_SVID_SUBJECT", subject) < 0)
+		return -1;
+	if (force && *force) {
+		ep->jwt = 1;
+		return copy_env(ep->jwt_endpoint, sizeof ep->jwt_endpoint, "PARSEC_JWT_SVID_ENDPOINT", force);
+	}
+	if (spiffe && *spiffe) {
+		uint32_t ids[16];
+		size_t n;
+		int rc = ps_list_authenticators(ep, ids, 16, &n);
+		if (rc != 0) {
+			fprintf(stderr, "libparsec-pkcs11: listing the service's authenticators at unix:%s: status %d\n",
+				ep->path, rc);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (ids[i] == AUTH_UNIX_PEER_CREDENTIALS)
+				break;
+			if (ids[i] == AUTH_JWT_SVID) {
+				ep->jwt = 1;
+				return copy_env(ep->jwt_endpoint, sizeof ep->jwt_endpoint, "SPIFFE_ENDPOINT_SOCKET", spiffe);
+			}
+		}
+	}
+	return 0;
+}
+
 /* discover_locked connects to the service and lists its providers. Failing
  * is not fatal: p11-kit loads every module at once, and a service that
  * starts later is picked up by C_GetSlotList. */
@@ -608,21 +673,12 @@ static int discover_locked(void)
 {
 	struct ps_provider provs[MAX_SLOTS + 1];
 	size_t n, i;
-	const char *jwt = getenv("PARSEC_JWT_SVID_ENDPOINT");
 	int rc;
 	if (m.discovered)
 		return 0;
-	if (jwt && *jwt) {
-		fprintf(stderr, "libparsec-pkcs11: PARSEC_JWT_SVID_ENDPOINT is set but this module authenticates with "
-				"UnixPeerCredentials only (JWT-SVID is not supported)\n");
-		return -1;
-	}
 	if (!m.ep_ok) {
-		const char *e = getenv("PARSEC_SERVICE_ENDPOINT");
-		if (ps_endpoint(&m.ep, e) < 0) {
-			fprintf(stderr, "libparsec-pkcs11: invalid PARSEC_SERVICE_ENDPOINT %s (want unix:/path/to/parsec.sock)\n", e);
+		if (configure_endpoint(&m.ep) < 0)
 			return -1;
-		}
 		m.ep_ok = 1;
 	}
 	rc = ps_list_providers(&m.ep, provs, MAX_SLOTS + 1, &n);
@@ -984,7 +1040,7 @@ EXPORT CK_RV C_GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR info)
 }
 
 /* C_Login accepts any PIN: the service authenticates the process itself
- * (its uid), so tokens need no login and every session is in the user state
+ * (its uid or its JWT-SVID), so tokens need no login and every session is in the user state
  * from the start. */
 EXPORT CK_RV C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG n)
 {

@@ -1,16 +1,24 @@
 #include "parsec.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "jwt.h"
 
 #define HEADER_SIZE 36
 #define MAGIC 0x5EC0A710u
-#define AUTH_UNIX_PEER_CREDENTIALS 3
+/* The audience of a JWT-SVID for Parsec (client.JWTSVIDAudience). */
+#define JWT_AUDIENCE "parsec"
+/* A cached JWT-SVID is renewed this long before it expires. */
+#define JWT_MARGIN_S 30
 /* A stuck service becomes an error (CKR_DEVICE_ERROR), not a hung
  * application. */
 #define IO_TIMEOUT_S 30
@@ -37,6 +45,43 @@ int ps_endpoint(struct ps_ep *ep, const char *e)
 		return -1;
 	strcpy(ep->path, p);
 	return 0;
+}
+
+/* The JWT-SVID cache: one token for the process, fetched again shortly
+ * before it expires (or for every request when it carries no expiry). */
+static pthread_mutex_t jwt_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct buf jwt_tok;
+static time_t jwt_until;
+static char jwt_for[520]; /* the endpoint and subject it came from */
+
+void ps_atfork_prepare(void) { pthread_mutex_lock(&jwt_mu); }
+void ps_atfork_parent(void) { pthread_mutex_unlock(&jwt_mu); }
+void ps_atfork_child(void) { pthread_mutex_init(&jwt_mu, NULL); }
+
+/* jwt_auth puts the JWT-SVID for ep into auth. */
+static int jwt_auth(const struct ps_ep *ep, struct buf *auth)
+{
+	char key[sizeof jwt_for], err[512];
+	time_t now = time(NULL), exp = 0;
+	int rc = 0;
+	snprintf(key, sizeof key, "%s\n%s", ep->jwt_endpoint, ep->jwt_subject);
+	pthread_mutex_lock(&jwt_mu);
+	if (jwt_tok.n == 0 || now >= jwt_until || strcmp(key, jwt_for) != 0) {
+		jwt_tok.n = 0;
+		jwt_until = 0;
+		if (jwt_fetch(ep->jwt_endpoint, JWT_AUDIENCE, ep->jwt_subject, &jwt_tok, &exp, err, sizeof err) < 0) {
+			fprintf(stderr, "libparsec-pkcs11: %s\n", err);
+			jwt_tok.n = 0;
+			rc = ST_NO_IDENTITY;
+		} else {
+			jwt_until = exp > JWT_MARGIN_S ? exp - JWT_MARGIN_S : 0;
+			strcpy(jwt_for, key);
+		}
+	}
+	if (rc == 0)
+		buf_put(auth, jwt_tok.p, jwt_tok.n);
+	pthread_mutex_unlock(&jwt_mu);
+	return rc;
 }
 
 static void le16(uint8_t *p, uint16_t v)
@@ -88,32 +133,46 @@ static int call(const struct ps_ep *ep, uint8_t prov, uint32_t opcode, const str
 {
 	struct sockaddr_un sa;
 	struct timeval tv = {IO_TIMEOUT_S, 0};
-	uint8_t h[HEADER_SIZE], auth[4];
+	uint8_t h[HEADER_SIZE], uid[4];
 	uint32_t blen;
-	int fd, rc = ST_IO_ERROR, status;
-	struct buf msg = {0};
+	int fd = -1, rc = ST_IO_ERROR, status;
+	struct buf msg = {0}, auth = {0};
 
 	if (body->oom)
 		return ST_NO_MEMORY;
 	memset(h, 0, sizeof h);
+	if (opcode == OP_LIST_PROVIDERS || opcode == OP_LIST_AUTHENTICATORS) {
+		h[21] = AUTH_NONE; /* discovery needs no identity */
+	} else if (ep->jwt) {
+		h[21] = AUTH_JWT_SVID;
+		if ((rc = jwt_auth(ep, &auth)) != 0)
+			goto out;
+		rc = ST_IO_ERROR;
+	} else {
+		/* The uid now, not at C_Initialize: a pre-forking server's
+		 * workers may run as another user than the master that loaded
+		 * the module. The service checks it against SO_PEERCRED. */
+		h[21] = AUTH_UNIX_PEER_CREDENTIALS;
+		le32(uid, (uint32_t)getuid());
+		buf_put(&auth, uid, sizeof uid);
+	}
+	if (auth.n > 0xffff) {
+		rc = ST_NO_IDENTITY;
+		goto out;
+	}
 	le32(h, MAGIC);
 	le16(h + 4, 30);
 	h[6] = 1; /* version 1.0 */
 	h[10] = prov;
-	h[21] = AUTH_UNIX_PEER_CREDENTIALS;
 	le32(h + 22, (uint32_t)body->n);
-	le16(h + 26, sizeof auth);
+	le16(h + 26, (uint16_t)auth.n);
 	le32(h + 28, opcode);
-	/* The uid now, not at C_Initialize: a pre-forking server's workers may
-	 * run as another user than the master that loaded the module. The
-	 * service checks it against the socket's SO_PEERCRED. */
-	le32(auth, (uint32_t)getuid());
 	buf_put(&msg, h, sizeof h);
 	buf_put(&msg, body->p, body->n);
-	buf_put(&msg, auth, sizeof auth);
-	if (msg.oom) {
-		buf_free(&msg);
-		return ST_NO_MEMORY;
+	buf_put(&msg, auth.p, auth.n);
+	if (msg.oom || auth.oom) {
+		rc = ST_NO_MEMORY;
+		goto out;
 	}
 
 	memset(&sa, 0, sizeof sa);
@@ -171,6 +230,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	buf_free(&msg);
+	buf_free(&auth);
 	return rc;
 }
 
@@ -508,6 +568,38 @@ int ps_list_providers(const struct ps_ep *ep, struct ps_provider *out, size_t ma
 			}
 			if (*n < max)
 				out[(*n)++] = p;
+		}
+		if (k < 0)
+			rc = ST_BAD_RESPONSE;
+	}
+	buf_free(&resp);
+	return rc;
+}
+
+int ps_list_authenticators(const struct ps_ep *ep, uint32_t *ids, size_t max, size_t *n)
+{
+	struct buf body = {0}, resp = {0};
+	struct pb r, s;
+	struct pb_field f, g;
+	int rc = call(ep, 0, OP_LIST_AUTHENTICATORS, &body, &resp), k = 0, j;
+	*n = 0;
+	if (rc == 0) {
+		r.p = resp.p;
+		r.end = resp.p + resp.n;
+		while ((k = pb_next(&r, &f)) == 1) {
+			uint32_t id = 0;
+			if (f.num != 1 || f.wt != 2)
+				continue;
+			s = f.sub;
+			while ((j = pb_next(&s, &g)) == 1)
+				if (g.num == 5 && g.wt == 0)
+					id = (uint32_t)g.v;
+			if (j < 0) {
+				k = -1;
+				break;
+			}
+			if (*n < max)
+				ids[(*n)++] = id;
 		}
 		if (k < 0)
 			rc = ST_BAD_RESPONSE;

@@ -17,6 +17,7 @@ enum {
 	OP_VERIFY_HASH = 0x05,
 	OP_EXPORT_PUBLIC_KEY = 0x07,
 	OP_LIST_PROVIDERS = 0x08,
+	OP_LIST_AUTHENTICATORS = 0x0E,
 	OP_ASYMMETRIC_DECRYPT = 0x0B,
 	OP_EXPORT_KEY = 0x0C,
 	OP_GENERATE_RANDOM = 0x0D,
@@ -28,6 +29,7 @@ enum {
 	ST_IO_ERROR = -1,	 /* no answer: connection or framing failure */
 	ST_NO_MEMORY = -2,	 /* the module ran out of memory */
 	ST_BAD_RESPONSE = -3,	 /* the answer did not decode */
+	ST_NO_IDENTITY = -4,	 /* no JWT-SVID from the Workload API */
 	ST_ALREADY_EXISTS = 1139,
 	ST_DOES_NOT_EXIST = 1140,
 };
@@ -78,10 +80,14 @@ struct psa_attrs {
 static inline int attrs_rsa(const struct psa_attrs *a) { return a->type == KT_RSA_PAIR || a->type == KT_RSA_PUBLIC; }
 static inline int attrs_ecc(const struct psa_attrs *a) { return a->type == KT_ECC_PAIR || a->type == KT_ECC_PUBLIC; }
 
-/* ep: where the service is. The caller's identity is its uid at each
- * request (UnixPeerCredentials). */
+/* ep: where the service is and how the caller authenticates: its uid at
+ * each request (UnixPeerCredentials), or a JWT-SVID from the SPIFFE
+ * Workload API at jwt_endpoint (cached until shortly before it expires). */
 struct ps_ep {
 	char path[108];
+	int jwt;
+	char jwt_endpoint[256];
+	char jwt_subject[256];
 };
 
 struct ps_provider {
@@ -101,6 +107,16 @@ struct ps_key {
 /* ps_endpoint fills ep from PARSEC_SERVICE_ENDPOINT (default
  * unix:/run/parsec/parsec.sock); 0 on success. */
 int ps_endpoint(struct ps_ep *ep, const char *endpoint);
+
+/* Authenticator ids of ListAuthenticators. */
+enum { AUTH_NONE = 0, AUTH_UNIX_PEER_CREDENTIALS = 3, AUTH_JWT_SVID = 4 };
+int ps_list_authenticators(const struct ps_ep *ep, uint32_t *ids, size_t max, size_t *n);
+
+/* The JWT-SVID cache has a lock: the module's pthread_atfork handlers call
+ * these so that a child never inherits it held. */
+void ps_atfork_prepare(void);
+void ps_atfork_parent(void);
+void ps_atfork_child(void);
 
 /* Each operation returns 0 on success, a Parsec status (> 0) or ST_*. */
 int ps_list_providers(const struct ps_ep *ep, struct ps_provider *out, size_t max, size_t *n);

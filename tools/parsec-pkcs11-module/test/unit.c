@@ -270,6 +270,52 @@ static void test_endpoint(void)
 	CHECK(ps_endpoint(&ep, "tcp:1.2.3.4") < 0 && ps_endpoint(&ep, "unix:") < 0);
 }
 
+static void test_jwt(void)
+{
+	struct buf b = {0}, tok = {0};
+	/* {"alg":"ES256"}.{"aud":["parsec"],"exp":1765090000,"sub":"spiffe://example.org/a"}.sig */
+	static const char jwt[] = "eyJhbGciOiJFUzI1NiJ9.eyJhdWQiOlsicGFyc2VjIl0sImV4cCI6MTc2NTA5MDAwMCwic3ViIjoic3BpZmZlOi8vZXhhbXBsZS5vcmcvYSJ9.c2ln";
+	static const uint8_t want_lit[] = {0x00, 0x02, 't', 'e', 0x08, 't', 'r', 'a', 'i', 'l', 'e', 'r', 's'};
+	uint8_t msg[256];
+	size_t n;
+	CHECK(jwt_exp(jwt, strlen(jwt)) == 1765090000);
+	CHECK(jwt_exp("a.b", 3) == 0 && jwt_exp("nodots", 6) == 0);
+	hpack_literal(&b, "te", "trailers");
+	CHECK(b.n == sizeof want_lit && memcmp(b.p, want_lit, b.n) == 0);
+	buf_free(&b);
+	/* JWTSVIDResponse { svids { spiffe_id: "x" svid: jwt } } in gRPC framing. */
+	{
+		size_t mk, mk2;
+		struct buf m = {0};
+		mk = pb_begin(&m, 1);
+		pb_bytes(&m, 1, "x", 1);
+		pb_bytes(&m, 2, jwt, strlen(jwt));
+		pb_end(&m, mk);
+		(void)mk2;
+		n = 0;
+		msg[n++] = 0;
+		msg[n++] = 0;
+		msg[n++] = 0;
+		msg[n++] = (uint8_t)(m.n >> 8);
+		msg[n++] = (uint8_t)m.n;
+		memcpy(msg + n, m.p, m.n);
+		n += m.n;
+		buf_free(&m);
+	}
+	CHECK(grpc_jwt_response(msg, n, &tok) == 0 && tok.n == strlen(jwt) && memcmp(tok.p, jwt, tok.n) == 0);
+	CHECK(grpc_jwt_response(msg, 4, &tok) < 0);
+	msg[0] = 1; /* compressed: refused */
+	CHECK(grpc_jwt_response(msg, n, &tok) < 0);
+	buf_free(&tok);
+	{
+		time_t exp;
+		char err[256];
+		CHECK(jwt_fetch("unix:///nonexistent/agent.sock", "parsec", "", &tok, &exp, err, sizeof err) < 0 &&
+		      strstr(err, "nonexistent") != NULL);
+		CHECK(jwt_fetch("tcp://127.0.0.1:1", "parsec", "", &tok, &exp, err, sizeof err) < 0);
+	}
+}
+
 /* Without a service: calls fail cleanly, never crash. */
 static void test_no_service(void)
 {
@@ -295,6 +341,7 @@ int main(void)
 	test_der();
 	test_status();
 	test_endpoint();
+	test_jwt();
 	test_no_service();
 	if (failures) {
 		fprintf(stderr, "%d failures\n", failures);
