@@ -54,9 +54,55 @@ static struct buf jwt_tok;
 static time_t jwt_until;
 static char jwt_for[520]; /* the endpoint and subject it came from */
 
-void ps_atfork_prepare(void) { pthread_mutex_lock(&jwt_mu); }
-void ps_atfork_parent(void) { pthread_mutex_unlock(&jwt_mu); }
-void ps_atfork_child(void) { pthread_mutex_init(&jwt_mu, NULL); }
+/* The sockets of requests in flight on other threads: a child of fork()
+ * closes its copies (the threads that own them do not exist there), so a
+ * parent's connection is never used, nor kept open, by a child. */
+#define MAX_INFLIGHT 64
+static pthread_mutex_t fd_mu = PTHREAD_MUTEX_INITIALIZER;
+static int inflight[MAX_INFLIGHT];
+static size_t ninflight;
+
+static void track_fd(int fd)
+{
+	pthread_mutex_lock(&fd_mu);
+	if (ninflight < MAX_INFLIGHT)
+		inflight[ninflight++] = fd;
+	pthread_mutex_unlock(&fd_mu);
+}
+
+static void close_fd(int fd)
+{
+	pthread_mutex_lock(&fd_mu);
+	for (size_t i = 0; i < ninflight; i++) {
+		if (inflight[i] == fd) {
+			inflight[i] = inflight[--ninflight];
+			break;
+		}
+	}
+	close(fd);
+	pthread_mutex_unlock(&fd_mu);
+}
+
+void ps_atfork_prepare(void)
+{
+	pthread_mutex_lock(&jwt_mu);
+	pthread_mutex_lock(&fd_mu);
+}
+
+void ps_atfork_parent(void)
+{
+	pthread_mutex_unlock(&fd_mu);
+	pthread_mutex_unlock(&jwt_mu);
+}
+
+void ps_atfork_child(void)
+{
+	for (size_t i = 0; i < ninflight; i++)
+		close(inflight[i]);
+	ninflight = 0;
+	pthread_mutex_init(&fd_mu, NULL);
+	pthread_mutex_init(&jwt_mu, NULL);
+}
 
 /* jwt_auth puts the JWT-SVID for ep into auth. */
 static int jwt_auth(const struct ps_ep *ep, struct buf *auth)
@@ -181,6 +227,7 @@ static int call(const struct ps_ep *ep, uint8_t prov, uint32_t opcode, const str
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto out;
+	track_fd(fd);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	while (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
@@ -228,7 +275,7 @@ static int call(const struct ps_ep *ep, uint8_t prov, uint32_t opcode, const str
 	rc = 0;
 out:
 	if (fd >= 0)
-		close(fd);
+		close_fd(fd);
 	buf_free(&msg);
 	buf_free(&auth);
 	return rc;
