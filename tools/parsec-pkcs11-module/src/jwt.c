@@ -10,6 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "io.h"
+
 /* A hung agent must not hang the application. */
 #define FETCH_TIMEOUT_S 10
 #define MAX_RESPONSE (1u << 20)
@@ -64,33 +66,7 @@ static int errf(char *err, size_t n, const char *fmt, ...)
 	return -1;
 }
 
-static int read_full(int fd, uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t r = read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-static int send_all(int fd, const struct buf *b)
-{
-	size_t off = 0;
-	while (off < b->n) {
-		ssize_t w = send(fd, b->p + off, b->n - off, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		off += (size_t)w;
-	}
-	return 0;
-}
+static int send_all(int fd, const struct buf *b) { return io_write_all(fd, b->p, b->n); }
 
 /* grpc_jwt_response reads a JWTSVIDResponse in its gRPC message framing
  * and returns the first SVID's token. */
@@ -249,7 +225,7 @@ int jwt_fetch(const char *endpoint, const char *audience, const char *subject, s
 	while (!done) {
 		uint32_t len, stream;
 		uint8_t type, flags;
-		if (read_full(fd, fh, sizeof fh) < 0) {
+		if (io_read_all(fd, fh, sizeof fh) < 0) {
 			errf(err, errlen, "SPIFFE Workload API at %s: the connection ended before the answer", endpoint);
 			goto out;
 		}
@@ -263,7 +239,7 @@ int jwt_fetch(const char *endpoint, const char *audience, const char *subject, s
 		}
 		free(payload);
 		payload = malloc(len ? len : 1);
-		if (!payload || read_full(fd, payload, len) < 0) {
+		if (!payload || io_read_all(fd, payload, len) < 0) {
 			errf(err, errlen, "SPIFFE Workload API at %s: truncated frame", endpoint);
 			goto out;
 		}

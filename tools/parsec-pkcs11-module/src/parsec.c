@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "jwt.h"
 
 #define HEADER_SIZE 36
@@ -144,34 +145,6 @@ static void le32(uint8_t *p, uint32_t v)
 
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int read_all(int fd, uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t r = read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* call sends one request on a new connection and reads the answer into
  * resp. The connection is closed before returning: nothing outlives the
  * call, so a fork() at any time leaves the child nothing to share. */
@@ -236,8 +209,8 @@ static int call(const struct ps_ep *ep, uint8_t prov, uint32_t opcode, const str
 	}
 	/* A failed write is not final: the service may have answered (a body
 	 * over its limit) before reading everything. */
-	(void)write_all(fd, msg.p, msg.n);
-	if (read_all(fd, h, sizeof h) < 0 || rd32(h) != MAGIC)
+	(void)io_write_all(fd, msg.p, msg.n);
+	if (io_read_all(fd, h, sizeof h) < 0 || rd32(h) != MAGIC)
 		goto out;
 	status = h[32] | h[33] << 8;
 	if (status != 0) {
@@ -260,7 +233,7 @@ static int call(const struct ps_ep *ep, uint8_t prov, uint32_t opcode, const str
 			rc = ST_NO_MEMORY;
 			goto out;
 		}
-		if (read_all(fd, p, blen) < 0) {
+		if (io_read_all(fd, p, blen) < 0) {
 			free(p);
 			goto out;
 		}
