@@ -296,6 +296,7 @@ static void *worker(void *arg)
 	CK_SESSION_HANDLE s = open_session();
 	CK_OBJECT_HANDLE priv = find_key(s, CKO_PRIVATE_KEY), pub = find_key(s, CKO_PUBLIC_KEY);
 	long bad = 0;
+	(void)arg;
 	for (int i = 0; i < 20; i++)
 		bad += sign_verify(s, priv, pub);
 	p->C_CloseSession(s);
