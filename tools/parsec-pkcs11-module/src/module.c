@@ -36,9 +36,11 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "bn.h"
 #include "der.h"
 #include "parsec.h"
 #include "sha.h"
+#include "verify.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -199,6 +201,8 @@ struct sign_op {
 	struct sha_ctx h; /* running hash of a hash-and-sign mechanism */
 	struct buf data;  /* accumulated input of a bare mechanism */
 	int multi;	  /* C_*Update was called */
+	struct buf pub;	  /* verification in the module: the public key */
+	int have_pub;
 };
 
 /* decrypt_op keeps the plaintext of a length query for the call that
@@ -482,6 +486,7 @@ static void sign_op_clear(struct sign_op *op)
 {
 	free(op->name);
 	buf_free(&op->data);
+	buf_free(&op->pub);
 	memset(op, 0, sizeof *op);
 }
 
@@ -1832,6 +1837,16 @@ static size_t sig_len(const struct psa_attrs *a)
 	return 2 * ((a->bits + 7) / 8);
 }
 
+/* module_verifies reports whether the module verifies signatures of this
+ * key itself: RSA keys, and ECDSA on the curves it knows (the other curves
+ * go to the service's PsaVerifyHash). */
+static int module_verifies(const struct psa_attrs *a)
+{
+	if (attrs_rsa(a))
+		return a->bits <= BN_MAX_BITS;
+	return attrs_ecc(a) && a->family == ECC_SECP_R1 && (a->bits == 256 || a->bits == 384 || a->bits == 521);
+}
+
 static CK_RV sign_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE oh, int sign)
 {
 	struct session *s;
@@ -1889,6 +1904,24 @@ static CK_RV sign_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HAN
 	op->prov = o->prov;
 	op->attrs = o->attrs;
 	op->spec = spec;
+	if (!sign && module_verifies(&o->attrs)) {
+		/* The public key is usually cached; fetching it holds the
+		 * lock only the first time. */
+		struct buf *pub;
+		int rc = public_key_locked(o, &pub);
+		if (rc != 0) {
+			sign_op_clear(op);
+			rv = status_rv(rc);
+			goto out;
+		}
+		buf_put(&op->pub, pub->p, pub->n);
+		if (op->pub.oom) {
+			sign_op_clear(op);
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+		op->have_pub = 1;
+	}
 	if (spec->hash != SHA_NONE)
 		sha_init(&op->h, spec->hash);
 	op->gen = ++m.next_gen;
@@ -1906,21 +1939,6 @@ static void op_update(struct sign_op *op, const uint8_t *p, size_t n)
 	else
 		buf_put(&op->data, p, n);
 }
-
-/* DER prefixes of PKCS#1 v1.5 DigestInfo structures, so that CKM_RSA_PKCS
- * over a DigestInfo can use a key whose policy is RSA_PKCS1V15_SIGN(hash)
- * rather than the raw variant. */
-static const struct {
-	enum sha_alg h;
-	uint8_t len;
-	uint8_t p[19];
-} digest_info[] = {
-	{SHA_1, 15, {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14}},
-	{SHA_224, 19, {0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04, 0x05, 0x00, 0x04, 0x1c}},
-	{SHA_256, 19, {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}},
-	{SHA_384, 19, {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30}},
-	{SHA_512, 19, {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40}},
-};
 
 /* op_input finishes the operation's input: the PSA algorithm and the bytes
  * to sign or verify (in, n point into out or op->data). */
@@ -1956,12 +1974,15 @@ static CK_RV op_input(struct sign_op *op, uint8_t *digest, struct psa_alg *alg, 
 			alg->hash = psa_hash(h);
 			return CKR_OK;
 		}
+		/* CKM_RSA_PKCS over a DigestInfo can use a key whose policy is
+		 * RSA_PKCS1V15_SIGN(hash) rather than the raw variant. */
 		if (p.kind != ALG_RSA_PKCS1V15_SIGN_RAW) {
-			for (size_t i = 0; i < sizeof digest_info / sizeof digest_info[0]; i++) {
-				size_t pl = digest_info[i].len;
-				if (*n == pl + sha_size(digest_info[i].h) && memcmp(*in, digest_info[i].p, pl) == 0) {
+			for (size_t i = 0; i < NHASHES; i++) {
+				size_t pl;
+				const uint8_t *pfx = digest_info_prefix(hashes[i].sha, &pl);
+				if (*n == pl + sha_size(hashes[i].sha) && memcmp(*in, pfx, pl) == 0) {
 					alg->kind = ALG_RSA_PKCS1V15_SIGN;
-					alg->hash = psa_hash(digest_info[i].h);
+					alg->hash = hashes[i].psa;
 					*in += pl;
 					*n -= pl;
 					return CKR_OK;
@@ -2126,8 +2147,45 @@ EXPORT CK_RV C_VerifyInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_
 	return sign_init(h, mech, k, 0);
 }
 
-/* finish_verify ends the verification (called locked, returns unlocked).
- * The service verifies with the key's public part (PsaVerifyHash). */
+/* verify_here checks the signature in the module with the public key
+ * (called unlocked, on the operation moved out of its session). The public
+ * key is public: this works whatever the key's usage flags say. */
+static CK_RV verify_here(struct sign_op *op, const uint8_t *sig, size_t sn)
+{
+	uint8_t digest[SHA_MAX_DIGEST];
+	const uint8_t *in = op->data.p ? op->data.p : (const uint8_t *)"";
+	size_t n = op->data.n;
+	int rc;
+	if (op->data.oom)
+		return CKR_HOST_MEMORY;
+	if (op->spec->hash != SHA_NONE) {
+		sha_final(&op->h, digest);
+		in = digest;
+		n = sha_size(op->spec->hash);
+	}
+	switch (op->spec->kind) {
+	case MK_ECDSA:
+		rc = ecdsa_verify(op->attrs.bits, op->pub.p, op->pub.n, in, n, sig, sn);
+		break;
+	case MK_PKCS1:
+		rc = rsa_pkcs1_verify(op->pub.p, op->pub.n, op->spec->hash, in, n, sig, sn);
+		break;
+	case MK_PSS:
+		if (n != sha_size(op->pss_hash))
+			return CKR_DATA_LEN_RANGE;
+		rc = rsa_pss_verify(op->pub.p, op->pub.n, op->pss_hash, op->pss_len, in, n, sig, sn);
+		break;
+	default:
+		return CKR_MECHANISM_INVALID;
+	}
+	if (rc == VERIFY_KEY)
+		return CKR_DEVICE_ERROR; /* the service's public key did not parse */
+	return rc == VERIFY_OK ? CKR_OK : CKR_SIGNATURE_INVALID;
+}
+
+/* finish_verify ends the verification (called locked, returns unlocked):
+ * in the module when it knows the key (verify_here), else by the service
+ * (PsaVerifyHash). */
 static CK_RV finish_verify(struct session *s, const uint8_t *sig, size_t sn)
 {
 	struct op_call c;
@@ -2144,6 +2202,15 @@ static CK_RV finish_verify(struct session *s, const uint8_t *sig, size_t sn)
 		sign_op_clear(&s->verify);
 		unlock();
 		return CKR_DATA_LEN_RANGE;
+	}
+	if (s->verify.have_pub) {
+		struct sign_op op = s->verify;
+		/* The buffers move to op; the session's operation ends. */
+		memset(&s->verify, 0, sizeof s->verify);
+		unlock();
+		rv = verify_here(&op, sig, sn);
+		sign_op_clear(&op);
+		return rv;
 	}
 	rv = op_take(&s->verify, &c);
 	unlock();

@@ -1,7 +1,8 @@
 /* Unit tests of the module's pieces that need no service: SHA-1/SHA-2
  * against the FIPS 180 example vectors, the key-name convention (CKA_ID
  * bytes identical to the Go module's), the generation policies, the
- * protobuf encoding of key attributes, DER helpers and error mapping.
+ * protobuf encoding of key attributes, DER helpers, error mapping, the
+ * JWT-SVID client's pieces and signature verification (OpenSSL vectors).
  * The module's source is included so that its static functions are
  * reachable. Run by `make check`. */
 #include "../src/module.c"
@@ -316,6 +317,87 @@ static void test_jwt(void)
 	}
 }
 
+/* Signatures made by OpenSSL 3.0 (openssl pkeyutl -sign) over "hello world":
+ * ECDSA P-384 with SHA-384, RSA-2048 PKCS#1 v1.5 and PSS (salt 32) with
+ * SHA-256; the keys' public parts as the service exports them. */
+static size_t unhex_buf(const char *h, uint8_t *out)
+{
+	size_t n = strlen(h) / 2;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		sscanf(h + 2 * i, "%2x", &v);
+		out[i] = (uint8_t)v;
+	}
+	return n;
+}
+
+static void test_verify(void)
+{
+	static const char ec_point[] =
+	    "040e68107cd929ccf99a4882474873c890fb3c2f50a30777e69a0df1ee897be4dff1b95929f27d0046feb0eb90ab9cc2"
+	    "e7438bcbcabf3b1d0a952c8b1de4a6df5348b562bc42158dd0bf6691183281e029aef9ac4d8d66fe656c5331c3c86bcc"
+	    "ab";
+	static const char ec_digest[] =
+	    "fdbd8e75a67f29f701a4e040385e2e23986303ea10239211af907fcbb83578b3e417cb71ce646efd0819dd8c088de1bd";
+	static const char ec_sig[] =
+	    "f6b4430dceb8938abc6813b85bbb07bdb5b455062a4dd8df54e92599bfc9094f802238865f4f96123154fbdd6b39bb58"
+	    "e502a183041a446e3d0cbd3bef037e0d9025d3477b0ddc8f11fc82223faf4cc57b14b8fbe4b55a7e77353db4734dc4fd";
+	static const char rsa_pub[] =
+	    "3082010a0282010100c71da3f3f6336d9596d03aa5ba9443c7ae4db23fa416315b6f735f86185f1ddbe3b51d2fcdef9f"
+	    "cdcfbc77f91408ec3830ad69e2b9327d298b1b2db139be994db4d162433187c3d41d5630ab5ea1f6fa7b2bda4721ea7c"
+	    "48c5171d92540634650417d1a1d568c66cd1dee6bec7d6107c9a82092c0bcd3bb2c2e83b6f4ba363ca1e25c080815575"
+	    "c1b20958c00fcf18742c58f8debcd6e6171b21f6bdad50820f42a57193e335bc0f4174e0e88e183acd4c6b3fc5c5454f"
+	    "faad5a4b909ea4fa054b35d5362ec15b0a33417f57165989ed49cfd60657a532e2df74dc24e61d61e496c89da724743e"
+	    "390019a60032ba58dc2009c395b984bb01414a2b14215114ab0203010001";
+	static const char rsa_digest[] =
+	    "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9";
+	static const char rsa_pkcs1[] =
+	    "33da1abccca39b24eb141bf5b8d737b73d96dd550b9c0becd7c79f9a58485d3fdc01a5525b7dde4878cdc4ab6d05f6aa"
+	    "f548ad3065b4f04b8061b74fbe91cc43374246a536fd7d346df5ff36a2053f62716f85c6c94a592095c53e781aa75c03"
+	    "fb4881c033d802f5c0d53ac5c3c98f63fec3d710aae553b5534667123e915ac2ae984e9e01f2888d874c815dbc0bcb60"
+	    "ce4fe08ab8022bb15dfc07f8cbc312b4f002c1ad15ab41d8ef400628485890bfd840b20426a15f32389ea5ec272703ba"
+	    "edfb31e6db7d3f9b3eda04a6de9e3518012b98f65cc548c646e71add088947774a3619a21526d8de8a7c180ad6eb05c3"
+	    "5a0e0dffadbc97de98dd06f126d9bae3";
+	static const char rsa_pss[] =
+	    "63658f3e561e95b73a43b7ec68f5d9730fbc3bf691e8c395195c846795c1acbaf335ae0f08905b60ebf918be25bcf036"
+	    "8d8600b2e82c4cba647ee321d23a087b4d115723eb824c92fa728887155c6431a9becad4d5b2a881c05473edfb2b13a6"
+	    "9f75ee62356765c5980dce4ac27b31ce1bc8caa8554eed6ca40b9636875b6c0c1a714b6172002f590ab4174879427a84"
+	    "5b30ef1089d0c7ab68845d07c2a8299749bb22776002d4606aba16a75fcdc52b03f6f18bcfe4c9ce7915e104faaa31e2"
+	    "756137b0cf1d765833ff113703fe58541d56b247ef1af3bbb52fc889443fbb74a07191be5f6f99a9d7e2c237bd3153ad"
+	    "bdab793440a0db0010e8dfb2513a9b61";
+	static uint8_t pt[200], dg[64], sg[600], pub[600];
+	size_t ptn = unhex_buf(ec_point, pt), dgn = unhex_buf(ec_digest, dg), sgn = unhex_buf(ec_sig, sg), pubn;
+	CHECK(ecdsa_verify(384, pt, ptn, dg, dgn, sg, sgn) == VERIFY_OK);
+	sg[3] ^= 1;
+	CHECK(ecdsa_verify(384, pt, ptn, dg, dgn, sg, sgn) == VERIFY_BAD);
+	sg[3] ^= 1;
+	dg[0] ^= 1;
+	CHECK(ecdsa_verify(384, pt, ptn, dg, dgn, sg, sgn) == VERIFY_BAD);
+	dg[0] ^= 1;
+	pt[10] ^= 1; /* off the curve */
+	CHECK(ecdsa_verify(384, pt, ptn, dg, dgn, sg, sgn) == VERIFY_KEY);
+	pt[10] ^= 1;
+	CHECK(ecdsa_verify(256, pt, ptn, dg, dgn, sg, sgn) == VERIFY_KEY);
+	memset(sg, 0, sgn); /* r = s = 0 */
+	CHECK(ecdsa_verify(384, pt, ptn, dg, dgn, sg, sgn) == VERIFY_BAD);
+
+	pubn = unhex_buf(rsa_pub, pub);
+	dgn = unhex_buf(rsa_digest, dg);
+	sgn = unhex_buf(rsa_pkcs1, sg);
+	CHECK(rsa_pkcs1_verify(pub, pubn, SHA_256, dg, dgn, sg, sgn) == VERIFY_OK);
+	CHECK(rsa_pkcs1_verify(pub, pubn, SHA_384, dg, dgn, sg, sgn) == VERIFY_BAD);
+	sg[100] ^= 1;
+	CHECK(rsa_pkcs1_verify(pub, pubn, SHA_256, dg, dgn, sg, sgn) == VERIFY_BAD);
+	CHECK(rsa_pkcs1_verify(pub, pubn, SHA_256, dg, dgn, sg, sgn - 1) == VERIFY_BAD);
+	sgn = unhex_buf(rsa_pss, sg);
+	CHECK(rsa_pss_verify(pub, pubn, SHA_256, 32, dg, dgn, sg, sgn) == VERIFY_OK);
+	CHECK(rsa_pss_verify(pub, pubn, SHA_256, 0, dg, dgn, sg, sgn) == VERIFY_OK);
+	CHECK(rsa_pss_verify(pub, pubn, SHA_256, 20, dg, dgn, sg, sgn) == VERIFY_BAD);
+	dg[31] ^= 1;
+	CHECK(rsa_pss_verify(pub, pubn, SHA_256, 32, dg, dgn, sg, sgn) == VERIFY_BAD);
+	CHECK(rsa_pss_verify(pub, 3, SHA_256, 32, dg, dgn, sg, sgn) == VERIFY_KEY);
+}
+
 /* Without a service: calls fail cleanly, never crash. */
 static void test_no_service(void)
 {
@@ -342,6 +424,7 @@ int main(void)
 	test_status();
 	test_endpoint();
 	test_jwt();
+	test_verify();
 	test_no_service();
 	if (failures) {
 		fprintf(stderr, "%d failures\n", failures);
