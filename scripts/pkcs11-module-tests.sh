@@ -90,9 +90,10 @@ M=$bin/libparsec-pkcs11.so
 "$root/scripts/build-pkcs11-module.sh" "$M" || exit 1
 (cd "$root" && CGO_ENABLED=0 go build -o "$bin/parsec" ./service/cmd/parsec &&
 	CGO_ENABLED=0 go build -o "$bin/parsec-tool" ./tools/parsec-tool) || exit 1
-# The module's unit tests (make check) in a copy, so the tree stays clean.
+# The module's unit and robustness tests (make check, then again under
+# AddressSanitizer and UBSan) in a copy, so the tree stays clean.
 mkdir -p "$work/modsrc" && cp -r "$root/tools/parsec-pkcs11-module/Makefile" "$root/tools/parsec-pkcs11-module/src" \
-	"$root/tools/parsec-pkcs11-module/test" "$work/modsrc/" && make -s -C "$work/modsrc" check || exit 1
+	"$root/tools/parsec-pkcs11-module/test" "$work/modsrc/" && make -s -C "$work/modsrc" check check-asan || exit 1
 cc -O2 -Wall -o "$bin/p11check" "$root/tools/parsec-pkcs11-module/testdata/p11check.c" -ldl -lpthread || exit 1
 chmod -R a+rX "$bin"
 

@@ -9,6 +9,8 @@
 
 #include <stdio.h>
 
+#include "../src/jwt.h"
+
 static int failures;
 
 #define CHECK(cond) \
