@@ -8,7 +8,8 @@
 # isolation between two uids, keys shared with parsec-tool both ways, and
 # fork (inherited handles, C_Initialize in the child, forks while threads
 # sign), threads and error codes through the C ABI (testdata/p11check.c),
-# the module's unit tests (make check); and,
+# the module's unit tests (make check, and under ASan/UBSan), the same C ABI
+# checks on armhf and arm64 under qemu-user (cross-built); and,
 # without --quick, the Rust Parsec 1.4.1 service with the Rust parsec-tool.
 #
 #   --quick        the CI slice: skips RSA 4096, TLS 1.2 and the Rust service
@@ -406,6 +407,47 @@ check "fork: the child signs with inherited handles, re-initialises and signs; t
 check "fork while 4 threads sign: every child works (no inherited lock)" \
 	timeout 300 "$bin/p11check" "$M" fork-threads ec256 4 10
 check "threads: 8 threads sign and verify at once" timeout 120 "$bin/p11check" "$M" threads ec256 8
+
+# ---- 32-bit and 64-bit ARM under qemu-user ---------------------------------------
+# The module, its unit and robustness tests and p11check cross-built for
+# armhf (CK_ULONG and size_t of 32 bits: the bignum and the attribute
+# buffers) and arm64, run by qemu-user against the service above: the same
+# C ABI checks on the boards' ABIs without booting a guest.
+cross_archs=()
+for a in arm64:aarch64-linux-gnu:qemu-aarch64-static armhf:arm-linux-gnueabihf:qemu-arm-static; do
+	IFS=: read -r deb triplet q <<<"$a"
+	if ! command -v "$triplet-gcc" >/dev/null || ! command -v "$q" >/dev/null; then
+		if [ "$(id -u)" = 0 ]; then
+			echo "installing the $deb cross compiler and qemu-user-static"
+			apt_get install -y -qq --no-install-recommends "gcc-$triplet" libc6-dev-"$deb"-cross qemu-user-static >/dev/null || true
+		fi
+	fi
+	if command -v "$triplet-gcc" >/dev/null && command -v "$q" >/dev/null; then
+		cross_archs+=("$a")
+	else
+		echo "skip $deb: needs $triplet-gcc and $q (as root this script installs them)"
+	fi
+done
+for a in "${cross_archs[@]}"; do
+	IFS=: read -r deb triplet q <<<"$a"
+	x=$work/cross-$deb
+	mkdir -p "$x/test"
+	cp -r "$root/tools/parsec-pkcs11-module/Makefile" "$root/tools/parsec-pkcs11-module/src" "$x/"
+	cp "$root/tools/parsec-pkcs11-module/test/"*.c "$x/test/"
+	# pkcs11.h is architecture-independent: the host's p11-kit copy serves.
+	xcflags="-O2 -g -idirafter /usr/include"
+	run() { "$q" -L "/usr/$triplet" "$@"; }
+	check "$deb: the module, unit and robustness tests cross-build" bash -c "
+		make -s -C '$x' CC=$triplet-gcc CFLAGS='$xcflags' libparsec-pkcs11.so test/unit test/robust &&
+		$triplet-gcc -O2 -Wall -idirafter /usr/include -o '$x/p11check' '$root/tools/parsec-pkcs11-module/testdata/p11check.c' -ldl -lpthread"
+	check "$deb: unit and robustness tests under qemu-user" bash -c "
+		cd '$x' && $q -L /usr/$triplet ./test/unit && $q -L /usr/$triplet ./test/robust 20000"
+	check "$deb: error codes and buffer conventions through the C ABI" run "$x/p11check" "$x/libparsec-pkcs11.so" errors ec256
+	check "$deb: fork: the child signs with inherited handles and after C_Initialize" \
+		timeout 300 "$q" -L "/usr/$triplet" "$x/p11check" "$x/libparsec-pkcs11.so" fork ec256
+	check "$deb: 4 threads sign and verify at once" \
+		timeout 300 "$q" -L "/usr/$triplet" "$x/p11check" "$x/libparsec-pkcs11.so" threads ec256 4
+done
 
 # ---- isolation ------------------------------------------------------------------
 if [ "$(id -u)" = 0 ]; then
