@@ -3,7 +3,6 @@ package kim
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -16,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/parsec-go/parsec/internal/durable"
+	"github.com/parsec-go/parsec/internal/wal"
 	"github.com/parsec-go/parsec/wire"
 )
 
@@ -47,28 +46,17 @@ type OnDisk struct {
 	mu   sync.RWMutex
 	keys map[Owner]map[string]Entry
 
-	// closeMu orders senders against Close: ops is closed under its write
-	// lock, so no send can race with the close.
-	closeMu sync.RWMutex
-	closed  bool
-	ops     chan *op
-	stopped chan struct{}
+	// q is the writer's queue (started once the log is loaded).
+	q *wal.Queue[*op]
 
 	// lock holds a POSIX record lock on kim-v2.lock while open.
 	lock *os.File
 
 	// Owned by the writer goroutine (and by OpenOnDisk before it starts).
-	f    *os.File
-	size int64 // end of the last whole record
-	// allocated is how far the file's blocks are reserved (reserve).
-	allocated   int64
-	noFallocate bool
-	live        int   // records that hold a current mapping
-	garbage     int   // records replaced or removed since
-	broken      error // set when the log's state is unknown after a failure
-	buf         []byte
-	// fdatasync is unix.Fdatasync; tests make it fail as a full disk does.
-	fdatasync func(fd int) error
+	w       *wal.Log
+	live    int // records that hold a current mapping
+	garbage int // records replaced or removed since
+	buf     []byte
 }
 
 // Limits, documented in the README's "Key store" section.
@@ -104,7 +92,7 @@ const (
 	logName = "kim-v2.log"
 	// logTemp is a log being written whole (migration, compaction); it
 	// only ever replaces the log by rename, so a leftover is garbage.
-	logTemp = "kim-v2.log.tmp"
+	logTemp = logName + wal.TempSuffix
 	// lockName is locked while a service has the store open.
 	lockName = "kim-v2.lock"
 	// maxBatch bounds one group commit (and so one write).
@@ -152,8 +140,6 @@ func Open(dir string, opts Options) (*OnDisk, error) {
 	m := &OnDisk{
 		root: dir, logPath: filepath.Join(dir, logName), log: log,
 		keys: map[Owner]map[string]Entry{},
-		ops:  make(chan *op, maxBatch), stopped: make(chan struct{}),
-		fdatasync: unix.Fdatasync,
 	}
 	m.quota.set(opts.MaxKeysPerClient)
 	lock, err := lockStore(dir)
@@ -178,16 +164,16 @@ func Open(dir string, opts Options) (*OnDisk, error) {
 	}
 	// v1 files left by a migration a crash cut short: the log has them.
 	if err := removeV1(dir, log); err != nil {
-		m.f.Close()
+		m.w.Close()
 		lock.Close()
 		return nil, err
 	}
-	if m.garbage > m.live && m.size > compactMin {
+	if m.garbage > m.live && m.w.Size() > compactMin {
 		if err := m.compact(); err != nil {
 			log.Warn("key info manager: compacting the log at start failed; continuing with it as it is", "file", m.logPath, "err", err)
 		}
 	}
-	go m.run()
+	m.q = wal.Start(maxBatch, m.round)
 	return m, nil
 }
 
@@ -240,35 +226,20 @@ func (m *OnDisk) migrateV1() error {
 	return nil
 }
 
-// writeWhole replaces the log with a header and recs, durably, and leaves
-// m.f open on the new file.
+// writeWhole replaces the log with a header and recs, durably (wal's
+// Rewrite: a crash leaves the old log or the new one), and leaves m.w
+// open on the new file.
 func (m *OnDisk) writeWhole(recs []byte) error {
-	tmp := filepath.Join(m.root, logTemp)
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
 	b := make([]byte, 0, logHeaderSize+len(recs))
 	b = append(appendHeader(b), recs...)
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
+	if m.w != nil {
+		return m.w.Rewrite(b)
 	}
-	if err == nil {
-		err = os.Rename(tmp, m.logPath)
-	}
-	if err == nil {
-		err = durable.SyncDir(m.root)
-	}
+	w, err := wal.Create(m.logPath, b)
 	if err != nil {
-		f.Close()
-		os.Remove(tmp)
 		return err
 	}
-	if m.f != nil {
-		m.f.Close()
-	}
-	m.f, m.size, m.allocated = f, int64(len(b)), 0
+	m.w = w
 	return nil
 }
 
@@ -277,14 +248,9 @@ func (m *OnDisk) writeWhole(recs []byte) error {
 // for inspection and cut off so that appends continue after the last
 // whole record.
 func (m *OnDisk) load() error {
-	f, err := os.OpenFile(m.logPath, os.O_RDWR|unix.O_NOFOLLOW, 0)
+	w, b, err := wal.Open(m.logPath)
 	if err != nil {
 		return fmt.Errorf("key info manager: opening %s: %w", m.logPath, err)
-	}
-	b, err := readAll(f)
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("key info manager: reading %s: %w", m.logPath, err)
 	}
 	names := map[string]string{} // provider names, shared by every entry
 	good, records, err := replay(b, func(kind opKind, o Owner, name string, e Entry) {
@@ -300,45 +266,27 @@ func (m *OnDisk) load() error {
 		}
 	})
 	if err != nil {
-		f.Close()
+		w.Close()
 		return fmt.Errorf("key info manager: %s: %w", m.logPath, err)
 	}
 	if good < int64(len(b)) {
-		side := fmt.Sprintf("%s.damaged-%d", m.logPath, good)
-		if werr := os.WriteFile(side, b[good:], 0o600); werr != nil {
+		side, werr := w.KeepAside(b, good)
+		if werr != nil {
 			m.log.Error("key info manager: could not keep the damaged log tail aside", "file", side, "err", werr)
 		}
 		m.log.Warn("key info manager: the log ends in a torn or damaged record (a crash during a write?); replay stops before it", "file", m.logPath, "offset", good, "bytes", int64(len(b))-good, "kept_in", side)
-		if err := f.Truncate(good); err == nil {
-			err = f.Sync()
-		}
-		if err != nil {
-			f.Close()
-			return fmt.Errorf("key info manager: cutting the torn tail of %s: %w", m.logPath, err)
+		if err := w.Cut(good); err != nil {
+			w.Close()
+			return fmt.Errorf("key info manager: %w", err)
 		}
 	}
-	m.f, m.size = f, good
+	m.w = w
 	m.live = 0
 	for _, byName := range m.keys {
 		m.live += len(byName)
 	}
 	m.garbage = records - m.live
 	return nil
-}
-
-// readAll reads f in one sequential pass, sized by fstat; a file that
-// shrank meanwhile is read as far as it goes.
-func readAll(f *os.File) ([]byte, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, st.Size())
-	n, err := io.ReadFull(f, b)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	return b[:n], nil
 }
 
 func (m *OnDisk) put(o Owner, name string, e Entry) {
@@ -387,13 +335,9 @@ func checkNames(o Owner, name string) error {
 // refused.
 func (m *OnDisk) submit(kind opKind, o Owner, name string, e Entry) error {
 	x := &op{kind: kind, o: o, name: name, e: e, done: make(chan error, 1)}
-	m.closeMu.RLock()
-	if m.closed {
-		m.closeMu.RUnlock()
+	if !m.q.Send(x) {
 		return wire.Errorf(wire.StatusKeyInfoManagerError, "key info manager %s is closed", m.root)
 	}
-	m.ops <- x
-	m.closeMu.RUnlock()
 	return <-x.done
 }
 
@@ -485,15 +429,9 @@ func (m *OnDisk) Range(fn func(o Owner, name string, e Entry) bool) {
 // Close stops the writer after the mutations already submitted and closes
 // the log. Later mutations fail; reads still answer from memory.
 func (m *OnDisk) Close() error {
-	m.closeMu.Lock()
-	if m.closed {
-		m.closeMu.Unlock()
+	if !m.q.Close() {
 		return nil
 	}
-	m.closed = true
-	close(m.ops)
-	m.closeMu.Unlock()
-	<-m.stopped
 	m.lock.Close()
-	return m.f.Close()
+	return m.w.Close()
 }

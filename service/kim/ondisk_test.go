@@ -163,7 +163,7 @@ func TestOnDiskFullDiskIsInsufficientStorage(t *testing.T) {
 	}
 	o := Owner{AuthType: wire.AuthDirect, App: "x"}
 	m.Insert(o, "before", testEntry(1))
-	m.fdatasync = func(int) error { return syscall.ENOSPC }
+	m.w.Fdatasync = func(int) error { return syscall.ENOSPC }
 	err = m.Insert(o, "k", testEntry(2))
 	if !errors.Is(err, wire.StatusPsaErrorInsufficientStorage) {
 		t.Fatalf("got %v", err)
@@ -174,11 +174,11 @@ func TestOnDiskFullDiskIsInsufficientStorage(t *testing.T) {
 	if _, err := m.Get(o, "k"); err == nil {
 		t.Fatal("failed insert must not be visible")
 	}
-	m.fdatasync = func(int) error { return syscall.EIO }
+	m.w.Fdatasync = func(int) error { return syscall.EIO }
 	if err := m.Remove(o, "before"); !errors.Is(err, wire.StatusKeyInfoManagerError) {
 		t.Fatalf("I/O error: got %v", err)
 	}
-	m.fdatasync = unix.Fdatasync
+	m.w.Fdatasync = unix.Fdatasync
 	m.Close()
 	// Nothing a client was told failed comes back.
 	m2, _ := OpenOnDisk(dir, nil)

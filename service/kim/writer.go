@@ -1,41 +1,17 @@
 package kim
 
 import (
-	"errors"
-	"fmt"
-
-	"golang.org/x/sys/unix"
-
 	"github.com/parsec-go/parsec/wire"
 )
 
-// run is the writer: the only goroutine that touches the log file or
-// changes the in-memory map after Open.
-func (m *OnDisk) run() {
-	defer close(m.stopped)
-	batch := make([]*op, 0, maxBatch)
-	for x := range m.ops {
-		// Group commit: everything queued while the previous round was
-		// on disk goes in this one.
-		batch = append(batch[:0], x)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case y, ok := <-m.ops:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, y)
-			default:
-				break fill
-			}
-		}
-		m.commit(batch)
-		clear(batch)
-		if m.garbage > 2*m.live && m.size > compactMin && m.broken == nil {
-			if err := m.compact(); err != nil {
-				m.log.Warn("key info manager: compacting the log failed; it keeps growing until the next attempt", "file", m.logPath, "err", err)
-			}
+// round is one round of the writer (wal.Start's goroutine, the only one
+// that touches the log file or changes the in-memory map after Open):
+// group commit of everything queued while the previous round was on disk.
+func (m *OnDisk) round(batch []*op) {
+	m.commit(batch)
+	if m.garbage > 2*m.live && m.w.Size() > compactMin && m.w.Broken() == nil {
+		if err := m.compact(); err != nil {
+			m.log.Warn("key info manager: compacting the log failed; it keeps growing until the next attempt", "file", m.logPath, "err", err)
 		}
 	}
 }
@@ -110,8 +86,8 @@ func (m *OnDisk) plan(batch []*op, limit int, noGrowth error) (errs []error, ove
 			exists = !p.gone
 		}
 		switch {
-		case m.broken != nil:
-			errs[i] = wire.Errorf(wire.StatusKeyInfoManagerError, "key info manager %s is unusable until restart: %v", m.root, m.broken)
+		case m.w.Broken() != nil:
+			errs[i] = wire.Errorf(wire.StatusKeyInfoManagerError, "key info manager %s is unusable until restart: %v", m.root, m.w.Broken())
 			continue
 		case x.kind == opInsert && exists:
 			errs[i] = wire.Errorf(wire.StatusPsaErrorAlreadyExists, "key %q already exists", x.name)
@@ -145,53 +121,23 @@ func (m *OnDisk) plan(batch []*op, limit int, noGrowth error) (errs []error, ove
 	return errs, overlay, added, buf, removed
 }
 
-// logReserve is disk space kept allocated past the end of the log so
-// that removals can always be recorded, even on a full disk.
-const logReserve = 64 << 10
-
-// reserve makes sure n more bytes plus logReserve are allocated past the
-// log's end (fallocate, keeping the file size). It reports false only
-// when the disk is full; on file systems without fallocate it does
-// nothing and reports true (the write itself then reports a full disk).
+// reserve makes sure n more bytes plus wal's reserve are allocated past
+// the log's end. It reports false only when the disk is full.
 func (m *OnDisk) reserve(n int64) bool {
-	want := m.size + n + logReserve
-	if want <= m.allocated || m.noFallocate {
-		return true
-	}
-	// Whole chunks, so that most rounds need no call at all.
-	want = (want + logReserve - 1) / logReserve * logReserve
-	err := unix.Fallocate(int(m.f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, want)
-	switch {
-	case err == nil:
-		m.allocated = want
-		return true
-	case errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT):
+	if err := m.w.Reserve(n); err != nil {
 		m.log.Error("key info manager: disk full; only removals are recorded until space is freed", "file", m.logPath, "err", err)
 		return false
-	default:
-		m.noFallocate = true
-		return true
 	}
+	return true
 }
 
-// appendDurably writes recs after the last whole record and fdatasyncs.
-// On failure it cuts the file back, so no record the clients were told
-// failed can come back at the next start; if even that fails the store
-// refuses further writes until restart.
+// appendDurably writes recs after the last whole record and fdatasyncs
+// (wal's Append: a failed round is cut back, so no record the clients
+// were told failed can come back at the next start).
 func (m *OnDisk) appendDurably(recs []byte) error {
-	_, err := m.f.WriteAt(recs, m.size)
-	if err == nil {
-		err = m.fdatasync(int(m.f.Fd()))
-	}
-	if err != nil {
-		if terr := m.f.Truncate(m.size); terr != nil {
-			m.broken = fmt.Errorf("append failed (%v) and the log could not be cut back (%v)", err, terr)
-		} else if serr := m.fdatasync(int(m.f.Fd())); serr != nil && !errors.Is(err, unix.ENOSPC) {
-			m.broken = fmt.Errorf("append failed (%v) and the cut could not be synced (%v)", err, serr)
-		}
+	if err := m.w.Append(recs, nil); err != nil {
 		return m.storageErr("appending to the log", err)
 	}
-	m.size += int64(len(recs))
 	return nil
 }
 
@@ -204,11 +150,11 @@ func (m *OnDisk) compact() error {
 			buf = appendPut(buf, o, name, e)
 		}
 	}
-	before := m.size
+	before := m.w.Size()
 	if err := m.writeWhole(buf); err != nil {
 		return err
 	}
-	m.log.Info("key info manager: compacted the log", "file", m.logPath, "keys", m.live, "bytes_before", before, "bytes_after", m.size)
+	m.log.Info("key info manager: compacted the log", "file", m.logPath, "keys", m.live, "bytes_before", before, "bytes_after", m.w.Size())
 	m.garbage = 0
 	return nil
 }

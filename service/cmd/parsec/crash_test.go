@@ -16,6 +16,7 @@ import (
 	"github.com/parsec-go/parsec/client"
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/kim"
+	"github.com/parsec-go/parsec/service/provider/software"
 	"github.com/parsec-go/parsec/wire"
 )
 
@@ -171,11 +172,15 @@ func checkCrashState(t *testing.T, d *daemon, l *crashLedger, attrs psa.Attribut
 			l.deleted[name] = true
 		}
 	}
-	// Every material file is referenced by exactly one mapping.
-	files, _ := filepath.Glob(filepath.Join(d.dir, "keys", "*.key"))
-	temps, _ := filepath.Glob(filepath.Join(d.dir, "keys", ".tmp-*"))
-	if len(files) != len(keys) || len(temps) != 0 {
-		t.Errorf("%d key files and %d temporary files for %d mappings: orphaned material", len(files), len(temps), len(keys))
+	// Every stored key is referenced by exactly one mapping, and the
+	// material of every destroyed key is zeros (the daemon is idle now:
+	// the store's log is read as it stands).
+	inv, err := software.Inspect(filepath.Join(d.dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Keys) != len(keys) || inv.Temporary != 0 || inv.Unzeroed != 0 {
+		t.Errorf("%d stored keys, %d temporary files and %d unzeroed destroyed keys for %d mappings: orphaned material", len(inv.Keys), inv.Temporary, inv.Unzeroed, len(keys))
 	}
 	ents, _ := os.ReadDir(filepath.Join(d.dir, "mappings"))
 	for _, e := range ents {

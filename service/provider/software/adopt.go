@@ -25,9 +25,12 @@ type AdoptResult struct {
 // provider (a PSA export-format key and its attributes) in the software
 // store at dir, under id when that id is free or already holds the same
 // key; otherwise under a fresh id. The material is checked as a key of its
-// type first. The file is complete and durable when Adopt returns, so the
+// type first. The key is written as a key file of the first format
+// (which the store keeps loading), under an id no record of the store's
+// log holds either. The file is complete and durable when Adopt returns, so the
 // caller records the mapping afterwards: a crash in between leaves only
-// material that the next run finds Present.
+// material that the next run finds Present. Adopt takes the store's lock:
+// it fails while a service has the store open.
 func Adopt(dir string, id uint32, a psa.Attributes, material []byte) (AdoptResult, error) {
 	if id < minKeyID || id > maxKeyID {
 		return AdoptResult{}, fmt.Errorf("key id %#x is outside the PSA user range", id)
@@ -43,7 +46,15 @@ func Adopt(dir string, id uint32, a psa.Attributes, material []byte) (AdoptResul
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return AdoptResult{}, fmt.Errorf("restricting key store %s: %w", dir, err)
 	}
-	st := &store{dir: dir}
+	lock, err := lockKeyStore(dir)
+	if err != nil {
+		return AdoptResult{}, err
+	}
+	defer lock.Close()
+	st, err := adoptView(dir)
+	if err != nil {
+		return AdoptResult{}, err
+	}
 	rec := encodeRecord(a, material)
 	if present, err := st.holds(id, rec); err != nil || present {
 		return AdoptResult{ID: id, Present: present}, err
@@ -54,6 +65,9 @@ func Adopt(dir string, id uint32, a psa.Attributes, material []byte) (AdoptResul
 	}
 	defer os.Remove(tmp)
 	link := func(id uint32) (bool, error) {
+		if _, inLog := st.index[id]; inLog {
+			return false, nil
+		}
 		err := os.Link(tmp, st.path(id))
 		if errors.Is(err, fs.ErrExist) {
 			return false, nil
@@ -104,13 +118,27 @@ func CheckMaterial(a psa.Attributes, material []byte) error {
 	return nil
 }
 
-// ids lists the key ids that have a file in the store.
+// adoptView is a store read for Adopt and Holds: its log's index (read,
+// not written) and its directory, no writer.
+func adoptView(dir string) (*store, error) {
+	ks, content, err := readKeyLog(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading key store %s: %w", dir, err)
+	}
+	return &store{dir: dir, index: ks.index, content: content}, nil
+}
+
+// ids lists the key ids that have a record in the log or a file in the
+// store.
 func (s *store) ids() ([]uint32, error) {
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading key store %s: %w", s.dir, err)
 	}
 	var ids []uint32
+	for id := range s.index {
+		ids = append(ids, id)
+	}
 	for _, e := range ents {
 		if id, ok := parseKeyFileName(e.Name()); ok {
 			ids = append(ids, id)
@@ -119,8 +147,12 @@ func (s *store) ids() ([]uint32, error) {
 	return ids, nil
 }
 
-// holds reports whether id's file holds exactly rec.
+// holds reports whether id's record (in the log read by adoptView) or
+// file holds exactly rec.
 func (s *store) holds(id uint32, rec []byte) (bool, error) {
+	if sl, ok := s.index[id]; ok {
+		return bytes.Equal(s.content[sl.off:sl.off+int64(sl.n)], rec), nil
+	}
 	b, err := os.ReadFile(s.path(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -135,6 +167,9 @@ func (s *store) holds(id uint32, rec []byte) (bool, error) {
 // key: how a takeover run again recognises a key it carried over to
 // another id.
 func Holds(dir string, id uint32, a psa.Attributes, material []byte) (bool, error) {
-	s := &store{dir: dir}
+	s, err := adoptView(dir)
+	if err != nil {
+		return false, err
+	}
 	return s.holds(id, encodeRecord(a, material))
 }

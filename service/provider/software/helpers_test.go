@@ -7,10 +7,12 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"testing"
 
@@ -76,8 +78,14 @@ func (e *env) providerLog() *slog.Logger {
 	return quietLog()
 }
 
+// open closes the current provider (one writer per key store, as in the
+// service) and opens one over m.
 func (e *env) open(m kim.Manager) *Provider {
 	e.t.Helper()
+	if e.p != nil {
+		e.p.Close()
+		e.p = nil
+	}
 	p, err := open(provider.Deps{
 		Name:     testProviderName,
 		KIM:      m,
@@ -91,6 +99,7 @@ func (e *env) open(m kim.Manager) *Provider {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.t.Cleanup(func() { p.Close() })
 	return p
 }
 
@@ -265,20 +274,37 @@ func (e *env) verifyStatus(app auth.Application, name string, alg psa.Algorithm,
 	return e.status(app, &pb.VerifyHashRequest{KeyName: name, Alg: signAlg(e.t, alg), Hash: hash, Signature: sig})
 }
 
-// keyFiles lists the key store's material (and temporary) files, not its
-// record of the key info manager.
-func (e *env) keyFiles() []string {
+// material lists what the key store holds, sorted: "%08x" for each live
+// record of its log, and the names of its other files (key files of the
+// first format, temporary files), not its log, lock or record of the key
+// info manager.
+func (e *env) material() []string {
 	e.t.Helper()
-	ents, err := os.ReadDir(e.storeDir())
+	return storeMaterial(e.t, e.storeDir())
+}
+
+func storeMaterial(t testing.TB, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var names []string
 	for _, d := range ents {
-		if d.Name() != kimMarker {
+		switch d.Name() {
+		case kimMarker, keyLogName, keyLockName:
+		default:
 			names = append(names, d.Name())
 		}
 	}
+	st, _, err := readKeyLog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := range st.index {
+		names = append(names, fmt.Sprintf("%08x", id))
+	}
+	sort.Strings(names)
 	return names
 }
 

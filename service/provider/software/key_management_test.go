@@ -156,7 +156,7 @@ func TestGenerateRefusals(t *testing.T) {
 			t.Errorf("%s: status %v, want %v", c.name, got, c.want)
 		}
 	}
-	if files := e.keyFiles(); len(files) != 0 {
+	if files := e.material(); len(files) != 0 {
 		t.Errorf("refused generations left files: %v", files)
 	}
 	// Malformed attributes are an encoding error, as in Parsec.
@@ -308,7 +308,7 @@ func TestImportRefusals(t *testing.T) {
 			t.Errorf("%s: status %v, want %v", c.name, got, c.want)
 		}
 	}
-	if files := e.keyFiles(); len(files) != 0 {
+	if files := e.material(); len(files) != 0 {
 		t.Errorf("refused imports left files: %v", files)
 	}
 	if keys, _ := e.kim.All(); len(keys) != 0 {
@@ -330,20 +330,20 @@ func TestExportPolicy(t *testing.T) {
 func TestDestroy(t *testing.T) {
 	e := newEnv(t)
 	e.generate(alice, "k", ecc(256, uSign, psa.ECDSA(psa.AlgSHA256)))
-	if n := len(e.keyFiles()); n != 1 {
+	if n := len(e.material()); n != 1 {
 		t.Fatalf("%d key files after one generation", n)
 	}
 	hash := make([]byte, 32)
 	e.sign(alice, "k", psa.ECDSA(psa.AlgSHA256), hash) // cached now
 	e.must(alice, &pb.DestroyKeyRequest{KeyName: "k"})
-	if files := e.keyFiles(); len(files) != 0 {
+	if files := e.material(); len(files) != 0 {
 		t.Errorf("material left after destroy: %v", files)
 	}
 	e.expect(wire.StatusPsaErrorDoesNotExist, alice, &pb.SignHashRequest{KeyName: "k", Alg: signAlg(t, psa.ECDSA(psa.AlgSHA256)), Hash: hash})
 	e.expect(wire.StatusPsaErrorDoesNotExist, alice, &pb.DestroyKeyRequest{KeyName: "k"})
 	// The name is free again, and a new key gets a new id.
 	e.generate(alice, "k", ecc(256, uSign, psa.ECDSA(psa.AlgSHA256)))
-	if files := e.keyFiles(); len(files) != 1 || files[0] != "00000002.key" {
+	if files := e.material(); len(files) != 1 || files[0] != "00000002" {
 		t.Errorf("key files after re-creation: %v", files)
 	}
 }
@@ -358,7 +358,7 @@ func TestStorePermissions(t *testing.T) {
 	if st.Mode().Perm() != 0o700 {
 		t.Errorf("store directory mode %v", st.Mode().Perm())
 	}
-	for _, f := range e.keyFiles() {
+	for _, f := range []string{keyLogName, keyLockName} {
 		st, err := os.Stat(filepath.Join(e.storeDir(), f))
 		if err != nil {
 			t.Fatal(err)

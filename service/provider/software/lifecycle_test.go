@@ -2,6 +2,8 @@ package software
 
 import (
 	"bytes"
+	"crypto/ecdh"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"github.com/parsec-go/parsec/service/provider"
 
 	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/wire"
 	"github.com/parsec-go/parsec/wire/pb"
@@ -55,9 +58,9 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	e.expect(wire.StatusPsaErrorDoesNotExist, bob, &pb.ExportPublicKeyRequest{KeyName: "aes"})
 	// Ids keep growing; nothing is reused.
 	e.generate(alice, "new", ecc(256, uSign, psa.ECDSA(psa.AlgSHA256)))
-	files := e.keyFiles()
+	files := e.material()
 	sort.Strings(files)
-	if want := []string{"00000001.key", "00000002.key", "00000003.key", "00000004.key", "00000005.key"}; fmt.Sprint(files) != fmt.Sprint(want) {
+	if want := []string{"00000001", "00000002", "00000003", "00000004", "00000005"}; fmt.Sprint(files) != fmt.Sprint(want) {
 		t.Errorf("key files %v, want %v", files, want)
 	}
 }
@@ -89,7 +92,7 @@ func TestMappingFailureRemovesMaterial(t *testing.T) {
 	a := ecc(256, uSign, psa.ECDSA(psa.AlgSHA256))
 	e.expect(wire.StatusKeyInfoManagerError, alice, &pb.GenerateKeyRequest{KeyName: "k", Attributes: attrs(t, a)})
 	e.expect(wire.StatusKeyInfoManagerError, alice, &pb.ImportKeyRequest{KeyName: "k", Attributes: attrs(t, psa.Attributes{Type: psa.KeyTypeAES, Usage: uCrypt, Alg: psa.AlgGCM}), Data: make([]byte, 16)})
-	if files := e.keyFiles(); len(files) != 0 {
+	if files := e.material(); len(files) != 0 {
 		t.Errorf("material left behind a failed mapping: %v", files)
 	}
 	e.expect(wire.StatusPsaErrorDoesNotExist, alice, &pb.ExportPublicKeyRequest{KeyName: "k"})
@@ -105,13 +108,13 @@ func TestDestroyMappingFailureKeepsKey(t *testing.T) {
 	e.generate(alice, "k", ecc(256, uSign, psa.ECDSA(psa.AlgSHA256)))
 	f.failRemove = true
 	e.expect(wire.StatusKeyInfoManagerError, alice, &pb.DestroyKeyRequest{KeyName: "k"})
-	if len(e.keyFiles()) != 1 {
+	if len(e.material()) != 1 {
 		t.Error("material deleted although the mapping stayed")
 	}
 	e.sign(alice, "k", psa.ECDSA(psa.AlgSHA256), sum256(nil)) // still usable
 	f.failRemove = false
 	e.must(alice, &pb.DestroyKeyRequest{KeyName: "k"})
-	if len(e.keyFiles()) != 0 {
+	if len(e.material()) != 0 {
 		t.Error("material left after destroy")
 	}
 }
@@ -154,9 +157,9 @@ func TestCrashLeftovers(t *testing.T) {
 		t.Errorf("reconcile counts not logged: %s", logged.String())
 	}
 	e.generate(alice, "next", ecc(256, uSign, psa.ECDSA(psa.AlgSHA256)))
-	files := e.keyFiles()
+	files := e.material()
 	sort.Strings(files)
-	if want := "[00000001.key 00000004.key]"; fmt.Sprint(files) != want {
+	if want := "[00000001 00000004]"; fmt.Sprint(files) != want {
 		t.Errorf("key files %v, want %s", files, want)
 	}
 }
@@ -166,6 +169,7 @@ func TestCrashLeftovers(t *testing.T) {
 func TestReconcileKeepsWhatOthersMayReference(t *testing.T) {
 	e := newEnv(t)
 	e.generate(alice, "k", ecc(256, uSign, psa.ECDSA(psa.AlgSHA256)))
+	e.p.Close()
 	p, err := open(provider.Deps{Name: "renamed", KIM: e.kim, Log: quietLog(), Decode: func(v any) error {
 		v.(*Config).StorePath = e.storeDir()
 		return nil
@@ -174,7 +178,7 @@ func TestReconcileKeepsWhatOthersMayReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Close()
-	if files := e.keyFiles(); len(files) != 1 {
+	if files := e.material(); len(files) != 1 {
 		t.Fatalf("a renamed provider's material was removed: %v", files)
 	}
 	other, err := kim.OpenOnDisk(filepath.Join(e.root, "other-kim"), quietLog())
@@ -183,7 +187,7 @@ func TestReconcileKeepsWhatOthersMayReference(t *testing.T) {
 	}
 	defer other.Close()
 	e.open(other)
-	if files := e.keyFiles(); len(files) != 1 {
+	if files := e.material(); len(files) != 1 {
 		t.Fatalf("material of another key info manager's mappings was removed: %v", files)
 	}
 }
@@ -191,9 +195,9 @@ func TestReconcileKeepsWhatOthersMayReference(t *testing.T) {
 func TestDanglingMappingAndForeignEntries(t *testing.T) {
 	e := newEnv(t)
 	e.generate(alice, "k", ecc(256, uSign, psa.ECDSA(psa.AlgSHA256)))
-	// Material lost (deleted by hand): the key is reported missing, and
-	// destroy still clears the name.
-	if err := os.Remove(filepath.Join(e.storeDir(), "00000001.key")); err != nil {
+	// Material lost (destroyed behind the mapping's back): the key is
+	// reported missing, and destroy still clears the name.
+	if err := e.p.store.remove(1); err != nil {
 		t.Fatal(err)
 	}
 	e.reopen()
@@ -216,8 +220,8 @@ func TestDanglingMappingAndForeignEntries(t *testing.T) {
 	}
 	e.reopen()
 	e.generate(alice, "after-ghost", psa.Attributes{Type: psa.KeyTypeAES, Bits: 128, Usage: uCrypt, Alg: psa.AlgGCM})
-	if files := e.keyFiles(); len(files) != 1 || files[0] != "0000002a.key" {
-		t.Errorf("key files %v, want [0000002a.key]", files)
+	if files := e.material(); len(files) != 1 || files[0] != "0000002a" {
+		t.Errorf("key material %v, want [0000002a]", files)
 	}
 	e.expect(wire.StatusPsaErrorDoesNotExist, alice, &pb.ExportKeyRequest{KeyName: "tpm-key"})
 	e.expect(wire.StatusPsaErrorDoesNotExist, alice, &pb.DestroyKeyRequest{KeyName: "tpm-key"})
@@ -229,27 +233,57 @@ func TestDanglingMappingAndForeignEntries(t *testing.T) {
 		Attributes: attrs(t, psa.Attributes{Type: psa.KeyTypeAES, Bits: 128, Usage: uCrypt, Alg: psa.AlgGCM})})
 }
 
+// adoptV1 stores a key as a key file of the first format (as the previous
+// version and the takeover write them) under id, maps it, and reopens.
+func (e *env) adoptV1(app auth.Application, name string, id uint32, a psa.Attributes, material []byte) {
+	e.t.Helper()
+	e.p.Close()
+	res, err := Adopt(e.storeDir(), id, a, material)
+	if err != nil || res.ID != id {
+		e.t.Fatalf("adopt: %+v %v", res, err)
+	}
+	if err := e.kim.Insert(kimOwner(app), name, kim.Entry{Provider: wire.ProviderMbedCrypto, ProviderName: testProviderName, KeyID: encodeKeyID(id), Attributes: a}); err != nil {
+		e.t.Fatal(err)
+	}
+	e.reopen()
+}
+
 func TestCorruptMaterial(t *testing.T) {
 	e := newEnv(t)
 	e.generate(alice, "k", ecc(256, uSign, psa.ECDSA(psa.AlgSHA256)))
-	p := filepath.Join(e.storeDir(), "00000001.key")
-	b, err := os.ReadFile(p)
+	e.p.Close()
+	// A bit flipped in the record inside the log.
+	lp := filepath.Join(e.storeDir(), keyLogName)
+	b, err := os.ReadFile(lp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b[recordHeaderSize] ^= 1
-	if err := os.WriteFile(p, b, 0o600); err != nil {
+	b[keyLogHeaderSize+keyRecHeaderSize+recordHeaderSize] ^= 1
+	if err := os.WriteFile(lp, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.reopen()
 	e.expect(wire.StatusPsaErrorDataCorrupt, alice, &pb.ExportPublicKeyRequest{KeyName: "k"})
+	// Destroy still works on a damaged key.
+	e.must(alice, &pb.DestroyKeyRequest{KeyName: "k"})
+	// A key file of the first format, damaged.
+	k, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ecc(256, uSign, psa.ECDSA(psa.AlgSHA256))
+	e.adoptV1(alice, "v1", 7, a, k.Bytes())
+	e.sign(alice, "v1", psa.ECDSA(psa.AlgSHA256), sum256(nil))
+	p := filepath.Join(e.storeDir(), "00000007.key")
 	if err := os.WriteFile(p, []byte("short"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.reopen()
-	e.expect(wire.StatusPsaErrorDataCorrupt, alice, &pb.SignHashRequest{KeyName: "k", Alg: signAlg(t, psa.ECDSA(psa.AlgSHA256)), Hash: sum256(nil)})
-	// Destroy still works on a damaged key.
-	e.must(alice, &pb.DestroyKeyRequest{KeyName: "k"})
+	e.expect(wire.StatusPsaErrorDataCorrupt, alice, &pb.SignHashRequest{KeyName: "v1", Alg: signAlg(t, psa.ECDSA(psa.AlgSHA256)), Hash: sum256(nil)})
+	e.must(alice, &pb.DestroyKeyRequest{KeyName: "v1"})
+	if files := e.material(); len(files) != 0 {
+		t.Errorf("material left: %v", files)
+	}
 }
 
 func TestRecordEncoding(t *testing.T) {
@@ -342,39 +376,39 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("%d concurrent creations of one name succeeded", n)
 	}
 	// Only the shared key and the race winner remain, on disk and mapped.
-	if files := e.keyFiles(); len(files) != 2 {
+	if files := e.material(); len(files) != 2 {
 		t.Errorf("key files after the churn: %v", files)
 	}
 }
 
-// Two provider instances on one store (a reload overlapping in-flight
-// requests) never hand out the same id.
-func TestTwoInstancesShareTheStore(t *testing.T) {
+// A second instance on one store (a second service, a takeover run, two
+// providers configured with one store_path) is refused while the first
+// has it open: the log has one writer.
+func TestSecondInstanceRefused(t *testing.T) {
 	e := newEnv(t)
-	other := e.open(e.kim)
-	var wg sync.WaitGroup
-	for i, p := range []*Provider{e.p, other} {
-		wg.Add(1)
-		go func(i int, p *Provider) {
-			defer wg.Done()
-			for j := 0; j < 10; j++ {
-				if _, err := p.store.create(encodeRecord(psa.Attributes{Type: psa.KeyTypeAES, Bits: 128}, make([]byte, 16))); err != nil {
-					t.Error(err)
-				}
-			}
-		}(i, p)
+	_, err := open(provider.Deps{Name: "second", KIM: e.kim, Log: quietLog(), Decode: func(v any) error {
+		v.(*Config).StorePath = e.storeDir()
+		return nil
+	}})
+	if err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second instance: %v", err)
 	}
-	wg.Wait()
-	if n := len(e.keyFiles()); n != 20 {
-		t.Errorf("%d files for 20 creations", n)
+	if _, err := Adopt(e.storeDir(), 5, psa.Attributes{Type: psa.KeyTypeAES, Bits: 128}, make([]byte, 16)); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("adopt into an open store: %v", err)
 	}
+	e.generate(alice, "k", ecc(256, uSign, psa.ECDSA(psa.AlgSHA256)))
 }
 
 // Key files are checked when opened (statedir's rules), not all at start:
 // a symlink or a file others may write is refused.
 func TestKeyFileCheckedOnOpen(t *testing.T) {
 	e := newEnv(t)
-	e.generate(alice, "k", ecc(256, uSign, psa.ECDSA(psa.AlgSHA256)))
+	k, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.adoptV1(alice, "k", 1, ecc(256, uSign, psa.ECDSA(psa.AlgSHA256)), k.Bytes())
+	e.sign(alice, "k", psa.ECDSA(psa.AlgSHA256), sum256(nil))
 	p := filepath.Join(e.storeDir(), "00000001.key")
 	if err := os.Chmod(p, 0o666); err != nil {
 		t.Fatal(err)

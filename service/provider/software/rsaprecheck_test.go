@@ -134,7 +134,7 @@ func TestImportSlowRSAPairs(t *testing.T) {
 	kept := psa.Attributes{Type: psa.KeyTypeRSAKeyPair, Bits: 2048, Usage: uSign | uExport, Alg: psa.RSAPSS(psa.AlgSHA256)}
 	keptDER := x509.MarshalPKCS1PrivateKey(testRSAKey(t, 2048))
 	e.importKey(alice, "kept", kept, keptDER)
-	files := e.keyFiles()
+	files := e.material()
 	pair := psa.Attributes{Type: psa.KeyTypeRSAKeyPair, Usage: uSign, Alg: psa.RSAPSS(psa.AlgSHA256)}
 	for _, c := range slowRSAPairs(t) {
 		for _, name := range []string{"new", "kept"} {
@@ -148,7 +148,7 @@ func TestImportSlowRSAPairs(t *testing.T) {
 			}
 		}
 	}
-	if got := e.keyFiles(); len(got) != len(files) || got[0] != files[0] {
+	if got := e.material(); len(got) != len(files) || got[0] != files[0] {
 		t.Errorf("key files %v after refused imports, want %v", got, files)
 	}
 	if keys, _ := e.kim.All(); len(keys) != 1 {

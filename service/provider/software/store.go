@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/parsec-go/parsec/internal/durable"
 	"github.com/parsec-go/parsec/internal/statedir"
+	"github.com/parsec-go/parsec/internal/wal"
 	"github.com/parsec-go/parsec/psa"
 	"github.com/parsec-go/parsec/service/kim"
 	"github.com/parsec-go/parsec/wire"
@@ -32,22 +34,54 @@ const (
 	maxKeyID = 0x3fffffff // PSA_KEY_ID_USER_MAX
 )
 
-// store keeps one file per key, <dir>/<8 hex digits of the id>.key,
-// holding the key's attributes and its material in PSA export format
-// (format unchanged since the first release; see create for how files
-// are written).
+// store keeps the software provider's key material. Keys are records in
+// one append-only log, <dir>/keys-v2.log (format and durability in
+// keylog.go), with an in-memory index from key id to the record's place;
+// key files of the first format, <dir>/<8 hex digits of the id>.key,
+// which earlier versions wrote and the takeover still writes (Adopt),
+// keep loading and are removed when their key is destroyed.
 type store struct {
 	dir  string
 	log  *slog.Logger
 	next atomic.Uint32
 	// fsSync runs one syncfs(2) on the store's file system for every
-	// creation or removal waiting at that moment (group commit).
+	// removal of a key file waiting at that moment (group commit).
 	fsSync  durable.Group
 	dirFile *os.File
+
+	// lock is the store's flock: one writer of the log.
+	lock *os.File
+	// f is the log, read by any goroutine (pread); wal writes it, from
+	// the writer goroutine only.
+	f   *os.File
+	wal *wal.Log
+	// index maps a key id to its record in the log. Only the writer
+	// changes it (under mu, once a round is durable); readers look up
+	// under the read lock and read the file without it.
+	mu        sync.RWMutex
+	index     map[uint32]slot
+	liveBytes int64 // writer's
+	buf       []byte
+	// content is the log as read, for adoptView only.
+	content []byte
+
+	// q is the log writer's queue.
+	q *wal.Queue[*keyOp]
 }
 
-// close releases the store's directory.
-func (s *store) close() error { return s.dirFile.Close() }
+// close stops the writer after the mutations already submitted and
+// releases the log, the lock and the directory.
+func (s *store) close() error {
+	if !s.q.Close() {
+		return nil
+	}
+	err := s.wal.Close()
+	s.lock.Close()
+	if derr := s.dirFile.Close(); err == nil {
+		err = derr
+	}
+	return err
+}
 
 const keyFileSuffix = ".key"
 
@@ -58,17 +92,20 @@ const kimMarker = ".kim-dir"
 // openStore opens the key store in dir and reconciles it with the key
 // info manager m, which holds every mapping to it:
 //
-//   - temporary files are what a write cut short leaves: removed;
+//   - temporary files and a torn log tail are what a write cut short
+//     leaves: removed;
 //   - material no mapping references is what a crash between the two
 //     steps of a creation (material, then mapping) or a destruction
-//     (mapping, then material) leaves: destroyed, since no request can
-//     claim it any more (a creation that reached its mapping is referenced;
-//     one that did not was never acknowledged).
+//     (mapping, then material) leaves: destroyed (zeroed in the log, or
+//     its key file removed), since no request can claim it any more (a
+//     creation that reached its mapping is referenced; one that did not
+//     was never acknowledged);
+//   - a destroyed key whose material a crash left unzeroed is zeroed.
 //
 // Nothing else writes to the store meanwhile: a provider is opened at
-// start or on reload after in-flight requests drained, and the key info
-// manager's lock keeps a second service off the same mappings. Mapped ids
-// (even without material) are never handed out again.
+// start or on reload after the previous one closed, and the store's lock
+// refuses any other writer. Mapped ids (even without material) are never
+// handed out again.
 func openStore(dir string, m kim.Manager, log *slog.Logger) (*store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating key store %s: %w", dir, err)
@@ -78,12 +115,47 @@ func openStore(dir string, m kim.Manager, log *slog.Logger) (*store, error) {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("restricting key store %s: %w", dir, err)
 	}
+	lock, err := lockKeyStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &store{dir: dir, log: log, lock: lock}
+	if err := s.load(m); err != nil {
+		if s.wal != nil {
+			s.wal.Close()
+		}
+		lock.Close()
+		return nil, err
+	}
+	// The directory stays open for the provider's life: one syncfs per
+	// group through it, no open and close around each.
+	d, err := os.Open(dir)
+	if err != nil {
+		s.wal.Close()
+		lock.Close()
+		return nil, fmt.Errorf("opening key store %s: %w", dir, err)
+	}
+	s.dirFile = d
+	s.fsSync.Sync = func() error { return syncFS(d) }
+	s.q = wal.Start(maxKeyBatch, s.commit)
+	return s, nil
+}
+
+// load reads the log and the key files and reconciles them with m's
+// mappings (see openStore).
+func (s *store) load(m kim.Manager) error {
+	dir, log := s.dir, s.log
+	l, st, content, err := openKeyLog(dir, log)
+	if err != nil {
+		return fmt.Errorf("key store: %w", err)
+	}
+	s.wal, s.f, s.index, s.liveBytes = l, l.File(), st.index, st.liveBytes
 	// The files are listed before the mappings are read: a creation
 	// finishing in between (none should; see above) would then look
 	// mapped, never orphaned. Names only, unsorted: no stat per file.
 	names, err := readNames(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading key store %s: %w", dir, err)
+		return fmt.Errorf("reading key store %s: %w", dir, err)
 	}
 	var usedMax uint32
 	mapped := map[uint32]bool{}
@@ -105,7 +177,7 @@ func openStore(dir string, m kim.Manager, log *slog.Logger) (*store, error) {
 	} else {
 		all, err := m.All()
 		if err != nil {
-			return nil, fmt.Errorf("listing keys: %w", err)
+			return fmt.Errorf("listing keys: %w", err)
 		}
 		for _, k := range all {
 			note(k.Entry)
@@ -140,26 +212,72 @@ func openStore(dir string, m kim.Manager, log *slog.Logger) (*store, error) {
 		}
 		orphans++
 	}
+	// Orphans and unzeroed leftovers in the log: zeroed and recorded
+	// destroyed in one durable append.
+	var recs []byte
+	var patches []wal.Patch
+	for _, sl := range st.unzeroed {
+		patches = append(patches, wal.Patch{Off: sl.off, Data: make([]byte, sl.n)})
+	}
+	for id, sl := range s.index {
+		usedMax = max(usedMax, id)
+		if mapped[id] {
+			continue
+		}
+		if !reconcile {
+			kept++
+			continue
+		}
+		patches = append(patches, wal.Patch{Off: sl.off, Data: make([]byte, sl.n)})
+		recs = appendKeyRec(recs, kindDestroy, id, nil)
+		delete(s.index, id)
+		s.liveBytes -= keyRecHeaderSize + int64(sl.n)
+		orphans++
+	}
+	if len(recs) > 0 || len(patches) > 0 {
+		if err := s.wal.Append(recs, patches); err != nil {
+			return fmt.Errorf("key store: destroying orphaned material in %s: %w", s.wal.Path(), err)
+		}
+	}
 	if temps+orphans > 0 {
 		if err := durable.SyncDir(dir); err != nil {
-			return nil, fmt.Errorf("syncing key store %s: %w", dir, err)
+			return fmt.Errorf("syncing key store %s: %w", dir, err)
 		}
 		log.Info("key store reconciled with the key mappings", "dir", dir, "orphaned_material_removed", orphans, "temporary_files_removed", temps)
+	}
+	if len(st.unzeroed) > 0 {
+		log.Info("key store: zeroed the material of keys destroyed just before a crash", "dir", dir, "records", len(st.unzeroed))
 	}
 	if kept > 0 {
 		log.Warn("key store holds material no key maps to, left in place", "dir", dir, "files", kept)
 	}
-	s := &store{dir: dir, log: log}
-	// The directory stays open for the provider's life: one syncfs per
-	// group through it, no open and close around each.
-	d, err := os.Open(dir)
-	if err != nil {
-		return nil, fmt.Errorf("opening key store %s: %w", dir, err)
+	if dead := s.wal.Size() - keyLogHeaderSize - s.liveBytes; dead > s.liveBytes && s.wal.Size() > keyCompactMin {
+		if err := s.compact(content); err != nil {
+			log.Warn("key store: compacting the log at start failed; continuing with it as it is", "file", s.wal.Path(), "err", err)
+		}
 	}
-	s.dirFile = d
-	s.fsSync.Sync = func() error { return syncFS(d) }
 	s.next.Store(max(usedMax+1, minKeyID))
-	return s, nil
+	return nil
+}
+
+// compact rewrites the log with one put per live key (content is the log
+// as replayed; every destroyed key in it is zeroed by now). Only at start,
+// before any reader.
+func (s *store) compact(content []byte) error {
+	before := s.wal.Size()
+	b := keyLogHeader()
+	index := make(map[uint32]slot, len(s.index))
+	for id, sl := range s.index {
+		off := int64(len(b)) + keyRecHeaderSize
+		b = appendKeyRec(b, kindPut, id, content[sl.off:sl.off+int64(sl.n)])
+		index[id] = slot{off: off, n: sl.n}
+	}
+	if err := s.wal.Rewrite(b); err != nil {
+		return err
+	}
+	s.index, s.f = index, s.wal.File()
+	s.log.Info("key store: compacted the log", "file", s.wal.Path(), "keys", len(index), "bytes_before", before, "bytes_after", s.wal.Size())
+	return nil
 }
 
 func readNames(dir string) ([]string, error) {
@@ -242,63 +360,21 @@ func syncFS(d *os.File) error {
 	return serr
 }
 
-// create stores rec under a fresh id and returns the id once the file and
-// its directory entry are durable. The file is created under its final
-// name with O_EXCL, so an id is never overwritten even when two provider
-// instances allocate at once; a crash mid-write leaves a file no mapping
-// references (the mapping is written only after create returns), which
-// the next start removes.
-//
-// The file gets no fsync of its own: one syncfs(2), shared by every
-// creation and removal waiting at that moment, makes the data of all
-// their files and their directory entries durable at once (group
-// commit). Its price: the same syncfs also writes back whatever else is
-// dirty on that file system, so keep store_path on a file system that
-// other busy writers do not share.
+// create stores rec under a fresh id and returns the id once the record
+// is durable: the log's writer appends every creation and destruction
+// waiting at that moment with one write and one fdatasync (group commit).
+// The mapping is written only after create returns, so a crash in between
+// leaves a record no mapping references, which the next start destroys.
 func (s *store) create(rec []byte) (uint32, error) {
-	for {
-		id := s.next.Add(1) - 1
-		if id > maxKeyID {
-			s.next.Store(maxKeyID + 1)
-			return 0, errInsufficientMemory("all PSA key ids are in use")
-		}
-		p := s.path(id)
-		// Raw system calls: a regular file gains nothing from Go's poller,
-		// and os.OpenFile pays fcntl and epoll_ctl calls to find that out.
-		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-		if errors.Is(err, unix.EEXIST) {
-			continue // taken by another instance: try the next id
-		}
-		if err != nil {
-			return 0, s.failed("creating key file", p, err)
-		}
-		err = writeAll(fd, rec)
-		if cerr := unix.Close(fd); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = s.fsSync.Do()
-		}
-		if err != nil {
-			os.Remove(p)
-			return 0, s.failed("writing key file", p, err)
-		}
-		return id, nil
+	id := s.next.Add(1) - 1
+	if id > maxKeyID {
+		s.next.Store(maxKeyID + 1)
+		return 0, errInsufficientMemory("all PSA key ids are in use")
 	}
-}
-
-func writeAll(fd int, b []byte) error {
-	for len(b) > 0 {
-		n, err := unix.Write(fd, b)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		b = b[n:]
+	if err := s.submit(&keyOp{id: id, rec: rec}); err != nil {
+		return 0, err
 	}
-	return nil
+	return id, nil
 }
 
 // failed logs a storage failure at error level with the file (the client
@@ -317,6 +393,18 @@ func (s *store) failed(what, path string, err error) error {
 // writable by nobody else (statedir's rules, checked here rather than for
 // every file at start).
 func (s *store) read(id uint32) ([]byte, error) {
+	s.mu.RLock()
+	sl, ok := s.index[id]
+	s.mu.RUnlock()
+	if ok {
+		// The record is immutable until the key is destroyed, which comes
+		// after its mapping is gone: no lock needed around the read.
+		b := make([]byte, sl.n)
+		if _, err := s.f.ReadAt(b, sl.off); err != nil {
+			return nil, s.failed("reading key log", s.wal.Path(), err)
+		}
+		return b, nil
+	}
 	p := s.path(id)
 	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -336,9 +424,17 @@ func (s *store) read(id uint32) ([]byte, error) {
 	return b, nil
 }
 
-// remove deletes a key file durably (one shared syncfs, as create); a
-// file already gone is not an error.
+// remove destroys a key durably: a record in the log is zeroed in place
+// and a destroy record appended, in one group-committed round; a key file
+// is unlinked and one shared syncfs makes that durable. A key already
+// gone is not an error.
 func (s *store) remove(id uint32) error {
+	s.mu.RLock()
+	_, ok := s.index[id]
+	s.mu.RUnlock()
+	if ok {
+		return s.submit(&keyOp{destroy: true, id: id})
+	}
 	p := s.path(id)
 	err := os.Remove(p)
 	if err == nil || errors.Is(err, fs.ErrNotExist) {

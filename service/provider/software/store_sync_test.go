@@ -9,30 +9,31 @@ import (
 )
 
 // TestCreateAndRemoveWaitForASync checks the group commit's promise: a
-// creation (or removal) returns only after a sync run that started once
-// its file (or its removal) was in place, so what it acknowledges is
-// durable. Each run records the store's file names when it starts; every
-// id create returned must be in the snapshot of a run that started after
-// the write, and every removed one absent from a later run's snapshot.
+// creation (or removal) returns only after an fdatasync of the log that
+// started once its record (or its destroy record and zeros) was written,
+// so what it acknowledges is durable. Each fdatasync records the live key
+// ids the log file holds when it starts; every id create returned must be
+// in the snapshot of a run that started after the call, and every
+// removed one absent from a later run's snapshot.
 func TestCreateAndRemoveWaitForASync(t *testing.T) {
 	e := newEnv(t)
 	s := e.p.store
-	real := s.fsSync.Sync
+	real := s.wal.Fdatasync
 	var mu sync.Mutex
 	var runs []map[string]bool
-	s.fsSync.Sync = func() error {
-		names, err := readNames(s.dir)
+	s.wal.Fdatasync = func(fd int) error {
+		st, _, err := readKeyLog(s.dir)
 		if err != nil {
 			return err
 		}
 		snap := map[string]bool{}
-		for _, n := range names {
-			snap[n] = true
+		for id := range st.index {
+			snap[fmt.Sprintf("%08x", id)] = true
 		}
 		mu.Lock()
 		runs = append(runs, snap)
 		mu.Unlock()
-		return real()
+		return real(fd)
 	}
 	// covered reports whether a run that started at or after index from
 	// saw the file (want true) or did not (want false).
@@ -48,7 +49,7 @@ func TestCreateAndRemoveWaitForASync(t *testing.T) {
 	}
 	rec := encodeRecord(psa.Attributes{Type: psa.KeyTypeRawData, Bits: 8}, []byte{1})
 	var wg sync.WaitGroup
-	errs := make(chan error, 64)
+	errs := make(chan error, 128)
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
 		go func() {
@@ -62,7 +63,7 @@ func TestCreateAndRemoveWaitForASync(t *testing.T) {
 					errs <- err
 					return
 				}
-				name := fmt.Sprintf("%08x%s", id, keyFileSuffix)
+				name := fmt.Sprintf("%08x", id)
 				if !covered(from, name, true) {
 					errs <- fmt.Errorf("create of %s returned before a sync that saw it", name)
 				}

@@ -1,0 +1,308 @@
+// Package wal holds the mechanics of an append-only log file with group
+// commit, shared by the key info manager's mapping log (service/kim) and
+// the software provider's key material log: one writer goroutine takes
+// every operation waiting at that moment (Rounds), appends their records
+// with one write and makes them durable with one fdatasync (Log.Append);
+// a failed append is cut back so that nothing a caller was told failed
+// comes back at the next start; whole rewrites (migration, compaction)
+// appear by rename only once durable. Record framing is the caller's: the
+// two logs frame differently.
+package wal
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/parsec-go/parsec/internal/durable"
+)
+
+// DefaultReserve is disk space kept allocated past the end of a log so
+// that removals can always be recorded, even on a full disk.
+const DefaultReserve = 64 << 10
+
+// Log is an open append-only file. Only one goroutine (the writer) may
+// call its methods other than ReadAt, File and Path.
+type Log struct {
+	path string
+	f    *os.File
+	// size is the end of the last whole record.
+	size int64
+	// allocated is how far the file's blocks are reserved (Reserve).
+	allocated   int64
+	noFallocate bool
+	// broken is set when the log's state is unknown after a failure.
+	broken error
+	// Fdatasync is unix.Fdatasync; tests make it fail as a full disk does.
+	Fdatasync func(fd int) error
+	// Reserved is the space Reserve keeps past the end, and its unit:
+	// DefaultReserve unless set.
+	Reserved int64
+}
+
+// TempSuffix names a log being written whole; it only ever replaces the
+// log by rename, so a leftover is garbage.
+const TempSuffix = ".tmp"
+
+// Open opens the log at path and returns it with its whole content, read
+// in one sequential pass. The caller replays the content and calls Cut
+// with the end of the last whole record.
+func Open(path string) (*Log, []byte, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := readAll(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return &Log{path: path, f: f, size: int64(len(b)), Fdatasync: unix.Fdatasync}, b, nil
+}
+
+// Create writes content as the whole log at path (see Rewrite) and opens
+// it.
+func Create(path string, content []byte) (*Log, error) {
+	l := &Log{path: path, Fdatasync: unix.Fdatasync}
+	if err := l.Rewrite(content); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// readAll reads f in one sequential pass, sized by fstat; a file that
+// shrank meanwhile is read as far as it goes.
+func readAll(f *os.File) ([]byte, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, st.Size())
+	n, err := io.ReadFull(f, b)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b[:n], nil
+}
+
+// Path is the log's file name.
+func (l *Log) Path() string { return l.path }
+
+// File is the open log, for readers (ReadAt never waits for the writer).
+func (l *Log) File() *os.File { return l.f }
+
+// Size is the end of the last whole record.
+func (l *Log) Size() int64 { return l.size }
+
+// Broken reports why the log refuses writes until restart, or nil.
+func (l *Log) Broken() error { return l.broken }
+
+// Close closes the file.
+func (l *Log) Close() error { return l.f.Close() }
+
+// KeepAside writes content[good:] (a torn or damaged tail found by the
+// caller's replay) to <path>.damaged-<good> for inspection and returns
+// that name.
+func (l *Log) KeepAside(content []byte, good int64) (string, error) {
+	side := fmt.Sprintf("%s.damaged-%d", l.path, good)
+	return side, os.WriteFile(side, content[good:], 0o600)
+}
+
+// Cut drops everything after good, durably, so that appends continue
+// after the last whole record.
+func (l *Log) Cut(good int64) error {
+	err := l.f.Truncate(good)
+	if err == nil {
+		err = l.f.Sync()
+	}
+	if err != nil {
+		return fmt.Errorf("cutting the torn tail of %s: %w", l.path, err)
+	}
+	l.size = good
+	return nil
+}
+
+// ErrFull reports a full disk (or quota) from Reserve.
+var ErrFull = errors.New("no space left for the log")
+
+// Reserve makes sure n more bytes plus Reserved are allocated past the
+// log's end (fallocate, keeping the file size). It fails with an error
+// wrapping ErrFull only when the disk is full; on file systems without
+// fallocate it does nothing (the write itself then reports a full disk).
+func (l *Log) Reserve(n int64) error {
+	unit := l.Reserved
+	if unit <= 0 {
+		unit = DefaultReserve
+	}
+	want := l.size + n + unit
+	if want <= l.allocated || l.noFallocate {
+		return nil
+	}
+	// Whole units, so that most rounds need no call at all.
+	want = (want + unit - 1) / unit * unit
+	err := unix.Fallocate(int(l.f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, want)
+	switch {
+	case err == nil:
+		l.allocated = want
+		return nil
+	case errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT):
+		return fmt.Errorf("%w: %v", ErrFull, err)
+	default:
+		l.noFallocate = true
+		return nil
+	}
+}
+
+// Patch is an in-place write inside the log's whole records (zeroing
+// destroyed material), made durable by the same fdatasync as an append.
+type Patch struct {
+	Off  int64
+	Data []byte
+}
+
+// Append writes patches in place, then recs after the last whole record,
+// and fdatasyncs once. On failure it cuts the file back to the old end, so
+// no record a caller was told failed can come back at the next start; if
+// even that fails the log refuses further writes until restart (Broken).
+// Patches already written stay (they only ever zero what is being
+// destroyed).
+func (l *Log) Append(recs []byte, patches []Patch) error {
+	if l.broken != nil {
+		return l.broken
+	}
+	var err error
+	for _, p := range patches {
+		if p.Off+int64(len(p.Data)) > l.size {
+			return fmt.Errorf("patch at %d past the log's end %d", p.Off, l.size)
+		}
+		if _, err = l.f.WriteAt(p.Data, p.Off); err != nil {
+			break
+		}
+	}
+	if err == nil && len(recs) > 0 {
+		_, err = l.f.WriteAt(recs, l.size)
+	}
+	if err == nil {
+		err = l.Fdatasync(int(l.f.Fd()))
+	}
+	if err != nil {
+		if terr := l.f.Truncate(l.size); terr != nil {
+			l.broken = fmt.Errorf("append failed (%v) and the log could not be cut back (%v)", err, terr)
+		} else if serr := l.Fdatasync(int(l.f.Fd())); serr != nil && !errors.Is(err, unix.ENOSPC) {
+			l.broken = fmt.Errorf("append failed (%v) and the cut could not be synced (%v)", err, serr)
+		}
+		return err
+	}
+	l.size += int64(len(recs))
+	return nil
+}
+
+// Rewrite replaces the log with content, durably: written to
+// <path>.tmp, fsynced, renamed over the log, directory fsynced. A crash
+// leaves the old log or the new one. The log stays open on the new file.
+// Readers holding File across a Rewrite read the old one: callers exclude
+// them meanwhile.
+func (l *Log) Rewrite(content []byte) error {
+	tmp := l.path + TempSuffix
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(content)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = os.Rename(tmp, l.path)
+	}
+	if err == nil {
+		err = durable.SyncDir(filepath.Dir(l.path))
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if l.f != nil {
+		l.f.Close()
+	}
+	l.f, l.size, l.allocated, l.broken = f, int64(len(content)), 0, nil
+	return nil
+}
+
+// Rounds runs a group-commit writer: it calls commit with the first op
+// and every op already waiting behind it (at most max), until ops is
+// closed. What queued while one round was on disk goes in the next.
+func Rounds[T any](ops <-chan T, max int, commit func([]T)) {
+	batch := make([]T, 0, max)
+	for x := range ops {
+		batch = append(batch[:0], x)
+	fill:
+		for len(batch) < max {
+			select {
+			case y, ok := <-ops:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, y)
+			default:
+				break fill
+			}
+		}
+		commit(batch)
+		clear(batch)
+	}
+}
+
+// Queue hands operations to one writer goroutine, which runs Rounds
+// with commit, and orders senders against Close.
+type Queue[T any] struct {
+	// mu is held for reading by senders and for writing by Close, so that
+	// no send races with closing the channel.
+	mu      sync.RWMutex
+	closed  bool
+	ops     chan T
+	stopped chan struct{}
+}
+
+// Start starts the writer: rounds of at most max ops.
+func Start[T any](max int, commit func([]T)) *Queue[T] {
+	q := &Queue[T]{ops: make(chan T, max), stopped: make(chan struct{})}
+	go func() {
+		defer close(q.stopped)
+		Rounds(q.ops, max, commit)
+	}()
+	return q
+}
+
+// Send queues x for the writer; it reports false once the queue is
+// closed.
+func (q *Queue[T]) Send(x T) bool {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	if q.closed {
+		return false
+	}
+	q.ops <- x
+	return true
+}
+
+// Close stops the writer after the ops already sent and waits for it. It
+// reports false if the queue was closed already.
+func (q *Queue[T]) Close() bool {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	q.closed = true
+	close(q.ops)
+	q.mu.Unlock()
+	<-q.stopped
+	return true
+}

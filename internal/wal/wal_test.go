@@ -1,0 +1,113 @@
+package wal
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestAppendPatchAndCutBack(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "log")
+	l, err := Create(p, []byte("HDR:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Reserve(10); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Append([]byte("one,two,"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Append([]byte("three,"), []Patch{{Off: 4, Data: []byte("ONE")}}); err != nil {
+		t.Fatal(err)
+	}
+	// A failed sync: the round is cut back, the patch stays.
+	fails := 1
+	l.Fdatasync = func(fd int) error {
+		if fails > 0 {
+			fails--
+			return unix.EIO
+		}
+		return unix.Fdatasync(fd)
+	}
+	if err := l.Append([]byte("lost,"), []Patch{{Off: 8, Data: []byte("TWO")}}); !errors.Is(err, unix.EIO) {
+		t.Fatalf("append with a failing sync: %v", err)
+	}
+	if err := l.Append(nil, []Patch{{Off: l.Size(), Data: []byte("x")}}); err == nil {
+		t.Error("patch past the end accepted")
+	}
+	if err := l.Append([]byte("four,"), nil); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	l, b, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	// Both failures: a log whose cut could not be synced refuses writes.
+	l.Fdatasync = func(int) error { return unix.EIO }
+	if err := l.Append([]byte("x"), nil); err == nil || l.Broken() == nil {
+		t.Fatalf("append: %v, broken: %v", err, l.Broken())
+	}
+	if err := l.Append([]byte("y"), nil); err == nil {
+		t.Error("a broken log took an append")
+	}
+	l.Fdatasync = unix.Fdatasync
+	if string(b) != "HDR:ONE,TWO,three,four," || l.Size() != int64(len(b)) {
+		t.Errorf("log holds %q", b)
+	}
+	side, err := l.KeepAside(b, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Cut(12); err != nil {
+		t.Fatal(err)
+	}
+	if kept, _ := os.ReadFile(side); string(kept) != "three,four," {
+		t.Errorf("tail kept aside: %q", kept)
+	}
+	if err := l.Rewrite([]byte("HDR:new")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "HDR:new" || l.Size() != 7 {
+		t.Errorf("after rewrite: %q", b)
+	}
+	if _, err := os.Stat(p + TempSuffix); !os.IsNotExist(err) {
+		t.Error("temporary file left")
+	}
+}
+
+func TestRoundsGroupsWaitingOps(t *testing.T) {
+	ops := make(chan int, 100)
+	for i := 0; i < 10; i++ {
+		ops <- i
+	}
+	close(ops)
+	var mu sync.Mutex
+	var rounds [][]int
+	Rounds(ops, 4, func(b []int) {
+		mu.Lock()
+		rounds = append(rounds, append([]int(nil), b...))
+		mu.Unlock()
+	})
+	n := 0
+	for i, r := range rounds {
+		if len(r) > 4 {
+			t.Errorf("round %d has %d ops", i, len(r))
+		}
+		for _, x := range r {
+			if x != n {
+				t.Errorf("op %d out of order", x)
+			}
+			n++
+		}
+	}
+	if n != 10 || len(rounds) != 3 {
+		t.Errorf("%d ops in %d rounds, want 10 in 3", n, len(rounds))
+	}
+}

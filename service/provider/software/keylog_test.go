@@ -1,0 +1,157 @@
+package software
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parsec-go/parsec/internal/syncbuf"
+	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/wire"
+	"github.com/parsec-go/parsec/wire/pb"
+)
+
+// pattern is recognisable key material.
+func pattern(seed byte, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = seed ^ byte(i*7+1)
+	}
+	return b
+}
+
+var aesGCM = psa.Attributes{Type: psa.KeyTypeAES, Bits: 256, Usage: uCrypt | uExport, Alg: psa.AlgGCM}
+
+func (e *env) logBytes() []byte {
+	e.t.Helper()
+	b, err := os.ReadFile(filepath.Join(e.storeDir(), keyLogName))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return b
+}
+
+func TestDestroyZeroesMaterial(t *testing.T) {
+	e := newEnv(t)
+	secret, kept := pattern(1, 32), pattern(2, 32)
+	e.importKey(alice, "secret", aesGCM, secret)
+	e.importKey(alice, "kept", aesGCM, kept)
+	if !bytes.Contains(e.logBytes(), secret) {
+		t.Fatal("material not in the log")
+	}
+	e.must(alice, &pb.DestroyKeyRequest{KeyName: "secret"})
+	if b := e.logBytes(); bytes.Contains(b, secret) || !bytes.Contains(b, kept) {
+		t.Error("destroyed material still in the log, or kept material lost")
+	}
+	e.reopen()
+	if !bytes.Equal(e.export(alice, "kept"), kept) {
+		t.Error("kept key changed")
+	}
+	e.expect(wire.StatusPsaErrorDoesNotExist, alice, &pb.ExportKeyRequest{KeyName: "secret"})
+}
+
+// A crash during an append leaves a torn last record: cut off (kept
+// aside), and the store goes on after the last whole record.
+func TestTornTail(t *testing.T) {
+	e := newEnv(t)
+	e.importKey(alice, "a", aesGCM, pattern(3, 32))
+	e.p.Close()
+	lp := filepath.Join(e.storeDir(), keyLogName)
+	torn := appendKeyRec(nil, kindPut, 99, encodeRecord(aesGCM, pattern(4, 32)))
+	for _, cut := range []int{5, keyRecHeaderSize + 3, len(torn) - 1} {
+		f, err := os.OpenFile(lp, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write(torn[:cut])
+		f.Close()
+		e.reopen()
+		if !bytes.Equal(e.export(alice, "a"), pattern(3, 32)) {
+			t.Fatalf("cut %d: key changed", cut)
+		}
+		name := fmt.Sprintf("k%d", cut)
+		e.importKey(alice, name, aesGCM, pattern(5, 32))
+		e.reopen()
+		if !bytes.Equal(e.export(alice, name), pattern(5, 32)) {
+			t.Fatalf("cut %d: key written after the torn tail lost", cut)
+		}
+		e.p.Close()
+	}
+	sides, _ := filepath.Glob(lp + ".damaged-*")
+	if len(sides) == 0 {
+		t.Error("torn tail not kept aside")
+	}
+}
+
+// A crash after a destroy record was durable but before the zeros were:
+// the next start zeroes the material. An orphaned record (a creation cut
+// before its mapping) is destroyed and zeroed too.
+func TestLeftoverMaterialZeroedAtStart(t *testing.T) {
+	e := newEnv(t)
+	e.importKey(alice, "half-destroyed", aesGCM, pattern(6, 32))
+	e.importKey(alice, "kept", aesGCM, pattern(7, 32))
+	if _, err := e.p.store.create(encodeRecord(aesGCM, pattern(8, 32))); err != nil {
+		t.Fatal(err)
+	}
+	e.p.Close()
+	if err := e.kim.Remove(kimOwner(alice), "half-destroyed"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(e.storeDir(), keyLogName), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(appendKeyRec(nil, kindDestroy, 1, nil))
+	f.Close()
+	if inv, err := Inspect(e.storeDir()); err != nil || inv.Unzeroed != 1 || len(inv.Keys) != 2 {
+		t.Fatalf("before restart: %+v %v", inv, err)
+	}
+	var logged syncbuf.Buffer
+	e.log = slog.New(slog.NewTextHandler(&logged, nil))
+	e.reopen()
+	b := e.logBytes()
+	if bytes.Contains(b, pattern(6, 32)) || bytes.Contains(b, pattern(8, 32)) || !bytes.Contains(b, pattern(7, 32)) {
+		t.Error("leftover material not zeroed, or kept material lost")
+	}
+	if !strings.Contains(logged.String(), "orphaned_material_removed=1") {
+		t.Errorf("orphan not reported: %s", logged.String())
+	}
+	if inv, err := Inspect(e.storeDir()); err != nil || inv.Unzeroed != 0 || fmt.Sprint(inv.Keys) != "[2]" {
+		t.Errorf("after restart: %+v %v", inv, err)
+	}
+	if !bytes.Equal(e.export(alice, "kept"), pattern(7, 32)) {
+		t.Error("kept key changed")
+	}
+}
+
+// When destroyed records outweigh live ones the log is rewritten at start.
+func TestCompactionAtStart(t *testing.T) {
+	e := newEnv(t)
+	raw := psa.Attributes{Type: psa.KeyTypeRawData, Bits: 8 * 4096, Usage: uExport}
+	for i := 0; i < 80; i++ {
+		e.importKey(alice, fmt.Sprint(i), raw, pattern(byte(i), 4096))
+	}
+	for i := 0; i < 75; i++ {
+		e.must(alice, &pb.DestroyKeyRequest{KeyName: fmt.Sprint(i)})
+	}
+	before := len(e.logBytes())
+	e.reopen()
+	after := len(e.logBytes())
+	if after*4 > before {
+		t.Errorf("log of %d bytes became %d", before, after)
+	}
+	for i := 75; i < 80; i++ {
+		if !bytes.Equal(e.export(alice, fmt.Sprint(i)), pattern(byte(i), 4096)) {
+			t.Fatalf("key %d changed by the compaction", i)
+		}
+	}
+	e.importKey(alice, "after", raw, pattern(9, 4096))
+	e.reopen()
+	if !bytes.Equal(e.export(alice, "after"), pattern(9, 4096)) {
+		t.Error("key written after the compaction lost")
+	}
+}
