@@ -164,3 +164,46 @@ func TestReloadRefusesRootWhenForbidden(t *testing.T) {
 		t.Errorf("the refused config was applied")
 	}
 }
+
+// Workers that finish while another accepts park as spares; concurrent
+// clients are all answered, and the spares leave when the service stops
+// (testServer's clean-up waits for Serve to return).
+func TestSpareWorkersServeAndStop(t *testing.T) {
+	s := testServer(t, "Direct", func(provider.Deps) (provider.Provider, error) { return crashing{}, nil }, io.Discard)
+	ping := request(wire.ProviderCore, wire.OpPing, &pb.PingRequest{}, false)
+	errs := make(chan error, 16)
+	for c := 0; c < cap(errs); c++ {
+		go func() {
+			for i := 0; i < 25; i++ {
+				conn, err := net.Dial("unix", s.SocketPath())
+				if err != nil {
+					errs <- err
+					return
+				}
+				conn.SetDeadline(time.Now().Add(10 * time.Second))
+				_, err = conn.Write(ping)
+				var b []byte
+				if err == nil {
+					b, err = io.ReadAll(conn)
+				}
+				conn.Close()
+				if err == nil {
+					var h wire.Header
+					if h, err = wire.ParseHeader(b); err == nil && h.Status != wire.StatusSuccess {
+						err = h.Status
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for c := 0; c < cap(errs); c++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
