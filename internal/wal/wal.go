@@ -33,9 +33,9 @@ type Log struct {
 	f    *os.File
 	// size is the end of the last whole record.
 	size int64
-	// allocated is how far the file's blocks are reserved (Reserve).
-	allocated   int64
-	noFallocate bool
+	// allocated is the file's length: past size it holds zeros written
+	// ahead (Reserve).
+	allocated int64
 	// broken is set when the log's state is unknown after a failure.
 	broken error
 	// Fdatasync is unix.Fdatasync; tests make it fail as a full disk does.
@@ -62,7 +62,7 @@ func Open(path string) (*Log, []byte, error) {
 		f.Close()
 		return nil, nil, err
 	}
-	return &Log{path: path, f: f, size: int64(len(b)), Fdatasync: unix.Fdatasync}, b, nil
+	return &Log{path: path, f: f, size: int64(len(b)), allocated: int64(len(b)), Fdatasync: unix.Fdatasync}, b, nil
 }
 
 // Create writes content as the whole log at path (see Rewrite) and opens
@@ -105,57 +105,73 @@ func (l *Log) Broken() error { return l.broken }
 // Close closes the file.
 func (l *Log) Close() error { return l.f.Close() }
 
-// KeepAside writes content[good:] (a torn or damaged tail found by the
-// caller's replay) to <path>.damaged-<good> for inspection and returns
-// that name.
-func (l *Log) KeepAside(content []byte, good int64) (string, error) {
+// Resume continues the log after good, the end of the last whole record
+// found by the caller's replay of content. Zeros after it are space
+// written ahead (Reserve) and stay. Anything else is a torn or damaged
+// tail: it is kept aside in <path>.damaged-<good> for inspection (its name
+// is returned; "" when there was none) and cut off, durably.
+func (l *Log) Resume(content []byte, good int64) (string, error) {
+	tail := content[good:]
+	if allZero(tail) {
+		l.size = good
+		return "", nil
+	}
 	side := fmt.Sprintf("%s.damaged-%d", l.path, good)
-	return side, os.WriteFile(side, content[good:], 0o600)
-}
-
-// Cut drops everything after good, durably, so that appends continue
-// after the last whole record.
-func (l *Log) Cut(good int64) error {
+	keepErr := os.WriteFile(side, tail, 0o600)
 	err := l.f.Truncate(good)
 	if err == nil {
 		err = l.f.Sync()
 	}
 	if err != nil {
-		return fmt.Errorf("cutting the torn tail of %s: %w", l.path, err)
+		return side, fmt.Errorf("cutting the torn tail of %s: %w", l.path, err)
 	}
-	l.size = good
-	return nil
+	l.size, l.allocated = good, good
+	if keepErr != nil {
+		return side, fmt.Errorf("cut the torn tail of %s but could not keep it aside: %w", l.path, keepErr)
+	}
+	return side, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // ErrFull reports a full disk (or quota) from Reserve.
 var ErrFull = errors.New("no space left for the log")
 
-// Reserve makes sure n more bytes plus Reserved are allocated past the
-// log's end (fallocate, keeping the file size). It fails with an error
-// wrapping ErrFull only when the disk is full; on file systems without
-// fallocate it does nothing (the write itself then reports a full disk).
+// Reserve makes sure n more bytes plus Reserved are written ahead past
+// the log's end, as zeros, in whole units of Reserved. Zeros written
+// ahead take the disk space now, so that removals can be recorded when
+// the disk is full, and an append into them changes no file size or
+// block map, so its fdatasync writes the data alone (measured here, ext4:
+// 160 against 220 µs per 200-byte append and fdatasync). A replay stops
+// at the zeros. Reserve fails with an error wrapping ErrFull when the
+// disk is full.
 func (l *Log) Reserve(n int64) error {
 	unit := l.Reserved
 	if unit <= 0 {
 		unit = DefaultReserve
 	}
 	want := l.size + n + unit
-	if want <= l.allocated || l.noFallocate {
+	if want <= l.allocated {
 		return nil
 	}
-	// Whole units, so that most rounds need no call at all.
 	want = (want + unit - 1) / unit * unit
-	err := unix.Fallocate(int(l.f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, want)
-	switch {
-	case err == nil:
-		l.allocated = want
-		return nil
-	case errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT):
-		return fmt.Errorf("%w: %v", ErrFull, err)
-	default:
-		l.noFallocate = true
-		return nil
+	zeros := make([]byte, want-l.allocated)
+	if _, err := l.f.WriteAt(zeros, l.allocated); err != nil {
+		// Whatever part was written is zeros past the end: harmless.
+		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
+			return fmt.Errorf("%w: %v", ErrFull, err)
+		}
+		return err
 	}
+	l.allocated = want
+	return nil
 }
 
 // Patch is an in-place write inside the log's whole records (zeroing
@@ -191,6 +207,7 @@ func (l *Log) Append(recs []byte, patches []Patch) error {
 		err = l.Fdatasync(int(l.f.Fd()))
 	}
 	if err != nil {
+		l.allocated = l.size
 		if terr := l.f.Truncate(l.size); terr != nil {
 			l.broken = fmt.Errorf("append failed (%v) and the log could not be cut back (%v)", err, terr)
 		} else if serr := l.Fdatasync(int(l.f.Fd())); serr != nil && !errors.Is(err, unix.ENOSPC) {
@@ -231,7 +248,7 @@ func (l *Log) Rewrite(content []byte) error {
 	if l.f != nil {
 		l.f.Close()
 	}
-	l.f, l.size, l.allocated, l.broken = f, int64(len(content)), 0, nil
+	l.f, l.size, l.allocated, l.broken = f, int64(len(content)), int64(len(content)), nil
 	return nil
 }
 

@@ -269,16 +269,13 @@ func (m *OnDisk) load() error {
 		w.Close()
 		return fmt.Errorf("key info manager: %s: %w", m.logPath, err)
 	}
-	if good < int64(len(b)) {
-		side, werr := w.KeepAside(b, good)
-		if werr != nil {
-			m.log.Error("key info manager: could not keep the damaged log tail aside", "file", side, "err", werr)
-		}
+	side, err := w.Resume(b, good)
+	if side != "" {
 		m.log.Warn("key info manager: the log ends in a torn or damaged record (a crash during a write?); replay stops before it", "file", m.logPath, "offset", good, "bytes", int64(len(b))-good, "kept_in", side)
-		if err := w.Cut(good); err != nil {
-			w.Close()
-			return fmt.Errorf("key info manager: %w", err)
-		}
+	}
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("key info manager: %w", err)
 	}
 	m.w = w
 	m.live = 0

@@ -2,6 +2,8 @@ package software
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/parsec-go/parsec/psa"
@@ -47,4 +49,27 @@ func BenchmarkSignDeterministicECDSAP256(b *testing.B) {
 func BenchmarkSignRSA2048(b *testing.B) {
 	alg := psa.RSAPKCS1v15Sign(psa.AlgSHA256)
 	benchSign(b, psa.Attributes{Type: psa.KeyTypeRSAKeyPair, Bits: 2048, Usage: uSign, Alg: alg}, alg, sum256(nil))
+}
+
+// Provider-level creation cost: key generation, the key log's group
+// commit and the mapping's.
+func BenchmarkGenerateECCP256(b *testing.B) {
+	e := newEnv(b)
+	ctx := context.Background()
+	a := attrs(b, ecc(256, uSign, psa.ECDSA(psa.AlgSHA256)))
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(p *testing.PB) {
+		for p.Next() {
+			req, err := provider.Convert(wire.OpPsaGenerateKey, &pb.GenerateKeyRequest{KeyName: fmt.Sprint(n.Add(1)), Attributes: a})
+			if err == nil {
+				_, err = e.p.Execute(ctx, alice, req)
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

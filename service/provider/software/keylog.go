@@ -47,10 +47,10 @@ const (
 	kindPut     = 1
 	kindDestroy = 2
 
-	// keyLogReserve is kept allocated past the log's end for destroy
-	// records (16 bytes each; a destroy zeroes in place and needs no more):
-	// destroying keys works on a full disk.
-	keyLogReserve = 8 << 10
+	// keyLogReserve is written ahead past the log's end (wal.Reserve), so
+	// destroy records (16 bytes each; a destroy zeroes in place and needs
+	// no more) fit on a full disk.
+	keyLogReserve = 32 << 10
 	// maxKeyBatch bounds one group commit.
 	maxKeyBatch = 1024
 	// keyCompactMin keeps small logs from being rewritten at every start.
@@ -196,16 +196,13 @@ func openKeyLog(dir string, log *slog.Logger) (*wal.Log, keyLogState, []byte, er
 		l.Close()
 		return nil, st, nil, fmt.Errorf("%s: %w", p, err)
 	}
-	if st.good < int64(len(b)) {
-		side, err := l.KeepAside(b, st.good)
-		if err != nil {
-			log.Error("key store: could not keep the damaged log tail aside", "file", side, "err", err)
-		}
+	side, err := l.Resume(b, st.good)
+	if side != "" {
 		log.Warn("key store: the log ends in a torn or damaged record (a crash during a write?); replay stops before it", "file", p, "offset", st.good, "bytes", int64(len(b))-st.good, "kept_in", side)
-		if err := l.Cut(st.good); err != nil {
-			l.Close()
-			return nil, st, nil, err
-		}
+	}
+	if err != nil {
+		l.Close()
+		return nil, st, nil, err
 	}
 	return l, st, b[:st.good], nil
 }

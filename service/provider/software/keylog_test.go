@@ -26,6 +26,25 @@ func pattern(seed byte, n int) []byte {
 
 var aesGCM = psa.Attributes{Type: psa.KeyTypeAES, Bits: 256, Usage: uCrypt | uExport, Alg: psa.AlgGCM}
 
+// writeAtEnd writes b after the log's last whole record (into the zeros
+// written ahead), as an append cut short by a crash leaves it.
+func (e *env) writeAtEnd(b []byte) {
+	e.t.Helper()
+	lp := filepath.Join(e.storeDir(), keyLogName)
+	st, _, err := readKeyLog(e.storeDir())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	f, err := os.OpenFile(lp, os.O_WRONLY, 0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(b, st.good); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func (e *env) logBytes() []byte {
 	e.t.Helper()
 	b, err := os.ReadFile(filepath.Join(e.storeDir(), keyLogName))
@@ -63,12 +82,7 @@ func TestTornTail(t *testing.T) {
 	lp := filepath.Join(e.storeDir(), keyLogName)
 	torn := appendKeyRec(nil, kindPut, 99, encodeRecord(aesGCM, pattern(4, 32)))
 	for _, cut := range []int{5, keyRecHeaderSize + 3, len(torn) - 1} {
-		f, err := os.OpenFile(lp, os.O_WRONLY|os.O_APPEND, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.Write(torn[:cut])
-		f.Close()
+		e.writeAtEnd(torn[:cut])
 		e.reopen()
 		if !bytes.Equal(e.export(alice, "a"), pattern(3, 32)) {
 			t.Fatalf("cut %d: key changed", cut)
@@ -101,12 +115,7 @@ func TestLeftoverMaterialZeroedAtStart(t *testing.T) {
 	if err := e.kim.Remove(kimOwner(alice), "half-destroyed"); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.OpenFile(filepath.Join(e.storeDir(), keyLogName), os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Write(appendKeyRec(nil, kindDestroy, 1, nil))
-	f.Close()
+	e.writeAtEnd(appendKeyRec(nil, kindDestroy, 1, nil))
 	if inv, err := Inspect(e.storeDir()); err != nil || inv.Unzeroed != 1 || len(inv.Keys) != 2 {
 		t.Fatalf("before restart: %+v %v", inv, err)
 	}
