@@ -152,8 +152,8 @@ func (w *workers) work() {
 // Counted with a uprobe on runtime.copystack over 5,000 requests at 8
 // clients: ping, ECDSA sign and key creation need one copy per request
 // with 16 KiB (8 KiB: two for sign). 16 KiB is also the largest stack the
-// runtime keeps in its per-thread caches; a 32 KiB stack came from the
-// heap, under its lock, and went back to it for every request.
+// runtime keeps in its per-P caches; a 32 KiB stack came from the heap,
+// under its lock, and went back to it for every request.
 const servingStack = 16 << 10
 
 // growStack makes the calling goroutine's stack large enough for a
