@@ -43,6 +43,7 @@ type Log struct {
 	// Reserved is the space Reserve keeps past the end, and its unit:
 	// DefaultReserve unless set.
 	Reserved int64
+	zeros    []byte
 }
 
 // TempSuffix names a log being written whole; it only ever replaces the
@@ -162,15 +163,20 @@ func (l *Log) Reserve(n int64) error {
 		return nil
 	}
 	want = (want + unit - 1) / unit * unit
-	zeros := make([]byte, want-l.allocated)
-	if _, err := l.f.WriteAt(zeros, l.allocated); err != nil {
-		// Whatever part was written is zeros past the end: harmless.
-		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
-			return fmt.Errorf("%w: %v", ErrFull, err)
-		}
-		return err
+	if int64(len(l.zeros)) < unit {
+		l.zeros = make([]byte, unit) // kept: no garbage per reserve
 	}
-	l.allocated = want
+	for l.allocated < want {
+		n := min(want-l.allocated, unit)
+		if _, err := l.f.WriteAt(l.zeros[:n], l.allocated); err != nil {
+			// Whatever part was written is zeros past the end: harmless.
+			if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
+				return fmt.Errorf("%w: %v", ErrFull, err)
+			}
+			return err
+		}
+		l.allocated += n
+	}
 	return nil
 }
 

@@ -57,6 +57,10 @@ type OnDisk struct {
 	live    int // records that hold a current mapping
 	garbage int // records replaced or removed since
 	buf     []byte
+	// overlay, added and errs are plan's, reused every round.
+	overlay map[slot]pending
+	added   map[Owner]int
+	errs    []error
 }
 
 // Limits, documented in the README's "Key store" section.
@@ -351,6 +355,15 @@ func (m *OnDisk) Get(o Owner, name string) (Entry, error) {
 		return Entry{}, notFound(name)
 	}
 	return e, nil
+}
+
+// Has reports whether o holds a key called name: Get without building
+// an error for the usual answer of a creation's check.
+func (m *OnDisk) Has(o Owner, name string) bool {
+	m.mu.RLock()
+	_, ok := m.keys[o][name]
+	m.mu.RUnlock()
+	return ok
 }
 
 // Insert implements Manager. It fails with PsaErrorInvalidArgument for a

@@ -74,10 +74,19 @@ func (m *OnDisk) commit(batch []*op) {
 // plan checks each op against the durable state plus the batch's earlier
 // ops and encodes the records of those that pass. With noGrowth set, only
 // removals pass; the others fail with it.
+//
+// The maps and the error slice are the writer's, reused from round to
+// round: a round allocates nothing of its own (creation rates are bounded
+// by the collector under a tight memory limit).
 func (m *OnDisk) plan(batch []*op, limit int, noGrowth error) (errs []error, overlay map[slot]pending, added map[Owner]int, buf []byte, removed int) {
-	errs = make([]error, len(batch))
-	overlay = make(map[slot]pending, len(batch))
-	added = map[Owner]int{}
+	if m.overlay == nil {
+		m.overlay, m.added = map[slot]pending{}, map[Owner]int{}
+	}
+	clear(m.overlay)
+	clear(m.added)
+	overlay, added = m.overlay, m.added
+	errs = append(m.errs[:0], make([]error, len(batch))...)
+	m.errs = errs
 	buf = m.buf[:0]
 	for i, x := range batch {
 		s := slot{x.o, x.name}

@@ -49,6 +49,13 @@ func (k Keys) GetOwner(o kim.Owner, name string) (kim.Entry, error) {
 // Parsec). Providers call it before costly key creation; Insert still
 // decides races.
 func (k Keys) Free(app auth.Application, name string) error {
+	if h, ok := k.m.(interface{ Has(kim.Owner, string) bool }); ok {
+		// No error value built for a free name (every creation asks).
+		if h.Has(kim.OwnerOf(app), name) {
+			return wire.Errorf(wire.StatusPsaErrorAlreadyExists, "key %q already exists", name)
+		}
+		return nil
+	}
 	_, err := k.m.Get(kim.OwnerOf(app), name)
 	if err == nil {
 		return wire.Errorf(wire.StatusPsaErrorAlreadyExists, "key %q already exists", name)

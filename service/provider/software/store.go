@@ -403,6 +403,11 @@ func (s *store) read(id uint32) ([]byte, error) {
 		if _, err := s.f.ReadAt(b, sl.off); err != nil {
 			return nil, s.failed("reading key log", s.wal.Path(), err)
 		}
+		if len(b) > 0 && b[0] == 0 {
+			// Zeroed: destroyed after the lookup above (a request racing
+			// the key's destruction).
+			return nil, errDoesNotExist("key material %08x was destroyed", id)
+		}
 		return b, nil
 	}
 	p := s.path(id)
