@@ -16,10 +16,30 @@ import (
 
 // Tuner re-computes the limit after every garbage collection.
 type Tuner struct {
-	headroom uint64
-	stopped  atomic.Bool
-	samples  []metrics.Sample
+	// headroom is the current margin, between base and base*maxGrowth:
+	// it grows while the collector takes too much of the CPU (a load that
+	// allocates faster than base allows), and shrinks back after.
+	headroom, base uint64
+	// lastGC and lastTotal are the CPU seconds (collector, all) at the
+	// last evaluation of the collector's share.
+	lastGC, lastTotal float64
+	stopped           atomic.Bool
+	samples           []metrics.Sample
 }
+
+// The collector's share of the CPU available to the process (GOMAXPROCS
+// times wall time), evaluated over at least window seconds of wall time.
+// Above growAbove the headroom doubles: creating keys at 8 clients with a
+// 1.5 MiB margin ran 576 collections a second and cost 843 µs of CPU per
+// key instead of 116 µs with 4 MiB. Below shrinkBelow it shrinks by an
+// eighth, so a signing load, whose collections take about 6%, keeps the
+// small margin and its low peak RSS.
+const (
+	window      = 0.05
+	growAbove   = 0.20
+	shrinkBelow = 0.05
+	maxGrowth   = 16
+)
 
 var names = []string{
 	"/gc/heap/live:bytes",
@@ -28,18 +48,21 @@ var names = []string{
 	"/memory/classes/heap/unused:bytes",
 	"/memory/classes/heap/free:bytes",
 	"/memory/classes/heap/released:bytes",
+	"/cpu/classes/gc/total:cpu-seconds",
+	"/cpu/classes/total:cpu-seconds",
 }
 
 // Start sets the limit to the live heap, plus what the runtime holds
 // besides the heap (stacks, metadata), plus headroom or half the live
-// heap, whichever is larger, and keeps it so.
+// heap, whichever is larger, and keeps it so; the headroom grows while
+// collections take more than growAbove of the CPU.
 // It does nothing if the environment sets GOMEMLIMIT (the operator's
 // choice wins); it returns nil then.
 func Start(headroom uint64, env func(string) string) *Tuner {
 	if env("GOMEMLIMIT") != "" {
 		return nil
 	}
-	t := &Tuner{headroom: headroom, samples: make([]metrics.Sample, len(names))}
+	t := &Tuner{headroom: headroom, base: headroom, samples: make([]metrics.Sample, len(names))}
 	for i, n := range names {
 		t.samples[i].Name = n
 	}
@@ -60,18 +83,31 @@ func (t *Tuner) Stop() {
 // Limit computes the limit from the current statistics.
 func (t *Tuner) Limit() int64 {
 	metrics.Read(t.samples)
-	v := func(i int) uint64 {
-		if t.samples[i].Value.Kind() != metrics.KindUint64 {
-			return 0
-		}
-		return t.samples[i].Value.Uint64()
+	return t.limit()
+}
+
+func (t *Tuner) u64(i int) uint64 {
+	if t.samples[i].Value.Kind() != metrics.KindUint64 {
+		return 0
 	}
-	live, total := v(0), v(1)
+	return t.samples[i].Value.Uint64()
+}
+
+func (t *Tuner) f64(i int) float64 {
+	if t.samples[i].Value.Kind() != metrics.KindFloat64 {
+		return 0
+	}
+	return t.samples[i].Value.Float64()
+}
+
+// limit computes the limit from the statistics last read.
+func (t *Tuner) limit() int64 {
+	live, total := t.u64(0), t.u64(1)
 	if live == 0 {
 		// No collection yet: count every heap object as live.
-		live = v(2)
+		live = t.u64(2)
 	}
-	heap := v(2) + v(3) + v(4) + v(5)
+	heap := t.u64(2) + t.u64(3) + t.u64(4) + t.u64(5)
 	nonHeap := uint64(0)
 	if total > heap {
 		nonHeap = total - heap
@@ -82,7 +118,32 @@ func (t *Tuner) Limit() int64 {
 	return int64(live + nonHeap + max(t.headroom, live/2))
 }
 
-func (t *Tuner) adjust() { debug.SetMemoryLimit(t.Limit()) }
+// tune adapts the headroom to the collector's share of the CPU since the
+// last evaluation (gc and total: cumulative CPU seconds).
+func (t *Tuner) tune(gc, total float64, procs int) {
+	if t.lastTotal == 0 || total < t.lastTotal {
+		t.lastGC, t.lastTotal = gc, total
+		return
+	}
+	dt := total - t.lastTotal
+	if dt < window*float64(procs) {
+		return
+	}
+	share := (gc - t.lastGC) / dt
+	t.lastGC, t.lastTotal = gc, total
+	switch {
+	case share > growAbove:
+		t.headroom = min(2*t.headroom, maxGrowth*t.base)
+	case share < shrinkBelow:
+		t.headroom = max(t.base, t.headroom-t.headroom/8)
+	}
+}
+
+func (t *Tuner) adjust() {
+	metrics.Read(t.samples)
+	t.tune(t.f64(6), t.f64(7), runtime.GOMAXPROCS(0))
+	debug.SetMemoryLimit(t.limit())
+}
 
 // sentinel is garbage from birth; its finalizer runs once per collection
 // cycle. Large enough to escape the tiny allocator, whose blocks may
