@@ -23,20 +23,22 @@ func TestReadOnlyMappings(t *testing.T) {
 7ffc00798000-7ffc007b9000 rw-p 00000000 00:00 0 [stack]
 garbage line
 10f00000-10f01000 r--p 00000000 103:10e 5 /dev/big-minor (deleted)
+11000000-11010000 r-xp 00000000 00:2a 777 /usr/sbin/on overlay
+11010000-11020000 rw-p 00010000 00:2a 777 /usr/sbin/on overlay
 `)
 	for _, tc := range []struct {
-		name         string
-		major, minor uint32
-		ino          uint64
-		want         [][2]uintptr
+		name string
+		exe  exeFile
+		want [][2]uintptr
 	}{
-		{"text and constants only", 0xfe, 1, 1234, [][2]uintptr{{0x400000, 0x790000}, {0x790000, 0xb3c000}}},
-		{"other file", 0xfe, 1, 99, [][2]uintptr{{0xc00000, 0xc10000}}},
-		{"wide device numbers", 0x103, 0x10e, 5, [][2]uintptr{{0x10f00000, 0x10f01000}}},
-		{"not mapped", 0xfe, 1, 7, nil},
+		{"text and constants only", exeFile{0xfe, 1, 1234, ""}, [][2]uintptr{{0x400000, 0x790000}, {0x790000, 0xb3c000}}},
+		{"other file", exeFile{0xfe, 1, 99, ""}, [][2]uintptr{{0xc00000, 0xc10000}}},
+		{"wide device numbers", exeFile{0x103, 0x10e, 5, ""}, [][2]uintptr{{0x10f00000, 0x10f01000}}},
+		{"not mapped", exeFile{0xfe, 1, 7, "/usr/bin/none"}, nil},
+		{"by path (overlayfs: other device and inode)", exeFile{0x0, 0x30, 12, "/usr/sbin/on overlay"}, [][2]uintptr{{0x11000000, 0x11010000}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := readOnlyMappings(maps, tc.major, tc.minor, tc.ino); !reflect.DeepEqual(got, tc.want) {
+			if got := readOnlyMappings(maps, tc.exe); !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("got %#x, want %#x", got, tc.want)
 			}
 		})
@@ -73,7 +75,7 @@ func exeRSS(t *testing.T) int {
 	if err != nil {
 		t.Skip(err)
 	}
-	ranges := readOnlyMappings(smaps, unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
+	ranges := readOnlyMappings(smaps, exeFile{unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino, ""})
 	if len(ranges) == 0 {
 		t.Fatal("no read-only mapping of the executable found")
 	}
