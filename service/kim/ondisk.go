@@ -57,6 +57,8 @@ type OnDisk struct {
 	live    int // records that hold a current mapping
 	garbage int // records replaced or removed since
 	buf     []byte
+	// opPool keeps answered ops for reuse (submit).
+	opPool sync.Pool
 	// overlay, added and errs are plan's, reused every round.
 	overlay map[slot]pending
 	added   map[Owner]int
@@ -335,11 +337,22 @@ func checkNames(o Owner, name string) error {
 // submit hands a mutation to the writer and waits until it is durable or
 // refused.
 func (m *OnDisk) submit(kind opKind, o Owner, name string, e Entry) error {
-	x := &op{kind: kind, o: o, name: name, e: e, done: make(chan error, 1)}
-	if !m.q.Send(x) {
-		return wire.Errorf(wire.StatusKeyInfoManagerError, "key info manager %s is closed", m.root)
+	// Ops and their channels are reused: once done has answered, the
+	// writer no longer touches the op.
+	x, _ := m.opPool.Get().(*op)
+	if x == nil {
+		x = &op{done: make(chan error, 1)}
 	}
-	return <-x.done
+	x.kind, x.o, x.name, x.e = kind, o, name, e
+	var err error
+	if m.q.Send(x) {
+		err = <-x.done
+	} else {
+		err = wire.Errorf(wire.StatusKeyInfoManagerError, "key info manager %s is closed", m.root)
+	}
+	*x = op{done: x.done}
+	m.opPool.Put(x)
+	return err
 }
 
 // Dir is the store's directory; stores of key material record it to know

@@ -306,12 +306,23 @@ func (s *store) commit(batch []*keyOp) {
 
 // submit hands a mutation to the writer and waits until it is durable or
 // refused.
-func (s *store) submit(x *keyOp) error {
-	x.done = make(chan error, 1)
-	if !s.q.Send(x) {
-		return errStorage("key store %s is closed", s.dir)
+func (s *store) submit(destroy bool, id uint32, rec []byte) error {
+	// Ops and their channels are reused: once done has answered, the
+	// writer no longer touches the op.
+	x, _ := s.opPool.Get().(*keyOp)
+	if x == nil {
+		x = &keyOp{done: make(chan error, 1)}
 	}
-	return <-x.done
+	x.destroy, x.id, x.rec = destroy, id, rec
+	var err error
+	if s.q.Send(x) {
+		err = <-x.done
+	} else {
+		err = errStorage("key store %s is closed", s.dir)
+	}
+	*x = keyOp{done: x.done}
+	s.opPool.Put(x)
+	return err
 }
 
 var errFull = wire.Errorf(wire.StatusPsaErrorInsufficientStorage, "no space left for key material")

@@ -65,8 +65,9 @@ type store struct {
 	// content is the log as read, for adoptView only.
 	content []byte
 
-	// q is the log writer's queue.
-	q *wal.Queue[*keyOp]
+	// q is the log writer's queue; opPool keeps answered ops for reuse.
+	q      *wal.Queue[*keyOp]
+	opPool sync.Pool
 }
 
 // close stops the writer after the mutations already submitted and
@@ -371,7 +372,7 @@ func (s *store) create(rec []byte) (uint32, error) {
 		s.next.Store(maxKeyID + 1)
 		return 0, errInsufficientMemory("all PSA key ids are in use")
 	}
-	if err := s.submit(&keyOp{id: id, rec: rec}); err != nil {
+	if err := s.submit(false, id, rec); err != nil {
 		return 0, err
 	}
 	return id, nil
@@ -438,7 +439,7 @@ func (s *store) remove(id uint32) error {
 	_, ok := s.index[id]
 	s.mu.RUnlock()
 	if ok {
-		return s.submit(&keyOp{destroy: true, id: id})
+		return s.submit(true, id, nil)
 	}
 	p := s.path(id)
 	err := os.Remove(p)
