@@ -57,10 +57,15 @@ func TestDiskFullIsInsufficientStorage(t *testing.T) {
 		}
 		break
 	}
+	// The daemon's stderr is copied into d.log by another goroutine: read
+	// it once the daemon has exited (Wait waits for the copy), then start
+	// again on the full disk.
+	d.stop()
 	log := d.log.String()
 	if !strings.Contains(log, "level=ERROR") || !strings.Contains(log, state) {
 		t.Fatalf("the full disk is not logged at error level with the path:\n%s", log)
 	}
+	d.start()
 	hash := make([]byte, 32)
 	for _, name := range made {
 		if _, err := c.SignHash(ctx, name, attrs.Alg, hash); err != nil {
