@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -261,20 +262,34 @@ func (l *Log) Rewrite(content []byte) error {
 // Rounds runs a group-commit writer: it calls commit with the first op
 // and every op already waiting behind it (at most max), until ops is
 // closed. What queued while one round was on disk goes in the next.
+//
+// Before committing a round that is not full, the writer yields its
+// processor once and takes what arrived meanwhile: when the writer wakes
+// for the first op, the goroutines that are about to send (runnable, a
+// key generated) have often not run yet on a machine with few cores, and
+// each round costs a flush. Measured on 2 cores with 8 clients creating
+// keys: about 20% more creations per second and a quarter less system
+// time per creation; one client loses nothing (the yield returns at once
+// when nothing else is runnable).
 func Rounds[T any](ops <-chan T, max int, commit func([]T)) {
 	batch := make([]T, 0, max)
 	for x := range ops {
 		batch = append(batch[:0], x)
-	fill:
-		for len(batch) < max {
-			select {
-			case y, ok := <-ops:
-				if !ok {
+		for pass := 0; pass < 2 && len(batch) < max; pass++ {
+			if pass == 1 {
+				runtime.Gosched()
+			}
+		fill:
+			for len(batch) < max {
+				select {
+				case y, ok := <-ops:
+					if !ok {
+						break fill
+					}
+					batch = append(batch, y)
+				default:
 					break fill
 				}
-				batch = append(batch, y)
-			default:
-				break fill
 			}
 		}
 		commit(batch)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -118,5 +119,24 @@ func TestRoundsGroupsWaitingOps(t *testing.T) {
 	}
 	if n != 10 || len(rounds) != 3 {
 		t.Errorf("%d ops in %d rounds, want 10 in 3", n, len(rounds))
+	}
+}
+
+// TestRoundsTakesOpsOfRunnableSenders: on one processor, a sender that is
+// runnable when the writer takes the first op gets to send before the
+// round is committed, so both ops share one round (one flush).
+func TestRoundsTakesOpsOfRunnableSenders(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ops := make(chan int, 8)
+	rounds := make(chan []int, 8)
+	ops <- 1
+	// The sender is started first, the writer second: the writer runs
+	// first (the newest goroutine runs next) while the sender waits.
+	go func() { ops <- 2 }()
+	go Rounds(ops, 8, func(b []int) { rounds <- append([]int(nil), b...) })
+	first := <-rounds
+	close(ops)
+	if len(first) != 2 || first[0] != 1 || first[1] != 2 {
+		t.Fatalf("first round %v, want [1 2] in one round", first)
 	}
 }
