@@ -230,12 +230,27 @@ func (l *Log) Append(recs []byte, patches []Patch) error {
 // <path>.tmp, fsynced, renamed over the log, directory fsynced. A crash
 // leaves the old log or the new one. The log stays open on the new file.
 // Readers holding File across a Rewrite read the old one: callers exclude
-// them meanwhile.
+// them meanwhile, or use Replace.
 func (l *Log) Rewrite(content []byte) error {
+	old, err := l.Replace(content)
+	if old != nil {
+		old.Close()
+	}
+	return err
+}
+
+// Replace is Rewrite for a log with concurrent readers: it returns the
+// old file open instead of closing it, so that the caller can publish
+// File to its readers first and close the old one after (readers that
+// still hold it read the old content, which stays valid until then). On
+// an error before the rename nothing changed and old is nil; after it
+// (the directory's sync failed) the new file is in use and old is
+// returned with the error.
+func (l *Log) Replace(content []byte) (old *os.File, err error) {
 	tmp := l.path + TempSuffix
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, err = f.Write(content)
 	if err == nil {
@@ -244,19 +259,20 @@ func (l *Log) Rewrite(content []byte) error {
 	if err == nil {
 		err = os.Rename(tmp, l.path)
 	}
-	if err == nil {
-		err = durable.SyncDir(filepath.Dir(l.path))
-	}
 	if err != nil {
 		f.Close()
 		os.Remove(tmp)
-		return err
+		return nil, err
 	}
-	if l.f != nil {
-		l.f.Close()
-	}
+	// Renamed: the new file is the log from now on, whether or not the
+	// directory's sync below succeeds (appending to the old, unlinked
+	// file would lose what is appended).
+	old = l.f
 	l.f, l.size, l.allocated, l.broken = f, int64(len(content)), int64(len(content)), nil
-	return nil
+	if err := durable.SyncDir(filepath.Dir(l.path)); err != nil {
+		return old, fmt.Errorf("syncing the directory of %s after replacing it: %w", l.path, err)
+	}
+	return old, nil
 }
 
 // Rounds runs a group-commit writer: it calls commit with the first op

@@ -178,7 +178,7 @@ func lockKeyStore(dir string) (*os.File, error) {
 
 // openKeyLog opens (or creates) the log in dir and replays it, cutting a
 // torn tail. The caller holds the store's lock.
-func openKeyLog(dir string, log *slog.Logger) (*wal.Log, keyLogState, []byte, error) {
+func openKeyLog(dir string, log *slog.Logger) (*wal.Log, keyLogState, error) {
 	p := filepath.Join(dir, keyLogName)
 	// A leftover rewrite never replaced the log: garbage.
 	os.Remove(p + wal.TempSuffix)
@@ -188,13 +188,13 @@ func openKeyLog(dir string, log *slog.Logger) (*wal.Log, keyLogState, []byte, er
 		l, err = wal.Create(p, b)
 	}
 	if err != nil {
-		return nil, keyLogState{}, nil, fmt.Errorf("opening %s: %w", p, err)
+		return nil, keyLogState{}, fmt.Errorf("opening %s: %w", p, err)
 	}
 	l.Reserved = keyLogReserve
 	st, err := replayKeyLog(b)
 	if err != nil {
 		l.Close()
-		return nil, st, nil, fmt.Errorf("%s: %w", p, err)
+		return nil, st, fmt.Errorf("%s: %w", p, err)
 	}
 	side, err := l.Resume(b, st.good)
 	if side != "" {
@@ -202,9 +202,9 @@ func openKeyLog(dir string, log *slog.Logger) (*wal.Log, keyLogState, []byte, er
 	}
 	if err != nil {
 		l.Close()
-		return nil, st, nil, err
+		return nil, st, err
 	}
-	return l, st, b[:st.good], nil
+	return l, st, nil
 }
 
 // readKeyLog replays the log in dir without writing it (none: empty).
@@ -301,6 +301,14 @@ func (s *store) commit(batch []*keyOp) {
 	}
 	for i, x := range batch {
 		x.done <- errs[i]
+	}
+	// Between rounds, after answering: the round's clients do not wait
+	// for a compaction; the next round's wait for it.
+	if size := s.wal.Size(); s.dead() > 2*s.liveBytes && size > s.compactMin && size >= s.retryAt && s.wal.Broken() == nil {
+		if err := s.compact(); err != nil {
+			s.retryAt = s.wal.Size() + s.compactMin
+			s.log.Warn("key store: compacting the log failed; it grows until the next attempt", "file", s.wal.Path(), "err", err)
+		}
 	}
 }
 

@@ -52,16 +52,21 @@ type store struct {
 	// lock is the store's flock: one writer of the log.
 	lock *os.File
 	// f is the log, read by any goroutine (pread); wal writes it, from
-	// the writer goroutine only.
+	// the writer goroutine only. A compaction replaces it (under mu,
+	// with index).
 	f   *os.File
 	wal *wal.Log
-	// index maps a key id to its record in the log. Only the writer
-	// changes it (under mu, once a round is durable); readers look up
-	// under the read lock and read the file without it.
+	// index maps a key id to its record in f. Only the writer changes it
+	// (under mu, once a round is durable); readers take the slot and f
+	// together under the read lock and read the file without it.
 	mu        sync.RWMutex
 	index     map[uint32]slot
 	liveBytes int64 // writer's
-	buf       []byte
+	// compactMin: a smaller log is never compacted. retryAt: after a
+	// failed compaction (a full disk: it needs room for the new file),
+	// the writer tries again once the log has grown by compactMin.
+	compactMin, retryAt int64
+	buf                 []byte
 	// content is the log as read, for adoptView only.
 	content []byte
 
@@ -120,7 +125,7 @@ func openStore(dir string, m kim.Manager, log *slog.Logger) (*store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &store{dir: dir, log: log, lock: lock}
+	s := &store{dir: dir, log: log, lock: lock, compactMin: keyCompactMin}
 	if err := s.load(m); err != nil {
 		if s.wal != nil {
 			s.wal.Close()
@@ -146,7 +151,7 @@ func openStore(dir string, m kim.Manager, log *slog.Logger) (*store, error) {
 // mappings (see openStore).
 func (s *store) load(m kim.Manager) error {
 	dir, log := s.dir, s.log
-	l, st, content, err := openKeyLog(dir, log)
+	l, st, err := openKeyLog(dir, log)
 	if err != nil {
 		return fmt.Errorf("key store: %w", err)
 	}
@@ -252,8 +257,8 @@ func (s *store) load(m kim.Manager) error {
 	if kept > 0 {
 		log.Warn("key store holds material no key maps to, left in place", "dir", dir, "files", kept)
 	}
-	if dead := s.wal.Size() - keyLogHeaderSize - s.liveBytes; dead > s.liveBytes && s.wal.Size() > keyCompactMin {
-		if err := s.compact(content); err != nil {
+	if s.dead() > s.liveBytes && s.wal.Size() > s.compactMin {
+		if err := s.compact(); err != nil {
 			log.Warn("key store: compacting the log at start failed; continuing with it as it is", "file", s.wal.Path(), "err", err)
 		}
 	}
@@ -261,22 +266,41 @@ func (s *store) load(m kim.Manager) error {
 	return nil
 }
 
-// compact rewrites the log with one put per live key (content is the log
-// as replayed; every destroyed key in it is zeroed by now). Only at start,
-// before any reader.
-func (s *store) compact(content []byte) error {
+// dead is how many bytes of the log are destroyed records (zeroed
+// material and destroy records). The writer's.
+func (s *store) dead() int64 { return s.wal.Size() - keyLogHeaderSize - s.liveBytes }
+
+// compact rewrites the log with one put per live key, read from the
+// current file; readers keep reading the old file until the new one and
+// its index are published together. Run at start (when destroyed records
+// outweigh live ones) and by the writer between rounds (when they weigh
+// twice as much), so that a store whose keys come and go does not grow
+// without bound. The old file's blocks go back to the file system as they
+// are: destroyed keys' material in them is zeros, live keys' is what the
+// new file holds too.
+func (s *store) compact() error {
 	before := s.wal.Size()
 	b := keyLogHeader()
 	index := make(map[uint32]slot, len(s.index))
 	for id, sl := range s.index {
 		off := int64(len(b)) + keyRecHeaderSize
-		b = appendKeyRec(b, kindPut, id, content[sl.off:sl.off+int64(sl.n)])
+		rec := make([]byte, sl.n)
+		if _, err := s.f.ReadAt(rec, sl.off); err != nil {
+			return fmt.Errorf("reading key %08x: %w", id, err)
+		}
+		b = appendKeyRec(b, kindPut, id, rec)
 		index[id] = slot{off: off, n: sl.n}
 	}
-	if err := s.wal.Rewrite(b); err != nil {
+	old, err := s.wal.Replace(b)
+	if old != nil {
+		s.mu.Lock()
+		s.index, s.f = index, s.wal.File()
+		s.mu.Unlock()
+		old.Close()
+	}
+	if err != nil {
 		return err
 	}
-	s.index, s.f = index, s.wal.File()
 	s.log.Info("key store: compacted the log", "file", s.wal.Path(), "keys", len(index), "bytes_before", before, "bytes_after", s.wal.Size())
 	return nil
 }
@@ -394,14 +418,23 @@ func (s *store) failed(what, path string, err error) error {
 // writable by nobody else (statedir's rules, checked here rather than for
 // every file at start).
 func (s *store) read(id uint32) ([]byte, error) {
-	s.mu.RLock()
-	sl, ok := s.index[id]
-	s.mu.RUnlock()
-	if ok {
+	for attempt := 0; ; attempt++ {
+		s.mu.RLock()
+		sl, ok := s.index[id]
+		f := s.f
+		s.mu.RUnlock()
+		if !ok {
+			break
+		}
 		// The record is immutable until the key is destroyed, which comes
-		// after its mapping is gone: no lock needed around the read.
+		// after its mapping is gone: no lock needed around the read. A
+		// compaction closes the file the slot was taken from only after
+		// publishing the new one: look again.
 		b := make([]byte, sl.n)
-		if _, err := s.f.ReadAt(b, sl.off); err != nil {
+		if _, err := f.ReadAt(b, sl.off); err != nil {
+			if errors.Is(err, os.ErrClosed) && attempt < 3 {
+				continue
+			}
 			return nil, s.failed("reading key log", s.wal.Path(), err)
 		}
 		if len(b) > 0 && b[0] == 0 {
