@@ -21,13 +21,30 @@ import (
 
 const rustFixture = "../../takeover/testdata/rust-1.4.1/sqlite"
 
-var buildTakeover = sync.OnceValue(func() error {
-	out, err := exec.Command("go", "build", "-o", filepath.Join(filepath.Dir(daemonBin), takeoverProgram), "../parsec-takeover").CombinedOutput()
+var buildTakeover = sync.OnceValues(func() (string, error) {
+	// Built once into a subdirectory, not beside the daemon: the test
+	// installs it there and removes it (and -count=2 runs it again).
+	bin := filepath.Join(filepath.Dir(daemonBin), "built", takeoverProgram)
+	out, err := exec.Command("go", "build", "-o", bin, "../parsec-takeover").CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("building parsec-takeover: %v\n%s", err, out)
+		return "", fmt.Errorf("building parsec-takeover: %v\n%s", err, out)
 	}
-	return nil
+	return bin, nil
 })
+
+// installTakeover puts parsec-takeover beside the daemon's executable,
+// where the daemon looks for it.
+func installTakeover(dst string) error {
+	bin, err := buildTakeover()
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o755)
+}
 
 // rustDeployment copies the SQLite fixture (the Rust service's working
 // directory) and writes a config for it with the Mbed Crypto provider only.
@@ -108,7 +125,7 @@ func TestStartTakesOverRustState(t *testing.T) {
 		t.Fatalf("no error about the missing program:\n%s", d.log)
 	}
 
-	if err := buildTakeover(); err != nil {
+	if err := installTakeover(takeoverBin); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(takeoverBin) })
