@@ -457,7 +457,13 @@ func (p *PackedCrypto) CipherEncrypt(ctx context.Context, id uint32, alg psa.Alg
 		}
 		out = append(out, iv...)
 	}
-	if err := m.feed(ctx, pc.OpCipherUpdate, plaintext, func(b []byte) { out = append(out, b...) }); err != nil {
+	return p.cipherRun(ctx, m, out, plaintext)
+}
+
+// cipherRun feeds input to a set-up cipher operation and finishes it,
+// appending what each step returns to out.
+func (p *PackedCrypto) cipherRun(ctx context.Context, m *multipart, out, input []byte) ([]byte, error) {
+	if err := m.feed(ctx, pc.OpCipherUpdate, input, func(b []byte) { out = append(out, b...) }); err != nil {
 		return nil, err
 	}
 	req, err := pcU32(m.handle)
@@ -490,20 +496,7 @@ func (p *PackedCrypto) CipherDecrypt(ctx context.Context, id uint32, alg psa.Alg
 			return nil, err
 		}
 	}
-	var out []byte
-	if err := m.feed(ctx, pc.OpCipherUpdate, input[ivLen:], func(b []byte) { out = append(out, b...) }); err != nil {
-		return nil, err
-	}
-	req, err := pcU32(m.handle)
-	resp, err := p.call(ctx, pc.OpCipherFinish, req, err)
-	if err := m.finishWith(err); err != nil {
-		return nil, err
-	}
-	last, err := parseOptionalData(resp, pc.TagData)
-	if err != nil {
-		return nil, wrapMalformed(pc.OpCipherFinish, err)
-	}
-	return append(out, last...), nil
+	return p.cipherRun(ctx, m, nil, input[ivLen:])
 }
 
 // MACCompute implements Crypto.
