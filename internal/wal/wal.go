@@ -28,7 +28,7 @@ import (
 const DefaultReserve = 64 << 10
 
 // Log is an open append-only file. Only one goroutine (the writer) may
-// call its methods other than ReadAt, File and Path.
+// call its methods other than File and Path.
 type Log struct {
 	path string
 	f    *os.File
@@ -52,7 +52,7 @@ type Log struct {
 const TempSuffix = ".tmp"
 
 // Open opens the log at path and returns it with its whole content, read
-// in one sequential pass. The caller replays the content and calls Cut
+// in one sequential pass. The caller replays the content and calls Resume
 // with the end of the last whole record.
 func Open(path string) (*Log, []byte, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
@@ -114,7 +114,7 @@ func (l *Log) Close() error { return l.f.Close() }
 // is returned; "" when there was none) and cut off, durably.
 func (l *Log) Resume(content []byte, good int64) (string, error) {
 	tail := content[good:]
-	if allZero(tail) {
+	if AllZero(tail) {
 		l.size = good
 		return "", nil
 	}
@@ -134,7 +134,9 @@ func (l *Log) Resume(content []byte, good int64) (string, error) {
 	return side, nil
 }
 
-func allZero(b []byte) bool {
+// AllZero reports whether b holds only zero bytes: space written ahead
+// (Reserve), or a payload zeroed in place.
+func AllZero(b []byte) bool {
 	for _, c := range b {
 		if c != 0 {
 			return false

@@ -126,7 +126,7 @@ func replayKeyLog(b []byte) (keyLogState, error) {
 			if p[0] != 0 {
 				st.index[id] = pay
 				st.liveBytes += keyRecHeaderSize + n
-			} else if !allZero(p) {
+			} else if !wal.AllZero(p) {
 				// Zeroing cut by a crash: finish it.
 				st.unzeroed = append(st.unzeroed, pay)
 			}
@@ -139,21 +139,12 @@ func replayKeyLog(b []byte) (keyLogState, error) {
 	// bytes need zeros.
 	kept := st.unzeroed[:0]
 	for _, s := range st.unzeroed {
-		if !allZero(b[s.off : s.off+int64(s.n)]) {
+		if !wal.AllZero(b[s.off : s.off+int64(s.n)]) {
 			kept = append(kept, s)
 		}
 	}
 	st.unzeroed = kept
 	return st, nil
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // lockKeyStore takes an exclusive flock(2) on the store's lock file: one
