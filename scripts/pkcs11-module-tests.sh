@@ -91,10 +91,15 @@ M=$bin/libparsec-pkcs11.so
 "$root/scripts/build-pkcs11-module.sh" "$M" || exit 1
 (cd "$root" && CGO_ENABLED=0 go build -o "$bin/parsec" ./service/cmd/parsec &&
 	CGO_ENABLED=0 go build -o "$bin/parsec-tool" ./tools/parsec-tool) || exit 1
+# module_sources DIR: the module's sources and test sources (no build
+# output of a developer's tree) copied into DIR, where make may write.
+module_sources() {
+	local m=$root/tools/parsec-pkcs11-module
+	mkdir -p "$1/test" && cp -r "$m/Makefile" "$m/src" "$1/" && cp "$m/test/"*.c "$1/test/"
+}
 # The module's unit and robustness tests (make check, then again under
 # AddressSanitizer and UBSan) in a copy, so the tree stays clean.
-mkdir -p "$work/modsrc" && cp -r "$root/tools/parsec-pkcs11-module/Makefile" "$root/tools/parsec-pkcs11-module/src" \
-	"$root/tools/parsec-pkcs11-module/test" "$work/modsrc/" && make -s -C "$work/modsrc" check check-asan || exit 1
+module_sources "$work/modsrc" && make -s -C "$work/modsrc" check check-asan || exit 1
 cc -O2 -Wall -o "$bin/p11check" "$root/tools/parsec-pkcs11-module/testdata/p11check.c" -ldl -lpthread || exit 1
 chmod -R a+rX "$bin"
 
@@ -431,22 +436,20 @@ done
 for a in "${cross_archs[@]}"; do
 	IFS=: read -r deb triplet q <<<"$a"
 	x=$work/cross-$deb
-	mkdir -p "$x/test"
-	cp -r "$root/tools/parsec-pkcs11-module/Makefile" "$root/tools/parsec-pkcs11-module/src" "$x/"
-	cp "$root/tools/parsec-pkcs11-module/test/"*.c "$x/test/"
+	module_sources "$x"
 	# pkcs11.h is architecture-independent: the host's p11-kit copy serves.
 	xcflags="-O2 -g -idirafter /usr/include"
-	run() { "$q" -L "/usr/$triplet" "$@"; }
+	qrun=("$q" -L "/usr/$triplet")
 	check "$deb: the module, unit and robustness tests cross-build" bash -c "
 		make -s -C '$x' CC=$triplet-gcc CFLAGS='$xcflags' libparsec-pkcs11.so test/unit test/robust &&
 		$triplet-gcc -O2 -Wall -idirafter /usr/include -o '$x/p11check' '$root/tools/parsec-pkcs11-module/testdata/p11check.c' -ldl -lpthread"
 	check "$deb: unit and robustness tests under qemu-user" bash -c "
-		cd '$x' && $q -L /usr/$triplet ./test/unit && $q -L /usr/$triplet ./test/robust 20000"
-	check "$deb: error codes and buffer conventions through the C ABI" run "$x/p11check" "$x/libparsec-pkcs11.so" errors ec256
+		cd '$x' && ${qrun[*]} ./test/unit && ${qrun[*]} ./test/robust 20000"
+	check "$deb: error codes and buffer conventions through the C ABI" "${qrun[@]}" "$x/p11check" "$x/libparsec-pkcs11.so" errors ec256
 	check "$deb: fork: the child signs with inherited handles and after C_Initialize" \
-		timeout 300 "$q" -L "/usr/$triplet" "$x/p11check" "$x/libparsec-pkcs11.so" fork ec256
+		timeout 300 "${qrun[@]}" "$x/p11check" "$x/libparsec-pkcs11.so" fork ec256
 	check "$deb: 4 threads sign and verify at once" \
-		timeout 300 "$q" -L "/usr/$triplet" "$x/p11check" "$x/libparsec-pkcs11.so" threads ec256 4
+		timeout 300 "${qrun[@]}" "$x/p11check" "$x/libparsec-pkcs11.so" threads ec256 4
 done
 
 # ---- isolation ------------------------------------------------------------------
