@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"sync/atomic"
+
+	"github.com/parsec-go/parsec/internal/gcnotify"
 )
 
 // Tuner re-computes the limit after every garbage collection.
@@ -145,21 +147,12 @@ func (t *Tuner) adjust() {
 	debug.SetMemoryLimit(t.limit())
 }
 
-// sentinel is garbage from birth; its finalizer runs once per collection
-// cycle. Large enough to escape the tiny allocator, whose blocks may
-// outlive their objects and delay the finalizer.
-type sentinel struct {
-	_ *int
-	_ [24]byte
-}
-
 func (t *Tuner) arm() {
-	s := &sentinel{}
-	runtime.SetFinalizer(s, func(*sentinel) {
+	gcnotify.Each(func() bool {
 		if t.stopped.Load() {
-			return
+			return false
 		}
 		t.adjust()
-		t.arm()
+		return true
 	})
 }

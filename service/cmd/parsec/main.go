@@ -15,11 +15,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/parsec-go/parsec/internal/memtune"
+	"github.com/parsec-go/parsec/internal/proctune"
 	"github.com/parsec-go/parsec/internal/version"
 	"github.com/parsec-go/parsec/service/config"
 	"github.com/parsec-go/parsec/service/server"
@@ -92,6 +94,11 @@ func run(args []string, stderr io.Writer) int {
 	// Started once the key stores are loaded, so that loading them does
 	// not collect at every step.
 	defer memtune.Start(memHeadroom, os.Getenv).Stop()
+	// Processors: one while requests are short, more while the service
+	// saturates them and the machine has idle cores (README, Performance).
+	defer proctune.Start(os.Getenv, func(from, to int, self, idle float64) {
+		log.Debug("processors changed", "from", from, "to", to, "service_cores", math.Round(self*100)/100, "idle_cores", math.Round(idle*100)/100)
+	}).Stop()
 	srv.OnConfig = func(c *config.Config) { setLevel(level, c) }
 	log.Info("parsec is ready", "version", version.Version, "socket", srv.SocketPath())
 	systemd.Notify("READY=1")
