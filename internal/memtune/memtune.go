@@ -58,10 +58,10 @@ var names = []string{
 // besides the heap (stacks, metadata), plus headroom or half the live
 // heap, whichever is larger, and keeps it so; the headroom grows while
 // collections take more than growAbove of the CPU.
-// It does nothing if the environment sets GOMEMLIMIT (the operator's
-// choice wins); it returns nil then.
+// It does nothing if the environment sets GOMEMLIMIT or GOGC (the
+// operator's choice wins); it returns nil then.
 func Start(headroom uint64, env func(string) string) *Tuner {
-	if env("GOMEMLIMIT") != "" {
+	if env("GOMEMLIMIT") != "" || env("GOGC") != "" {
 		return nil
 	}
 	t := &Tuner{headroom: headroom, base: headroom, samples: make([]metrics.Sample, len(names))}
