@@ -277,20 +277,13 @@ func runCreateRSAKey(e *env, inv *invocation) error {
 	}
 	if err := e.c.GenerateKey(e.ctx, name, attrs); err != nil {
 		if errors.Is(err, wire.StatusPsaErrorNotSupported) || errors.Is(err, wire.StatusPsaErrorInvalidArgument) {
-			return &limitError{err: err, limit: fmt.Sprintf("RSA keys must be %d to %d bits, a multiple of 8 (a TPM may offer fewer sizes; see its provider's log); %d was asked", rsaMinBits, rsaMaxBits, bits)}
+			return &limitError{err: err, limit: fmt.Sprintf("Parsec's providers make RSA keys of 1024, 2048 or 4096 bits (a TPM may offer fewer sizes; see its provider's log); %d was asked", bits)}
 		}
 		return err
 	}
 	e.info("Key \"%s\" created.", name)
 	return nil
 }
-
-// The RSA sizes the software provider generates (PSA's vendor limits, as
-// in Mbed TLS); the tool names them when a provider refuses a size.
-const (
-	rsaMinBits = 1024
-	rsaMaxBits = 4096
-)
 
 func runDeleteKey(e *env, inv *invocation) error {
 	name, _ := inv.value("key-name")
