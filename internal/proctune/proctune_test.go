@@ -102,6 +102,53 @@ func TestStepBacksOffFromUnprofitableAdds(t *testing.T) {
 	}
 }
 
+// A long request (an RSA key generation) holds the others up on one
+// processor although it leaves it partly idle: the governor adds a second
+// while long requests end, keeps it while they go on, and takes it back
+// once they have stopped for longMemory.
+func TestStepKeepsTwoProcessorsForLongRequests(t *testing.T) {
+	f := &fake{now: time.Unix(1000, 0)}
+	g := newGovernor(4, f.read, f.set)
+	g.now = func() time.Time { return f.now }
+	g.Served(longRequest - time.Millisecond)
+	if g.step(f.window(window, 0.7, 1.2)); g.Procs() != 1 {
+		t.Fatalf("short requests, not saturated: %d processors, want 1", g.Procs())
+	}
+	g.Served(longRequest)
+	if g.step(f.window(window, 0.7, 1.2)); g.Procs() != 2 {
+		t.Fatalf("a long request, a core idle: %d processors, want 2", g.Procs())
+	}
+	// Unsaturated, a second processor used little: kept while long
+	// requests go on.
+	for i := 0; i < 10; i++ {
+		g.Served(time.Second)
+		if g.step(f.window(window, 1.1, 0.8)); g.Procs() != 2 {
+			t.Fatalf("window %d of long requests: %d processors, want 2", i, g.Procs())
+		}
+	}
+	// Never more than two for long requests alone.
+	g.Served(time.Second)
+	if g.step(f.window(window, 1.2, 2)); g.Procs() != 2 {
+		t.Fatalf("long requests, unsaturated: %d processors, want 2", g.Procs())
+	}
+	// Stopped: kept for longMemory, then taken back.
+	g.step(f.window(longMemory-2*window, 1.1, 0.8))
+	if g.Procs() != 2 {
+		t.Fatalf("%v after the last long request: %d processors, want 2", longMemory-window, g.Procs())
+	}
+	g.step(f.window(2*window, 1.1, 0.8))
+	if g.Procs() != 1 {
+		t.Fatalf("%v after the last long request: %d processors, want 1", longMemory+window, g.Procs())
+	}
+	// Without an idle core a long request adds nothing.
+	g.Served(time.Second)
+	if g.step(f.window(window, 0.9, 0.2)); g.Procs() != 1 {
+		t.Fatalf("a long request, no idle core: %d processors, want 1", g.Procs())
+	}
+	var none *Governor
+	none.Served(time.Second) // no governor (GOMAXPROCS set): a no-op
+}
+
 func TestNoGovernor(t *testing.T) {
 	f := &fake{}
 	if newGovernor(1, f.read, f.set) != nil || len(f.procs) != 0 {

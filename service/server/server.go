@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/parsec-go/parsec/internal/memtune"
 	"github.com/parsec-go/parsec/service/config"
@@ -53,6 +54,9 @@ type Server struct {
 
 	// OnConfig, if set, is called with each config a reload loads.
 	OnConfig func(*config.Config)
+	// OnServed, if set, is told how long each request took, from the
+	// connection's acceptance to its close (set it before Serve).
+	OnServed func(time.Duration)
 
 	ln   *listener.Listener
 	path string
@@ -163,6 +167,9 @@ func (s *Server) serve(ctx context.Context, conn *listener.Conn) {
 	s.inflight.Add(1)
 	s.mu.RUnlock()
 	defer s.inflight.Done()
+	if s.OnServed != nil {
+		defer func(start time.Time) { s.OnServed(time.Since(start)) }(time.Now())
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			conn.Close()

@@ -60,12 +60,13 @@ func roundTripStatus(t *testing.T, socket string, req []byte) (wire.Status, erro
 // testServer serves a temporary socket with one MbedCrypto-slot provider
 // made by factory, logging to log, until the test ends; Serve must then
 // return cleanly.
-func testServer(tb testing.TB, auth string, factory provider.Factory, log io.Writer) *Server {
-	return testServerAuth(tb, "[authenticator]\nauth_type = \""+auth+"\"\n", factory, log)
+func testServer(tb testing.TB, auth string, factory provider.Factory, log io.Writer, setup ...func(*Server)) *Server {
+	return testServerAuth(tb, "[authenticator]\nauth_type = \""+auth+"\"\n", factory, log, setup...)
 }
 
-// testServerAuth is testServer with the config's authenticator section.
-func testServerAuth(tb testing.TB, authSection string, factory provider.Factory, log io.Writer) *Server {
+// testServerAuth is testServer with the config's authenticator section;
+// each setup function is applied before the server starts serving.
+func testServerAuth(tb testing.TB, authSection string, factory provider.Factory, log io.Writer, setup ...func(*Server)) *Server {
 	tb.Helper()
 	dir := tb.TempDir()
 	doc := strings.NewReplacer("DIR", dir, "AUTH\n", authSection).Replace(`
@@ -98,6 +99,9 @@ store_path = "DIR/keys"
 	if err != nil {
 		tb.Fatal(err)
 	}
+	for _, f := range setup {
+		f(s)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx) }()
@@ -113,6 +117,40 @@ store_path = "DIR/keys"
 		}
 	})
 	return s
+}
+
+// slow stands for a provider whose GenerateRandom takes a while.
+type slow struct{ crashing }
+
+func (slow) Execute(context.Context, auth.Application, provider.Request) (protomsg.Message, error) {
+	time.Sleep(30 * time.Millisecond)
+	return &pb.GenerateRandomResult{RandomBytes: []byte{1}}, nil
+}
+
+// OnServed hears of every request with how long it took, a slow one too
+// (the processor governor keeps a second processor for long requests).
+func TestOnServedTimesEachRequest(t *testing.T) {
+	served := make(chan time.Duration, 8)
+	s := testServer(t, "Direct", func(provider.Deps) (provider.Provider, error) { return slow{}, nil }, io.Discard,
+		func(s *Server) { s.OnServed = func(d time.Duration) { served <- d } })
+	random := request(wire.ProviderMbedCrypto, wire.OpPsaGenerateRandom, &pb.GenerateRandomRequest{Size: 1}, false)
+	ping := request(wire.ProviderCore, wire.OpPing, &pb.PingRequest{}, false)
+	for _, tc := range []struct {
+		req      []byte
+		min, max time.Duration
+	}{{ping, 0, 10 * time.Second}, {random, 30 * time.Millisecond, 10 * time.Second}} {
+		if st, err := roundTripStatus(t, s.SocketPath(), tc.req); err != nil || st != wire.StatusSuccess {
+			t.Fatalf("request: %v, %v", st, err)
+		}
+		select {
+		case d := <-served:
+			if d < tc.min || d >= tc.max {
+				t.Errorf("request served in %v, want [%v, %v)", d, tc.min, tc.max)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("OnServed was not called")
+		}
+	}
 }
 
 // A request that hits a bug loses its answer; the service and every

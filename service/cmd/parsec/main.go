@@ -96,9 +96,11 @@ func run(args []string, stderr io.Writer) int {
 	defer memtune.Start(memHeadroom, os.Getenv).Stop()
 	// Processors: one while requests are short, more while the service
 	// saturates them and the machine has idle cores (README, Performance).
-	defer proctune.Start(os.Getenv, func(from, to int, self, idle float64) {
+	procs := proctune.Start(os.Getenv, func(from, to int, self, idle float64) {
 		log.Debug("processors changed", "from", from, "to", to, "service_cores", math.Round(self*100)/100, "idle_cores", math.Round(idle*100)/100)
-	}).Stop()
+	})
+	defer procs.Stop()
+	srv.OnServed = procs.Served
 	srv.OnConfig = func(c *config.Config) { setLevel(level, c) }
 	log.Info("parsec is ready", "version", version.Version, "socket", srv.SocketPath())
 	systemd.Notify("READY=1")
