@@ -292,6 +292,12 @@ func (a Algorithm) String() string {
 	case a == AlgFFDH:
 		return "FFDH"
 	case a.IsKeyAgreement():
+		// A raw agreement is its own base: only the known ones have
+		// names (above); naming an unknown one through its base would
+		// recurse without end.
+		if a.IsRawKeyAgreement() {
+			break
+		}
 		return "KEY_AGREEMENT(" + a.KeyAgreementBase().String() + ", " + a.KeyAgreementKDF().String() + ")"
 	case a.IsKeyDerivation():
 		switch a &^ hashMask {

@@ -169,6 +169,11 @@ func TestAlgorithmNames(t *testing.T) {
 		HKDF(AlgSHA256):          "HKDF(SHA_256)",
 		KeyAgreementWithKDF(AlgECDH, HKDF(AlgSHA256)): "KEY_AGREEMENT(ECDH, HKDF(SHA_256))",
 		Algorithm(0x7f000001):                         "Algorithm(0x7f000001)",
+		// An unknown raw key agreement is its own base (found by the
+		// emulated secure world's fuzzer: String recursed until the
+		// stack overflowed).
+		Algorithm(0x09400000): "Algorithm(0x09400000)",
+		KeyAgreementWithKDF(Algorithm(0x09400000), HKDF(AlgSHA256)): "KEY_AGREEMENT(Algorithm(0x09400000), HKDF(SHA_256))",
 	}
 	for a, want := range tests {
 		if got := a.String(); got != want {
@@ -191,6 +196,31 @@ func TestCheckRSASize(t *testing.T) {
 		err := tt.a.CheckRSASize(tt.import_)
 		if (err == nil) != tt.ok || err != nil && !errors.Is(err, wire.StatusPsaErrorInvalidArgument) {
 			t.Errorf("%+v import=%v: %v", tt.a, tt.import_, err)
+		}
+	}
+}
+
+// FuzzAlgorithmString: every 32-bit value names itself without a panic
+// and without recursing (a known or a hexadecimal name, never empty).
+func FuzzAlgorithmString(f *testing.F) {
+	for _, a := range []uint32{0, 0x09400000, 0x09020000, 0x06000609, 0x05500200, 0x7f000001, 0xffffffff} {
+		f.Add(a)
+	}
+	f.Fuzz(func(t *testing.T, a uint32) {
+		if Algorithm(a).String() == "" {
+			t.Fatalf("%#x has an empty name", a)
+		}
+	})
+}
+
+// Every category's values with the low bits set in common patterns name
+// themselves (a quick sweep beside the fuzzer).
+func TestAlgorithmStringTerminates(t *testing.T) {
+	for c := uint32(0); c < 256; c++ {
+		for _, low := range []uint32{0, 1, 0x09, 0xff, 0x100, 0x400000, 0x800000, 0xffffff, 0x020000, 0x020009} {
+			if Algorithm(c<<24|low).String() == "" {
+				t.Fatalf("%#x has an empty name", c<<24|low)
+			}
 		}
 	}
 }
