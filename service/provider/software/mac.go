@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 
 	"github.com/parsec-go/parsec/psa"
+	"github.com/parsec-go/parsec/service/auth"
 	"github.com/parsec-go/parsec/service/provider"
 	"github.com/parsec-go/parsec/service/provider/software/internal/cmac"
 	"github.com/parsec-go/parsec/wire"
@@ -76,27 +77,29 @@ func normalizeMAC(alg psa.Algorithm) psa.Algorithm {
 }
 
 func (p *Provider) macCompute(_ context.Context, c provider.Call[*pb.MacComputeRequest]) (*pb.MacComputeResult, error) {
-	alg := c.Alg
-	alg = normalizeMAC(alg)
-	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageSignMessage, alg)
+	m, err := p.macOf(c.App, c.Req.GetKeyName(), psa.UsageSignMessage, c.Alg, c.Req.GetInput())
 	if err != nil {
 		return nil, err
 	}
-	_, want, err := macLengths(alg)
-	if err != nil {
-		return nil, err
-	}
-	m, err := k.mac(alg, c.Req.GetInput())
-	if err != nil {
-		return nil, err
-	}
-	return &pb.MacComputeResult{Mac: m[:want]}, nil
+	return &pb.MacComputeResult{Mac: m}, nil
 }
 
 func (p *Provider) macVerify(_ context.Context, c provider.Call[*pb.MacVerifyRequest]) (*pb.MacVerifyResult, error) {
-	alg := c.Alg
+	m, err := p.macOf(c.App, c.Req.GetKeyName(), psa.UsageVerifyMessage, c.Alg, c.Req.GetInput())
+	if err != nil {
+		return nil, err
+	}
+	if !hmac.Equal(m, c.Req.GetMac()) {
+		return nil, wire.Errorf(wire.StatusPsaErrorInvalidSignature, "the MAC does not match")
+	}
+	return &pb.MacVerifyResult{}, nil
+}
+
+// macOf computes the MAC of input with the named key, which must allow
+// usage, truncated to the length alg asks.
+func (p *Provider) macOf(app auth.Application, name string, usage psa.Usage, alg psa.Algorithm, input []byte) ([]byte, error) {
 	alg = normalizeMAC(alg)
-	k, err := p.keyFor(c.App, c.Req.GetKeyName(), psa.UsageVerifyMessage, alg)
+	k, err := p.keyFor(app, name, usage, alg)
 	if err != nil {
 		return nil, err
 	}
@@ -104,12 +107,9 @@ func (p *Provider) macVerify(_ context.Context, c provider.Call[*pb.MacVerifyReq
 	if err != nil {
 		return nil, err
 	}
-	m, err := k.mac(alg, c.Req.GetInput())
+	m, err := k.mac(alg, input)
 	if err != nil {
 		return nil, err
 	}
-	if !hmac.Equal(m[:want], c.Req.GetMac()) {
-		return nil, wire.Errorf(wire.StatusPsaErrorInvalidSignature, "the MAC does not match")
-	}
-	return &pb.MacVerifyResult{}, nil
+	return m[:want], nil
 }
