@@ -115,12 +115,10 @@ func Start(env func(string) string, changed func(from, to int, self, idle float6
 		return nil
 	}
 	g := newGovernor(runtime.GOMAXPROCS(0), readUsage, func(n int) { runtime.GOMAXPROCS(n) })
-	if g != nil {
-		g.changed = changed
-	}
 	if g == nil {
 		return nil
 	}
+	g.changed = changed
 	gcnotify.Each(g.tick)
 	return g
 }
@@ -164,7 +162,7 @@ func (g *Governor) tick() bool {
 	}
 	// The collector may run a hundred times a second: read the usage
 	// only once a window has passed.
-	if time.Since(g.last.at) < window {
+	if g.now().Sub(g.last.at) < window {
 		return true
 	}
 	if u, err := g.read(); err == nil {

@@ -53,8 +53,9 @@ func New(o Options) *FrontEnd { return &FrontEnd{o: o} }
 
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
-// Serve handles the single request on conn and closes it.
-func (f *FrontEnd) Serve(ctx context.Context, conn Conn) {
+// Serve handles the single request on conn and closes it. It returns how
+// long the request took, from reading it to writing the answer.
+func (f *FrontEnd) Serve(ctx context.Context, conn Conn) time.Duration {
 	defer conn.Close()
 	start := time.Now()
 	conn.SetReadDeadline(start.Add(f.o.Timeout))
@@ -68,7 +69,7 @@ func (f *FrontEnd) Serve(ctx context.Context, conn Conn) {
 		// opcode Ping and provider Core.
 		f.o.Log.Debug("rejecting request", "status", wire.StatusOf(err, wire.StatusConnectionError), "err", err)
 		f.write(conn, wire.Header{Opcode: wire.OpPing, Status: wire.StatusOf(err, wire.StatusConnectionError)}, nil)
-		return
+		return time.Since(start)
 	}
 	resp := wire.Header{Provider: h.Provider, Session: h.Session, ContentType: h.AcceptType, Opcode: h.Opcode}
 	res, err := f.handle(ctx, conn, h, body, authBytes)
@@ -91,10 +92,13 @@ func (f *FrontEnd) Serve(ctx context.Context, conn Conn) {
 			attrs = append(attrs, "err", err)
 		}
 		f.o.Log.Log(ctx, lvl, "request failed", attrs...)
-	} else {
-		f.o.Log.Debug("request served", "opcode", h.Opcode, "provider", uint8(h.Provider), "duration", time.Since(start))
 	}
 	f.write(conn, resp, out)
+	d := time.Since(start)
+	if err == nil {
+		f.o.Log.Debug("request served", "opcode", h.Opcode, "provider", uint8(h.Provider), "duration", d)
+	}
+	return d
 }
 
 // read frames one request, applying Parsec's checks in Parsec's order.

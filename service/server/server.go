@@ -54,8 +54,9 @@ type Server struct {
 
 	// OnConfig, if set, is called with each config a reload loads.
 	OnConfig func(*config.Config)
-	// OnServed, if set, is told how long each request took, from the
-	// connection's acceptance to its close (set it before Serve).
+	// OnServed, if set, is told how long each request took, from reading
+	// it to writing the answer (set it before Serve). A request whose
+	// handler panicked is not counted.
 	OnServed func(time.Duration)
 
 	ln   *listener.Listener
@@ -167,16 +168,15 @@ func (s *Server) serve(ctx context.Context, conn *listener.Conn) {
 	s.inflight.Add(1)
 	s.mu.RUnlock()
 	defer s.inflight.Done()
-	if s.OnServed != nil {
-		defer func(start time.Time) { s.OnServed(time.Since(start)) }(time.Now())
-	}
 	defer func() {
 		if r := recover(); r != nil {
 			conn.Close()
 			s.log.Error("request handler panicked; connection closed unanswered", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
-	g.fe.Serve(ctx, conn)
+	if d := g.fe.Serve(ctx, conn); s.OnServed != nil {
+		s.OnServed(d)
+	}
 }
 
 // Reload re-reads the config and replaces the request path. A config that
